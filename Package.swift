@@ -1,0 +1,66 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Release builds need an explicit CPU target or Swift's SIMD types compile to SSE2 without FMA
+// (70x slower, see docs/runtime-limits.md). The baseline is AVX2+FMA ("haswell"); faster paths
+// (AVX-512, VNNI, BF16) live in CKernels behind run-time dispatch.
+#if arch(x86_64)
+let cpuBaseline: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+let cBaseline: [CSetting] = [.unsafeFlags(["-mavx2", "-mfma", "-mf16c", "-O3"])]
+#else
+let cpuBaseline: [SwiftSetting] = []
+let cBaseline: [CSetting] = [.unsafeFlags(["-O3"])]
+#endif
+
+let swiftSettings: [SwiftSetting] = cpuBaseline + [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "spotter",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "spotter", targets: ["spotter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // C libraries, each behind a module map and a shim header.
+        .systemLibrary(
+            name: "CFFmpeg", pkgConfig: "libavformat",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
+        .systemLibrary(
+            name: "CNcurses", pkgConfig: "ncursesw",
+            providers: [.apt(["libncursesw5-dev"])]),
+        .target(name: "CKernels", cSettings: cBaseline),
+
+        // Libraries, in dependency order (no module reaches "up").
+        .target(name: "Media", dependencies: ["CFFmpeg"], swiftSettings: swiftSettings),
+        .target(name: "TerminalGraphics", swiftSettings: swiftSettings),
+        .target(
+            name: "Annotations",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings),
+        .target(name: "Tracking", dependencies: ["Media"], swiftSettings: swiftSettings),
+        .target(name: "MolmoRuntime", dependencies: ["CKernels"], swiftSettings: swiftSettings),
+        .target(
+            name: "SpotterUI",
+            dependencies: ["CNcurses", "Media", "TerminalGraphics", "Annotations", "Tracking"],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "spotter",
+            dependencies: [
+                "SpotterUI", "Media", "TerminalGraphics", "Annotations", "MolmoRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
+
+        // One test target per module; SpotterCLITests drives the built executable.
+        .testTarget(name: "MediaTests", dependencies: ["Media"], swiftSettings: swiftSettings),
+        .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics"], swiftSettings: swiftSettings),
+        .testTarget(name: "AnnotationsTests", dependencies: ["Annotations"], swiftSettings: swiftSettings),
+        .testTarget(name: "MolmoRuntimeTests", dependencies: ["MolmoRuntime"], swiftSettings: swiftSettings),
+        .testTarget(name: "SpotterUITests", dependencies: ["SpotterUI"], swiftSettings: swiftSettings),
+        .testTarget(name: "SpotterCLITests", dependencies: ["spotter"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,2 @@
+/// Annotations module. See docs/architecture.md for what it owns.
+public enum AnnotationsModule {}

@@ -1,0 +1,3 @@
+import CNcurses
+/// SpotterUI module. See docs/architecture.md for what it owns.
+public enum SpotterUIModule {}

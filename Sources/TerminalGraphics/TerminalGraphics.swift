@@ -1,0 +1,2 @@
+/// TerminalGraphics module. See docs/architecture.md for what it owns.
+public enum TerminalGraphicsModule {}

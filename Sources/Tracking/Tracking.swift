@@ -1,0 +1,2 @@
+/// Tracking module. See docs/architecture.md for what it owns.
+public enum TrackingModule {}
