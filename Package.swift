@@ -29,9 +29,8 @@ let package = Package(
         .systemLibrary(
             name: "CFFmpeg", pkgConfig: "libavformat",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libavutil-dev"])]),
-        .systemLibrary(
-            name: "CNcurses", pkgConfig: "ncursesw",
-            providers: [.apt(["libncursesw5-dev"])]),
+        // No pkgConfig: SwiftPM would drop its -D flags with a warning; the shim defines what is needed.
+        .systemLibrary(name: "CNcurses", providers: [.apt(["libncursesw5-dev"])]),
         .target(name: "CKernels", cSettings: cBaseline),
 
         // Libraries, in dependency order (no module reaches "up").

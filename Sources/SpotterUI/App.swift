@@ -1,0 +1,86 @@
+import Foundation
+
+/// Paints the current frame into the viewer rectangle with raw escapes, after ncurses has drawn the panes.
+public protocol VideoPainter: AnyObject {
+    /// Bytes that show `state.frame` in `state.layout.viewer`; empty when nothing changed.
+    func paint(_ state: AppState) -> [UInt8]
+    /// Forget what is on screen: the next paint repaints the whole region.
+    func invalidate()
+    /// Hint that frames after `frame` will be wanted soon (playback, stepping).
+    func prefetch(after frame: Int, state: AppState)
+    /// A problem met while painting (a frame that cannot be decoded), shown in the status line.
+    var lastError: String? { get }
+}
+
+/// The run loop: input and clock ticks go through the reducer; panes are drawn by ncurses, then the video
+/// region is written raw in one write.
+public final class ViewerApp {
+    private var state: AppState
+    private let painter: VideoPainter
+    private let session: TerminalSession
+
+    public init(state: AppState, painter: VideoPainter, session: TerminalSession) {
+        self.state = state
+        self.painter = painter
+        self.session = session
+    }
+
+    private static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Runs until the user quits or a terminating signal arrives.
+    public func run() {
+        Palette.install()
+        state.layout = Layout(columns: session.columns, rows: session.rows)
+        var needsFullRepaint = true
+        var paintedFrame = -1
+        var paintedLayout = state.layout
+        while !state.shouldQuit && !session.interrupted {
+            _ = Reducer.reduce(&state, .tick(now: ViewerApp.monotonicSeconds()))
+
+            if needsFullRepaint || state.layout != paintedLayout {
+                session.invalidateScreen()
+                painter.invalidate()
+                needsFullRepaint = false
+                paintedLayout = state.layout
+                paintedFrame = -1
+            }
+            if let problem = painter.lastError, state.message == nil { state.message = problem }
+            PaneView.draw(state)
+            session.flush()
+            if !state.layout.isTooSmall && state.mode != .help && state.frame != paintedFrame {
+                session.writeRaw(painter.paint(state))
+                paintedFrame = state.frame
+                if let problem = painter.lastError { state.message = problem }
+                painter.prefetch(after: state.frame, state: state)
+                if case .command = state.mode { session.flush() }  // put the prompt cursor back
+            }
+
+            let timeout = state.isPlaying ? nextFrameDelayMilliseconds() : 250
+            guard let event = session.nextEvent(timeoutMilliseconds: timeout) else { continue }
+            var events = [event]
+            // Drain a burst (key repeat, mouse drag) so the screen shows its end state, not every step.
+            while events.count < 64, let more = session.nextEvent(timeoutMilliseconds: 0) { events.append(more) }
+            for event in events {
+                let previousMode = state.mode
+                let effects = Reducer.reduce(&state, .input(event))
+                if effects.contains(.repaintAll) { needsFullRepaint = true }
+                if previousMode == .help && state.mode != .help { needsFullRepaint = true }
+                if state.shouldQuit { break }
+            }
+        }
+    }
+
+    /// Milliseconds until the next frame is due during playback (at least 1, at most 50).
+    private func nextFrameDelayMilliseconds() -> Int {
+        guard let playback = state.playback, !playback.startClock.isNaN else { return 1 }
+        let media = state.media
+        let next = min(state.frame + 1, media.lastFrame)
+        let due = playback.startClock + (media.timestamps[next] - media.timestamps[playback.startFrame])
+        let delay = (due - ViewerApp.monotonicSeconds()) * 1000
+        return min(50, max(1, Int(delay.rounded(.up))))
+    }
+}

@@ -1,0 +1,84 @@
+/// What the viewer needs to know about the media, independent of how it is decoded.
+public struct MediaFacts: Equatable, Sendable {
+    public var name: String
+    public var width: Int
+    public var height: Int
+    /// Display aspect correction (sample aspect ratio), 1 for square pixels.
+    public var pixelAspect: Double
+    /// Presentation time in seconds of every frame, ascending; `timestamps.count` is the frame count.
+    public var timestamps: [Double]
+    /// Nominal frame rate, used for jump sizes and the status line.
+    public var fps: Double
+
+    public init(name: String, width: Int, height: Int, pixelAspect: Double = 1, timestamps: [Double], fps: Double) {
+        self.name = name
+        self.width = width
+        self.height = height
+        self.pixelAspect = pixelAspect
+        self.timestamps = timestamps
+        self.fps = fps
+    }
+
+    public var frameCount: Int { timestamps.count }
+    public var lastFrame: Int { max(0, timestamps.count - 1) }
+    public var duration: Double {
+        guard let last = timestamps.last else { return 0 }
+        return last + (fps > 0 ? 1 / fps : 0)
+    }
+
+    /// The frame shown at `seconds`: the last frame whose timestamp is not after it.
+    public func frameShown(at seconds: Double) -> Int {
+        var lo = 0
+        var hi = timestamps.count - 1
+        guard hi >= 0 else { return 0 }
+        if seconds <= timestamps[0] { return 0 }
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if timestamps[mid] <= seconds { lo = mid } else { hi = mid - 1 }
+        }
+        return lo
+    }
+
+    /// The frame whose timestamp is closest to `seconds`.
+    public func frameNearest(to seconds: Double) -> Int {
+        let shown = frameShown(at: seconds)
+        if shown + 1 < timestamps.count, abs(timestamps[shown + 1] - seconds) < abs(timestamps[shown] - seconds) {
+            return shown + 1
+        }
+        return shown
+    }
+}
+
+/// Which overlay or input mode owns the keyboard.
+public enum Mode: Equatable, Sendable {
+    case normal
+    case help
+    /// The `:` prompt with what has been typed so far.
+    case command(String)
+}
+
+/// The whole state of the viewer as a value; the reducer changes it, the view draws it.
+public struct AppState: Equatable, Sendable {
+    public var media: MediaFacts
+    public var layout: Layout
+    public var frame: Int = 0
+    public var mode: Mode = .normal
+    /// Set while playing: the frame and clock time playback started from.
+    public var playback: Playback?
+    public var message: String?
+    public var rendererName: String
+    public var shouldQuit = false
+
+    public struct Playback: Equatable, Sendable {
+        public var startFrame: Int
+        public var startClock: Double
+    }
+
+    public init(media: MediaFacts, columns: Int, rows: Int, rendererName: String) {
+        self.media = media
+        self.layout = Layout(columns: columns, rows: rows)
+        self.rendererName = rendererName
+    }
+
+    public var isPlaying: Bool { playback != nil }
+}

@@ -1,3 +1,0 @@
-import CNcurses
-/// SpotterUI module. See docs/architecture.md for what it owns.
-public enum SpotterUIModule {}

@@ -1,0 +1,226 @@
+import CNcurses
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the terminal cannot be used.
+public enum TerminalError: Error, CustomStringConvertible, Equatable {
+    case notATerminal
+    case cannotInitialise(String)
+    case tooSmall(columns: Int, rows: Int)
+
+    public var description: String {
+        switch self {
+        case .notATerminal:
+            return "standard input and output must be a terminal (use `spotter render` to print a frame)"
+        case .cannotInitialise(let term):
+            return "cannot initialise the terminal (TERM=\(term)); try TERM=xterm-256color"
+        case .tooSmall(let c, let r):
+            return "terminal is \(c)x\(r), Spotter needs at least \(Layout.minimumColumns)x\(Layout.minimumRows)"
+        }
+    }
+}
+
+// State the signal handlers read. Plain globals: a handler may only touch preformatted bytes and flags.
+private var savedTermios = termios()
+private var haveSavedTermios = false
+private var restoreBytes: [UInt8] = Array(TerminalSession.restoreSequence.utf8)
+private var interruptFlag: sig_atomic_t = 0
+
+private func crashHandler(_ signal: Int32) {
+    restoreBytes.withUnsafeBufferPointer { buffer in
+        _ = write(STDOUT_FILENO, buffer.baseAddress, buffer.count)
+    }
+    if haveSavedTermios { _ = tcsetattr(STDIN_FILENO, TCSANOW, &savedTermios) }
+    Glibc.signal(signal, SIG_DFL)
+    raise(signal)
+}
+
+private func interruptHandler(_ signal: Int32) {
+    interruptFlag = 1
+}
+
+/// Owns ncurses for the lifetime of the TUI and puts the terminal back on every exit path:
+/// normal quit, Ctrl-C, SIGTERM/SIGHUP, and crashes (fatal signals restore the tty, then re-raise).
+public final class TerminalSession {
+    /// Undoes every mode the session turns on: mouse reports, hidden cursor, attributes, alternate screen.
+    static let restoreSequence = "\u{1B}[?1000l\u{1B}[?1002l\u{1B}[?1003l\u{1B}[?1006l\u{1B}[?1016l\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l\r\n"
+
+    private var screen: OpaquePointer?
+    private var ended = false
+
+    /// Size of the terminal on `fd` without initialising curses.
+    public static func size(of fd: Int32 = STDOUT_FILENO) -> (columns: Int, rows: Int)? {
+        var ws = winsize()
+        guard ioctl(fd, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0, ws.ws_row > 0 else { return nil }
+        return (Int(ws.ws_col), Int(ws.ws_row))
+    }
+
+    public init() throws {
+        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else { throw TerminalError.notATerminal }
+        TerminalSession.ensureUTF8Locale()
+        if tcgetattr(STDIN_FILENO, &savedTermios) == 0 { haveSavedTermios = true }
+        guard let scr = newterm(nil, stdout, stdin) else {
+            throw TerminalError.cannotInitialise(ProcessInfo.processInfo.environment["TERM"] ?? "")
+        }
+        screen = scr
+        _ = set_term(scr)
+        installSignalHandlers()
+        cbreak()
+        noecho()
+        nonl()
+        _ = keypad(spotter_stdscr(), true)
+        _ = curs_set(0)
+        _ = set_escdelay(25)
+        _ = mouseinterval(0)
+        _ = mousemask(spotter_all_mouse_events() | spotter_report_mouse_position(), nil)
+        if has_colors() {
+            _ = start_color()
+            _ = use_default_colors()
+        }
+    }
+
+    deinit { end() }
+
+    /// Leaves curses and restores the terminal; safe to call more than once.
+    public func end() {
+        guard !ended else { return }
+        ended = true
+        endwin()
+        if let scr = screen { delscreen(scr) }
+        screen = nil
+        restoreBytes.withUnsafeBufferPointer { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+        if haveSavedTermios { _ = tcsetattr(STDIN_FILENO, TCSANOW, &savedTermios) }
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGABRT] {
+            signal(sig, SIG_DFL)
+        }
+    }
+
+    /// True once SIGINT, SIGTERM or SIGHUP arrived.
+    public var interrupted: Bool { interruptFlag != 0 }
+
+    public var columns: Int { Int(spotter_cols()) }
+    public var rows: Int { Int(spotter_lines()) }
+
+    /// Waits up to `milliseconds` for one input event; nil on timeout.
+    public func nextEvent(timeoutMilliseconds: Int) -> InputEvent? {
+        wtimeout(spotter_stdscr(), Int32(max(0, timeoutMilliseconds)))
+        var ch: wint_t = 0
+        let status = get_wch(&ch)
+        if status == ERR { return nil }
+        if status == KEY_CODE_YES {
+            return decodeKeyCode(Int32(ch))
+        }
+        return decodeCharacter(UInt32(ch))
+    }
+
+    private func decodeKeyCode(_ code: Int32) -> InputEvent? {
+        switch code {
+        case KEY_RESIZE: return .resize(columns: columns, rows: rows)
+        case KEY_MOUSE:
+            var event = MEVENT()
+            guard getmouse(&event) == OK else { return nil }
+            return decodeMouse(event)
+        case KEY_LEFT: return .key(.left)
+        case KEY_RIGHT: return .key(.right)
+        case KEY_UP: return .key(.up)
+        case KEY_DOWN: return .key(.down)
+        case KEY_SLEFT: return .key(.shiftLeft)
+        case KEY_SRIGHT: return .key(.shiftRight)
+        case KEY_SR: return .key(.shiftUp)
+        case KEY_SF: return .key(.shiftDown)
+        case KEY_PPAGE: return .key(.pageUp)
+        case KEY_NPAGE: return .key(.pageDown)
+        case KEY_HOME: return .key(.home)
+        case KEY_END: return .key(.end)
+        case KEY_ENTER: return .key(.enter)
+        case KEY_BACKSPACE: return .key(.backspace)
+        case KEY_DC: return .key(.delete)
+        case KEY_BTAB: return .key(.backTab)
+        default: return nil
+        }
+    }
+
+    private func decodeCharacter(_ scalar: UInt32) -> InputEvent? {
+        switch scalar {
+        case 13, 10: return .key(.enter)
+        case 27: return .key(.escape)
+        case 9: return .key(.tab)
+        case 127, 8: return .key(.backspace)
+        case 1...26: return .key(.control(Character(Unicode.Scalar(scalar + 96)!)))
+        default:
+            guard let u = Unicode.Scalar(scalar) else { return nil }
+            return .key(.character(Character(u)))
+        }
+    }
+
+    private func decodeMouse(_ event: MEVENT) -> InputEvent? {
+        let state = event.bstate
+        let kind: MouseEvent.Kind
+        if state & spotter_button1_pressed() != 0 {
+            kind = .press
+        } else if state & spotter_button1_released() != 0 {
+            kind = .release
+        } else if state & spotter_button3_pressed() != 0 {
+            kind = .rightPress
+        } else if state & spotter_button4_pressed() != 0 {
+            kind = .scrollUp
+        } else if state & spotter_button5_pressed() != 0 {
+            kind = .scrollDown
+        } else if state & spotter_report_mouse_position() != 0 {
+            kind = .drag
+        } else {
+            return nil
+        }
+        return .mouse(MouseEvent(kind: kind, column: Int(event.x), row: Int(event.y)))
+    }
+
+    /// Forces the next refresh to repaint every cell (used after overlays close or on Ctrl-L).
+    public func invalidateScreen() {
+        _ = clearok(spotter_stdscr(), true)
+    }
+
+    /// Sends ncurses' pending changes to the terminal.
+    public func flush() {
+        _ = wnoutrefresh(spotter_stdscr())
+        _ = doupdate()
+        fflush(stdout)
+    }
+
+    /// Writes bytes straight to the terminal in one call, after ncurses' own output.
+    public func writeRaw(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        fflush(stdout)
+        bytes.withUnsafeBufferPointer { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(STDOUT_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR || errno == EAGAIN { continue }
+                    return
+                }
+                offset += n
+            }
+        }
+    }
+
+    private func installSignalHandlers() {
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig, interruptHandler)
+        }
+        for sig in [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGABRT] {
+            signal(sig, crashHandler)
+        }
+    }
+
+    /// Block and box glyphs need a UTF-8 locale; fall back to C.UTF-8 when the environment has none.
+    static func ensureUTF8Locale() {
+        setlocale(LC_ALL, "")
+        if let codeset = nl_langinfo(nl_item(CODESET)), String(cString: codeset).uppercased().replacingOccurrences(of: "-", with: "") == "UTF8" {
+            return
+        }
+        setlocale(LC_CTYPE, "C.UTF-8")
+    }
+}

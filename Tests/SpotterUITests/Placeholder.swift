@@ -1,3 +1,0 @@
-import Testing
-
-@Test func SpotterUITestsBuilds() { #expect(Bool(true)) }
