@@ -5,5 +5,13 @@ struct Spotter: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spotter",
         abstract: "Ground questions in video: scrub, point, track, correct, export.",
-        subcommands: [])
+        subcommands: [OpenCommand.self, ProbeCommand.self, RenderCommand.self, BenchCommand.self],
+        defaultSubcommand: OpenCommand.self)
+}
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure Spotter's speed on real work, next to reference tools timed in the same run.",
+        subcommands: [BenchRenderCommand.self])
 }

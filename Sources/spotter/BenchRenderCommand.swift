@@ -1,0 +1,221 @@
+import ArgumentParser
+import Foundation
+import Media
+import TerminalGraphics
+
+/// Monotonic seconds for benchmarks.
+func monotonicNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    guard !values.isEmpty else { return .nan }
+    let sorted = values.sorted()
+    let rank = min(sorted.count - 1, max(0, Int((p / 100 * Double(sorted.count - 1)).rounded())))
+    return sorted[rank]
+}
+
+struct BenchRenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Decode, seek, half-block and sixel encode speeds, next to chafa and img2sixel.",
+        discussion: """
+            Times the real decoder and encoders on the video's frames: half-block at 160x48 cells (diffed,
+            as in playback), sixel at 640x360, sequential decode, and random seeks. When chafa and img2sixel
+            are installed (Scripts/bench-render installs them), the same frames are rendered by them in the
+            same run and the ratios are printed. Build with -c release before measuring.
+            """)
+
+    @Argument(help: "Video to measure on.")
+    var file: String = "Samples/shapes.mp4"
+
+    @Option(help: "Number of frames to encode.")
+    var frames: Int = 150
+
+    @Option(help: "Number of random seeks.")
+    var seeks: Int = 200
+
+    @Flag(help: "Skip the chafa / img2sixel comparison.")
+    var noReference = false
+
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+
+    func run() throws {
+        let source: VideoSource
+        do { source = try VideoSource(path: file) } catch { fail("\(error)") }
+        let info = source.info
+        let count = min(frames, info.frameCount)
+        var results: [(String, String)] = []
+        func report(_ name: String, _ value: String) {
+            results.append((name, value))
+            if !json { print("\(name.padding(toLength: 44, withPad: " ", startingAt: 0)) \(value)") }
+        }
+        if !json { print("spotter bench render: \(file), \(info.width)x\(info.height), \(count) frames, \(CPUInfo.summary)") }
+
+        // Sequential decode at source size and at the half-block size.
+        func decodeRate(width: Int, height: Int) throws -> Double {
+            let fresh = try VideoSource(path: file)
+            let start = monotonicNow()
+            for i in 0..<count { _ = try fresh.frame(at: i, width: width, height: height) }
+            return Double(count) / (monotonicNow() - start)
+        }
+        let halfFit = ViewportMapping.fit(
+            sourceWidth: info.width, sourceHeight: info.height, pixelAspect: info.sampleAspectRatio.doubleValue,
+            areaWidth: 160, areaHeight: 96)
+        do {
+            report("decode, source size (frames/s)", String(format: "%.1f", try decodeRate(width: info.width, height: info.height)))
+            report("decode + scale to \(halfFit.width)x\(halfFit.height) (frames/s)", String(format: "%.1f", try decodeRate(width: halfFit.width, height: halfFit.height)))
+
+            // Random seeks: a fresh source, uniformly random frame indices with a fixed seed.
+            var generator = SplitMix64(seed: 42)
+            let seeker = try VideoSource(path: file)
+            var latencies: [Double] = []
+            for _ in 0..<seeks {
+                let target = Int(generator.next() % UInt64(info.frameCount))
+                let start = monotonicNow()
+                _ = try seeker.frame(at: target)
+                latencies.append((monotonicNow() - start) * 1000)
+            }
+            report("random seek p50 (ms)", String(format: "%.2f", percentile(latencies, 50)))
+            report("random seek p95 (ms)", String(format: "%.2f", percentile(latencies, 95)))
+
+            // Half-block: 160x48 cells, every frame letterboxed into the 160x96-pixel canvas, diffed encoder.
+            let canvasSmall = try (0..<count).map { i -> RGBImage in
+                let f = try source.frame(at: i, width: halfFit.width, height: halfFit.height)
+                var canvas = RGBImage(width: 160, height: 96, fill: RGB(r: 0, g: 0, b: 0))
+                canvas.paste(RGBImage(width: f.width, height: f.height, pixels: f.pixels), x: halfFit.x, y: halfFit.y)
+                return canvas
+            }
+            for (label, mode, tolerance) in [("truecolor", HalfBlockEncoder.ColorMode.truecolor, 0), ("truecolor, tolerance 8", .truecolor, 8), ("256-colour", .palette256, 0)] {
+                var encoder = HalfBlockEncoder(colorMode: mode, tolerance: tolerance)
+                var bytes = 0
+                let start = monotonicNow()
+                for image in canvasSmall { bytes += encoder.encode(image, row: 0, column: 0).count }
+                let elapsed = monotonicNow() - start
+                report("half-block \(label) 160x48 (frames/s)", String(format: "%.0f", Double(count) / elapsed))
+                report("half-block \(label) 160x48 (KB/frame)", String(format: "%.1f", Double(bytes) / Double(count) / 1000))
+            }
+
+            // Sixel at 640x360.
+            let sixelFit = ViewportMapping.fit(
+                sourceWidth: info.width, sourceHeight: info.height, pixelAspect: info.sampleAspectRatio.doubleValue,
+                areaWidth: 640, areaHeight: 360)
+            let sixelFrames = try (0..<count).map { i -> RGBImage in
+                let f = try source.frame(at: i, width: sixelFit.width, height: sixelFit.height)
+                return RGBImage(width: f.width, height: f.height, pixels: f.pixels)
+            }
+            let sixel = SixelEncoder()
+            var sixelBytes = 0
+            let sixelStart = monotonicNow()
+            for image in sixelFrames { sixelBytes += sixel.encode(image).count }
+            let sixelElapsed = monotonicNow() - sixelStart
+            let sixelRate = Double(count) / sixelElapsed
+            report("sixel \(sixelFit.width)x\(sixelFit.height) (frames/s)", String(format: "%.0f", sixelRate))
+            report("sixel \(sixelFit.width)x\(sixelFit.height) (KB/frame)", String(format: "%.1f", Double(sixelBytes) / Double(count) / 1000))
+
+            if !noReference {
+                let reference = ReferenceRenderers(frames: sixelFrames)
+                defer { reference.cleanUp() }
+                let halfRate = results.first { $0.0.hasPrefix("half-block truecolor 160x48 (frames/s)") }.flatMap { Double($0.1) } ?? .nan
+                if let chafa = reference.chafaHalfBlockRate() {
+                    report("chafa vhalf 160x48 (frames/s, minus PNG decode)", String(format: "%.0f", chafa))
+                    report("ratio half-block: spotter / chafa", String(format: "%.1fx", halfRate / chafa))
+                } else {
+                    report("chafa", "not installed (Scripts/bench-render installs it)")
+                }
+                if let img2sixel = reference.img2sixelRate() {
+                    report("img2sixel -b xterm256 -d none (frames/s, minus PNG decode)", String(format: "%.0f", img2sixel))
+                    report("ratio sixel: spotter / img2sixel", String(format: "%.1fx", sixelRate / img2sixel))
+                } else {
+                    report("img2sixel", "not installed (Scripts/bench-render installs it)")
+                }
+            }
+        } catch {
+            fail("\(error)")
+        }
+        if json {
+            let object = Dictionary(results, uniquingKeysWith: { a, _ in a })
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+/// Runs chafa and img2sixel over the same frames (as PNG files) and times them. PNG decoding is part of
+/// what they do, so it is measured separately (chafa rendering a 2x1-cell picture) and taken out.
+final class ReferenceRenderers {
+    let directory: URL
+    let files: [String]
+
+    init(frames: [RGBImage]) {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("spotter-bench-\(getpid())")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        files = frames.enumerated().map { i, image in
+            let path = directory.appendingPathComponent(String(format: "f%04d.png", i)).path
+            FileManager.default.createFile(atPath: path, contents: Data(PNGWriter.encode(width: image.width, height: image.height, rgb: image.pixels)))
+            return path
+        }
+    }
+
+    func cleanUp() { try? FileManager.default.removeItem(at: directory) }
+
+    static func find(_ tool: String) -> String? {
+        for dir in ["/usr/bin", "/usr/local/bin", "/bin"] where FileManager.default.isExecutableFile(atPath: "\(dir)/\(tool)") {
+            return "\(dir)/\(tool)"
+        }
+        return nil
+    }
+
+    /// Seconds the tool takes over all files (one process, output discarded).
+    func time(_ tool: String, _ arguments: [String]) -> Double? {
+        guard let path = ReferenceRenderers.find(tool) else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments + files
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        let start = monotonicNow()
+        guard (try? process.run()) != nil else { return nil }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return monotonicNow() - start
+    }
+
+    private lazy var decodeSeconds: Double? = time("chafa", ["--animate", "off", "-f", "symbols", "-s", "2x1"])
+
+    func chafaHalfBlockRate() -> Double? {
+        guard let total = time("chafa", ["--animate", "off", "-f", "symbols", "-c", "full", "--symbols", "vhalf", "-s", "160x48"]) else { return nil }
+        return Double(files.count) / max(1e-6, total - (decodeSeconds ?? 0))
+    }
+
+    func img2sixelRate() -> Double? {
+        guard let total = time("img2sixel", ["-b", "xterm256", "-d", "none"]) else { return nil }
+        return Double(files.count) / max(1e-6, total - (decodeSeconds ?? 0))
+    }
+}
+
+/// A small seeded generator so benchmark inputs are the same every run.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// What the benchmark ran on.
+enum CPUInfo {
+    static var summary: String {
+        let model = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+        return "\(model), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Media
+import SpotterUI
+import TerminalGraphics
+
+/// A failure that ends a command with a one-line message on stderr and exit status 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Prints `spotter: message` and exits 1: the single way commands report bad input.
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("spotter: \(message)\n".utf8))
+    Foundation.exit(1)
+}
+
+extension GraphicsMode: ExpressibleByArgument {}
+
+struct OpenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "open",
+        abstract: "Open a video or image in the terminal viewer.",
+        discussion: """
+            Step through the video frame by frame, play it at its own rate, jump to frames or times.
+            Press ? in the viewer for the keys. The picture uses truecolor half-blocks, or sixel where the
+            terminal supports it; --graphics overrides the detection.
+            """)
+
+    @Argument(help: "The video or image to open.")
+    var file: String
+
+    @Option(help: "How to draw the picture: auto, halfblock, halfblock256 or sixel.")
+    var graphics: GraphicsMode = .auto
+
+    func run() throws {
+        let server: FrameServer
+        do {
+            server = try FrameServer(path: file, cacheCapacity: 96)
+        } catch {
+            fail("\(error)")
+        }
+        defer { server.stop() }
+        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
+            fail("\(file): \(TerminalError.notATerminal)")
+        }
+        if let size = TerminalSession.size(), size.columns < Layout.minimumColumns || size.rows < Layout.minimumRows {
+            fail("\(file): \(TerminalError.tooSmall(columns: size.columns, rows: size.rows))")
+        }
+        let capabilities = TerminalCapabilities.probe(
+            inputFD: STDIN_FILENO, outputFD: STDOUT_FILENO, environment: ProcessInfo.processInfo.environment, timeout: 0.3)
+        let chosen = ViewerGraphics.choose(graphics, capabilities: capabilities)
+        let info = server.info
+        let media = MediaFacts(
+            name: URL(fileURLWithPath: file).lastPathComponent, width: info.width, height: info.height,
+            pixelAspect: info.sampleAspectRatio.doubleValue, timestamps: server.frameTimestamps, fps: info.fps.doubleValue)
+        let session: TerminalSession
+        do {
+            session = try TerminalSession()
+        } catch {
+            fail("\(file): \(error)")
+        }
+        let state = AppState(media: media, columns: session.columns, rows: session.rows, rendererName: chosen.name)
+        let app = ViewerApp(state: state, painter: FramePainter(server: server, graphics: chosen), session: session)
+        app.run()
+        session.end()
+    }
+}

@@ -1,0 +1,161 @@
+import ArgumentParser
+import Foundation
+import Media
+import TerminalGraphics
+
+struct RenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Render one frame as half-blocks, sixel or PNG.",
+        discussion: """
+            Half-block output is sized in terminal cells (--cols, --rows; default: the terminal's width, or
+            80 columns); sixel and PNG in pixels (--width, --height; default: the source size). The picture
+            keeps its aspect ratio inside the requested box. Output goes to standard output, or atomically
+            to -o FILE.
+            """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case halfblock, sixel, png }
+
+    @Argument(help: "The video or image.")
+    var file: String
+
+    @Option(help: "Frame index (0-based).")
+    var frame: Int?
+
+    @Option(help: "Time in seconds, or m:ss.s; the nearest frame is rendered.")
+    var time: String?
+
+    @Option(help: "halfblock, sixel or png.")
+    var format: Format = .halfblock
+
+    @Option(help: "Half-block width in cells.") var cols: Int?
+    @Option(help: "Half-block height in cells.") var rows: Int?
+    @Option(help: "Sixel/PNG width in pixels.") var width: Int?
+    @Option(help: "Sixel/PNG height in pixels.") var height: Int?
+
+    @Flag(help: "Half-blocks in the 256-colour palette instead of truecolor.")
+    var palette256 = false
+
+    @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
+    var output: String?
+
+    func validate() throws {
+        if (frame == nil) == (time == nil) { throw ValidationError("give exactly one of --frame N or --time T") }
+        if let frame, frame < 0 { throw ValidationError("--frame must be 0 or more") }
+        switch format {
+        case .halfblock:
+            if width != nil || height != nil { throw ValidationError("half-block output is sized with --cols/--rows") }
+        case .sixel, .png:
+            if cols != nil || rows != nil { throw ValidationError("\(format.rawValue) output is sized with --width/--height") }
+        }
+        for (name, value) in [("cols", cols), ("rows", rows), ("width", width), ("height", height)] {
+            if let value, value < 1 || value > 16384 { throw ValidationError("--\(name) must be between 1 and 16384") }
+        }
+        if format == .png && output == nil && isatty(STDOUT_FILENO) == 1 {
+            throw ValidationError("PNG output needs -o FILE (or redirect standard output)")
+        }
+    }
+
+    func run() throws {
+        let source: VideoSource
+        do { source = try VideoSource(path: file) } catch { fail("\(error)") }
+        let info = source.info
+        let index: Int
+        if let frame {
+            guard frame < info.frameCount else { fail("\(file): frame \(frame) is past the last frame \(info.frameCount - 1)") }
+            index = frame
+        } else {
+            guard let seconds = parseSeconds(time ?? "") else { fail("\(file): --time \(time ?? ""): not a time (try 4.5 or 1:02.5)") }
+            guard seconds >= 0, seconds <= info.duration else {
+                fail("\(file): --time \(seconds) is outside the video (0…\(info.duration) s)")
+            }
+            index = source.frameIndex(nearestTo: seconds)
+        }
+
+        let bytes: [UInt8]
+        do {
+            switch format {
+            case .halfblock:
+                let columns = cols ?? TerminalSizeDefault.columns()
+                let cellRows = rows ?? Int.max / 4
+                let fit = ViewportMapping.fit(
+                    sourceWidth: info.width, sourceHeight: info.height, pixelAspect: info.sampleAspectRatio.doubleValue,
+                    areaWidth: columns, areaHeight: min(cellRows * 2, 16384))
+                // Only the picture is printed (no letterbox): rows follow from the aspect ratio.
+                let picture = try source.frame(at: index, width: fit.width, height: fit.height + fit.height % 2)
+                var encoder = HalfBlockEncoder(colorMode: palette256 ? .palette256 : .truecolor)
+                bytes = encoder.encodeStandalone(RGBImage(width: picture.width, height: picture.height, pixels: picture.pixels))
+            case .sixel, .png:
+                let fit = ViewportMapping.fit(
+                    sourceWidth: info.width, sourceHeight: info.height, pixelAspect: info.sampleAspectRatio.doubleValue,
+                    areaWidth: width ?? Int(Double(info.width) * max(1, info.sampleAspectRatio.doubleValue)),
+                    areaHeight: height ?? info.height)
+                let picture = try source.frame(at: index, width: fit.width, height: fit.height)
+                if format == .png {
+                    bytes = PNGWriter.encode(width: picture.width, height: picture.height, rgb: picture.pixels)
+                } else {
+                    bytes = SixelEncoder().encode(RGBImage(width: picture.width, height: picture.height, pixels: picture.pixels))
+                }
+            }
+        } catch {
+            fail("\(error)")
+        }
+        if let output {
+            do { try AtomicFile.write(bytes, to: output) } catch { fail("\(output): \(error.localizedDescription)") }
+        } else {
+            FileHandle.standardOutput.write(Data(bytes))
+        }
+    }
+}
+
+/// Parses `4.5`, `4.5s` or `1:02.5` into seconds.
+func parseSeconds(_ text: String) -> Double? {
+    var t = text.trimmingCharacters(in: .whitespaces)
+    if t.hasSuffix("s") { t.removeLast() }
+    if let v = Double(t), v.isFinite { return v }
+    let parts = t.split(separator: ":", omittingEmptySubsequences: false)
+    guard parts.count >= 2, parts.count <= 3, let secs = Double(parts.last!), secs.isFinite, secs >= 0, secs < 60 else { return nil }
+    var total = secs
+    var scale = 60.0
+    for part in parts.dropLast().reversed() {
+        guard let v = Int(part), v >= 0 else { return nil }
+        total += Double(v) * scale
+        scale *= 60
+    }
+    return total
+}
+
+enum TerminalSizeDefault {
+    /// The terminal's width when standard output is one, else 80.
+    static func columns() -> Int {
+        var ws = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 { return Int(ws.ws_col) }
+        return 80
+    }
+}
+
+/// Writes a file so that readers see the old content or the new, never a part: temp file, fsync, rename.
+enum AtomicFile {
+    static func write(_ bytes: [UInt8], to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        let fd = open(temp.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        var ok = bytes.withUnsafeBytes { raw -> Bool in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                offset += n
+            }
+            return true
+        }
+        let code = errno
+        ok = ok && fsync(fd) == 0
+        close(fd)
+        guard ok, rename(temp.path, url.path) == 0 else {
+            unlink(temp.path)
+            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
+        }
+    }
+}
