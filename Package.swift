@@ -57,6 +57,7 @@ let package = Package(
         // One test target per module; SpotterCLITests drives the built executable.
         .testTarget(name: "MediaTests", dependencies: ["Media"], swiftSettings: swiftSettings),
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics"], swiftSettings: swiftSettings),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking"], swiftSettings: swiftSettings),
         .testTarget(name: "AnnotationsTests", dependencies: ["Annotations"], swiftSettings: swiftSettings),
         .testTarget(name: "MolmoRuntimeTests", dependencies: ["MolmoRuntime"], swiftSettings: swiftSettings),
         .testTarget(name: "SpotterUITests", dependencies: ["SpotterUI"], swiftSettings: swiftSettings),

@@ -1,2 +1,0 @@
-/// Tracking module. See docs/architecture.md for what it owns.
-public enum TrackingModule {}
