@@ -259,6 +259,7 @@ struct SGRState {
         foreground newForeground: UInt32?, background newBackground: UInt32?, mode: HalfBlockEncoder.ColorMode,
         into writer: inout ByteWriter
     ) {
+        if newForeground == nil && newBackground == nil { return }
         writer.put(0x1B, 0x5B)
         if !attributesClean {
             writer.put(0x30, 0x3B)  // "0;"

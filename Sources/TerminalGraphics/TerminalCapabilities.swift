@@ -302,3 +302,13 @@ public enum GraphicsRenderer: Sendable, Equatable {
     case halfBlock(HalfBlockEncoder.ColorMode)
     case sixel
 }
+
+/// Small control sequences the viewer wraps around encoder output.
+public enum TerminalControl {
+    /// `frame` between `CSI ? 2026 h` and `CSI ? 2026 l`, so a terminal with synchronized output
+    /// (`TerminalCapabilities.synchronizedOutput`) presents it at once; others ignore the two sequences.
+    public static func synchronized(_ frame: [UInt8]) -> [UInt8] {
+        guard !frame.isEmpty else { return frame }
+        return Array("\u{1B}[?2026h".utf8) + frame + Array("\u{1B}[?2026l".utf8)
+    }
+}
