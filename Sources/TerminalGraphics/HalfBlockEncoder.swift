@@ -5,6 +5,7 @@
 /// colours are within `tolerance` (per channel) of the stored ones is skipped; a cell that is drawn stores
 /// what was actually drawn, so the on-screen error never exceeds `tolerance`. Uniform cells are drawn as a
 /// space with a background colour. An image with an odd height gets a black bottom half in its last cell row.
+/// The image must fit on the screen from its top-left cell: cells past the right margin would wrap.
 ///
 /// Colours are sent as `38;2;r;g;b` (truecolor) or `38;5;n` with n in 16...255 (256-colour mode). The
 /// theme-defined ANSI entries 0...15 are never used, so the picture does not depend on the user's palette.
@@ -34,6 +35,10 @@ public struct HalfBlockEncoder: Sendable {
     /// Where the backing store was drawn; nil after `invalidate()` or before the first frame.
     private var placement: Placement?
 
+    /// Largest image width (cells), cell-row count and screen position handled; larger images encode to
+    /// nothing (no terminal is that big, and the output buffer is sized from these numbers).
+    public static let maximumCells = 65_535
+
     public init(colorMode: ColorMode = .truecolor, tolerance: Int = 0) {
         self.colorMode = colorMode
         self.tolerance = min(255, max(0, tolerance))
@@ -53,8 +58,11 @@ public struct HalfBlockEncoder: Sendable {
         let source = image.consistent
         let columns = source.width
         let rows = (source.height + 1) / 2
-        guard columns > 0, rows > 0 else { return [] }
-        let origin = (row: max(0, row), column: max(0, column))
+        guard columns > 0, rows > 0, columns <= HalfBlockEncoder.maximumCells, rows <= HalfBlockEncoder.maximumCells
+        else { return [] }
+        let origin = (
+            row: min(max(0, row), HalfBlockEncoder.maximumCells), column: min(max(0, column), HalfBlockEncoder.maximumCells)
+        )
         let wanted = Placement(row: origin.row, column: origin.column, columns: columns, rows: rows)
         let repaint = placement != wanted
         if repaint {
@@ -139,7 +147,8 @@ public struct HalfBlockEncoder: Sendable {
         let source = image.consistent
         let columns = source.width
         let rows = (source.height + 1) / 2
-        guard columns > 0, rows > 0 else { return [] }
+        guard columns > 0, rows > 0, columns <= HalfBlockEncoder.maximumCells, rows <= HalfBlockEncoder.maximumCells
+        else { return [] }
         let capacity = columns * rows * 44 + rows * 8 + 16
         let mode = colorMode
         let tolerance = Int32(self.tolerance)

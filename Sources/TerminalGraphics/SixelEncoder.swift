@@ -4,12 +4,15 @@
 /// Output: `ESC P 0;1;0 q` (P2 = 1: zero bits leave the screen unchanged, no background flash), raster
 /// attributes `"1;1;W;H`, definitions (RGB percent) of the registers the frame uses, then one 6-row band
 /// after another: for each register present in the band `#n`, its sixel characters with `!n` repeats,
-/// `$` between registers and `-` between bands, and finally `ESC \`. Images wider than 16,777,215 pixels
-/// are encoded as an empty image.
+/// `$` between registers and `-` between bands, and finally `ESC \`.
 public struct SixelEncoder: Sendable {
     /// Apply an 8x8 ordered (Bayer) dither of one cube step before the palette look-up: smoother gradients,
     /// stable between frames, but roughly 2-3x larger output because runs break up.
     public let dither: Bool
+
+    /// Largest width or height encoded; bigger images become an empty image (terminals cap sixel size far
+    /// below this, and scratch memory grows with the width).
+    public static let maximumSize = 65_535
 
     /// Number of colour registers the encoder uses (the terminal must offer at least this many).
     public static let registerCount = SixelPalette.registerCount
@@ -46,7 +49,9 @@ public struct SixelEncoder: Sendable {
     /// The image as one sixel DCS string.
     public func encode(_ image: RGBImage) -> [UInt8] {
         let source = image.consistent
-        guard source.width > 0, source.height > 0, source.width < 1 << 24 else {
+        guard source.width > 0, source.height > 0, source.width <= SixelEncoder.maximumSize,
+            source.height <= SixelEncoder.maximumSize
+        else {
             return SixelEncoder.frame(width: 0, height: 0, used: [], body: UnsafeBufferPointer(start: nil, count: 0))
         }
         var body = GrowableBytes(capacity: source.width * source.height / 4 + 4096)

@@ -270,6 +270,13 @@ struct HalfBlockEncoderTests {
         #expect(grid.errors.isEmpty)
         #expect(grid.halves(column: 0, row: 0).top == RGB(r: 9, g: 9, b: 9))
         #expect(grid.halves(column: 3, row: 1).bottom == RGB(r: 0, g: 0, b: 0))
+        // Wider than any terminal: nothing is drawn (and no huge buffer is reserved).
+        let wide = RGBImage(width: HalfBlockEncoder.maximumCells + 1, height: 2)
+        #expect(encoder.encode(wide, row: 0, column: 0).isEmpty)
+        #expect(encoder.encodeFull(wide).isEmpty)
+        // Absurd positions are clamped instead of overflowing.
+        let far = encoder.encode(RGBImage(width: 1, height: 2), row: Int.max, column: Int.max)
+        #expect(String(decoding: far, as: UTF8.self).contains("\u{1B}[65536;65536H"))
     }
 }
 
