@@ -61,7 +61,8 @@ public struct HalfBlockEncoder: Sendable {
         guard columns > 0, rows > 0, columns <= HalfBlockEncoder.maximumCells, rows <= HalfBlockEncoder.maximumCells
         else { return [] }
         let origin = (
-            row: min(max(0, row), HalfBlockEncoder.maximumCells), column: min(max(0, column), HalfBlockEncoder.maximumCells)
+            row: min(max(0, row), HalfBlockEncoder.maximumCells),
+            column: min(max(0, column), HalfBlockEncoder.maximumCells)
         )
         let wanted = Placement(row: origin.row, column: origin.column, columns: columns, rows: rows)
         let repaint = placement != wanted
@@ -73,7 +74,8 @@ public struct HalfBlockEncoder: Sendable {
         var bottom = screenBottom
         screenTop = []
         screenBottom = []
-        let cupLength = 4 + ByteWriter.decimalLength(origin.row + rows) + ByteWriter.decimalLength(origin.column + columns)
+        let cupLength =
+            4 + ByteWriter.decimalLength(origin.row + rows) + ByteWriter.decimalLength(origin.column + columns)
         let capacity = columns * rows * (cupLength + 44) + 16
         let mode = colorMode
         let tolerance = Int32(self.tolerance)

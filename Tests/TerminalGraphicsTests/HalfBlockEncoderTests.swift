@@ -98,7 +98,8 @@ struct HalfBlockEncoderTests {
         }
     }
 
-    @Test("Diffed frames applied on top of each other give the latest image within the tolerance", arguments: [0, 3, 12])
+    @Test(
+        "Diffed frames applied on top of each other give the latest image within the tolerance", arguments: [0, 3, 12])
     func diffedFrames(tolerance: Int) {
         var random = SeededRandom(seed: 100 + UInt64(tolerance))
         for _ in 0..<12 {

@@ -159,11 +159,14 @@ struct OverlayTests {
             Overlay.disc(
                 in: &image, centerX: x, centerY: y, radius: Double.random(in: 0...15, using: &random), fill: red,
                 outline: white)
-            Overlay.ring(in: &image, centerX: y, centerY: x, radius: Double.random(in: 0...15, using: &random), color: red)
-            Overlay.cross(in: &image, centerX: x, centerY: y, armLength: Int.random(in: 0...30, using: &random), color: white)
+            Overlay.ring(
+                in: &image, centerX: y, centerY: x, radius: Double.random(in: 0...15, using: &random), color: red)
+            Overlay.cross(
+                in: &image, centerX: x, centerY: y, armLength: Int.random(in: 0...30, using: &random), color: white)
             Overlay.line(
                 in: &image, fromX: x, fromY: y, toX: Double.random(in: -50...50, using: &random),
-                toY: Double.random(in: -50...50, using: &random), color: red, thickness: Int.random(in: 1...3, using: &random))
+                toY: Double.random(in: -50...50, using: &random), color: red,
+                thickness: Int.random(in: 1...3, using: &random))
             Overlay.rectangle(
                 in: &image, x: Int(x), y: Int(y), width: Int.random(in: 0...40, using: &random),
                 height: Int.random(in: 0...40, using: &random), color: white)

@@ -155,7 +155,8 @@ struct SixelEncoderTests {
         let decoded = decodeChecked(SixelEncoder().encode(broken), width: 6, height: 6, "broken")
         #expect(decoded.pixel(x: 0, y: 0) == RGB(r: 255, g: 255, b: 255))
         #expect(decoded.pixel(x: 5, y: 5) == RGB(r: 0, g: 0, b: 0))
-        let tooWide = SixelDecoder.decode(SixelEncoder().encode(RGBImage(width: SixelEncoder.maximumSize + 1, height: 1)))
+        let tooWide = SixelDecoder.decode(
+            SixelEncoder().encode(RGBImage(width: SixelEncoder.maximumSize + 1, height: 1)))
         #expect(tooWide.errors.isEmpty && tooWide.rasterWidth == 0)
     }
 

@@ -3,7 +3,7 @@ import TerminalGraphics
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Replies recorded on the project machine (terminal.md section 2.3).
@@ -165,7 +165,8 @@ struct TerminalCapabilitiesTests {
         let environment = ["TMUX": "/tmp/tmux-0/default,1,0", "TERM": "tmux-256color"]
         let plain = TerminalCapabilities.combine(
             replies: TerminalReplyParser.parse(Array((Recorded.tmuxVersion + Recorded.tmuxDA1).utf8)),
-            environment: environment, windowSize: WindowSize(columns: 160, rows: 48, pixelWidth: 2560, pixelHeight: 1536))
+            environment: environment,
+            windowSize: WindowSize(columns: 160, rows: 48, pixelWidth: 2560, pixelHeight: 1536))
         #expect(!plain.sixel && plain.inMultiplexer && plain.truecolor)
         #expect(plain.terminalName == "tmux 3.3a")
         #expect(GraphicsMode.auto.resolve(plain) == .halfBlock(.truecolor))
@@ -233,41 +234,42 @@ struct TerminalCapabilitiesTests {
     }
 
     #if canImport(Glibc)
-    @Test("probe over a pseudo-terminal: sends the queries with DA1 last, parses the replies, restores termios")
-    func probeOverPseudoTerminal() throws {
-        let terminal = try PseudoTerminal(columns: 160, rows: 48, pixelWidth: 964, pixelHeight: 628)
-        defer { terminal.close() }
-        let before = terminal.localModes()
-        let slave = terminal.slave
-        let result = ResultBox()
-        let thread = Thread {
-            result.value = TerminalCapabilities.probe(
-                inputFD: slave, outputFD: slave, environment: ["TERM": "xterm"], timeout: 30)
+        @Test("probe over a pseudo-terminal: sends the queries with DA1 last, parses the replies, restores termios")
+        func probeOverPseudoTerminal() throws {
+            let terminal = try PseudoTerminal(columns: 160, rows: 48, pixelWidth: 964, pixelHeight: 628)
+            defer { terminal.close() }
+            let before = terminal.localModes()
+            let slave = terminal.slave
+            let result = ResultBox()
+            let thread = Thread {
+                result.value = TerminalCapabilities.probe(
+                    inputFD: slave, outputFD: slave, environment: ["TERM": "xterm"], timeout: 30)
+            }
+            thread.start()
+            // Play the terminal: wait for the whole query batch (it ends with DA1), then answer like xterm vt340.
+            let queries = terminal.readMaster(until: Array("\u{1B}[c".utf8))
+            #expect(queries == TerminalCapabilities.queries)
+            terminal.writeMaster(Array(Recorded.vt340Batch.utf8))
+            let capabilities = result.wait()
+            #expect(capabilities.sixel && capabilities.colorRegisters == 256)
+            #expect(capabilities.columns == 160 && capabilities.rows == 48)
+            #expect(capabilities.cellWidth == 6 && capabilities.cellHeight == 13)
+            #expect(terminal.localModes() == before)
         }
-        thread.start()
-        // Play the terminal: wait for the whole query batch (it ends with DA1), then answer like xterm vt340.
-        let queries = terminal.readMaster(until: Array("\u{1B}[c".utf8))
-        #expect(queries == TerminalCapabilities.queries)
-        terminal.writeMaster(Array(Recorded.vt340Batch.utf8))
-        let capabilities = result.wait()
-        #expect(capabilities.sixel && capabilities.colorRegisters == 256)
-        #expect(capabilities.columns == 160 && capabilities.rows == 48)
-        #expect(capabilities.cellWidth == 6 && capabilities.cellHeight == 13)
-        #expect(terminal.localModes() == before)
-    }
 
-    @Test("probe returns on its timeout when the terminal never answers, and restores termios")
-    func probeTimeout() throws {
-        let terminal = try PseudoTerminal(columns: 80, rows: 24, pixelWidth: 0, pixelHeight: 0)
-        defer { terminal.close() }
-        let before = terminal.localModes()
-        let capabilities = TerminalCapabilities.probe(
-            inputFD: terminal.slave, outputFD: terminal.slave, environment: ["COLORTERM": "truecolor"], timeout: 0.05)
-        #expect(!capabilities.sixel && capabilities.truecolor)
-        #expect(capabilities.columns == 80 && capabilities.rows == 24)
-        #expect(capabilities.cellWidth == nil)
-        #expect(terminal.localModes() == before)
-    }
+        @Test("probe returns on its timeout when the terminal never answers, and restores termios")
+        func probeTimeout() throws {
+            let terminal = try PseudoTerminal(columns: 80, rows: 24, pixelWidth: 0, pixelHeight: 0)
+            defer { terminal.close() }
+            let before = terminal.localModes()
+            let capabilities = TerminalCapabilities.probe(
+                inputFD: terminal.slave, outputFD: terminal.slave, environment: ["COLORTERM": "truecolor"],
+                timeout: 0.05)
+            #expect(!capabilities.sixel && capabilities.truecolor)
+            #expect(capabilities.columns == 80 && capabilities.rows == 24)
+            #expect(capabilities.cellWidth == nil)
+            #expect(terminal.localModes() == before)
+        }
     #endif
 
     @Test("Not a terminal: environment only")
@@ -305,83 +307,83 @@ private final class ResultBox: @unchecked Sendable {
 }
 
 #if canImport(Glibc)
-/// A pseudo-terminal pair: the code under test uses the slave, the test plays the terminal on the master.
-private struct PseudoTerminal {
-    let master: Int32
-    let slave: Int32
+    /// A pseudo-terminal pair: the code under test uses the slave, the test plays the terminal on the master.
+    private struct PseudoTerminal {
+        let master: Int32
+        let slave: Int32
 
-    enum Failure: Error, CustomStringConvertible {
-        case unavailable(String)
+        enum Failure: Error, CustomStringConvertible {
+            case unavailable(String)
 
-        var description: String {
-            switch self {
-            case .unavailable(let reason): return "TerminalCapabilitiesTests.swift: \(reason)"
+            var description: String {
+                switch self {
+                case .unavailable(let reason): return "TerminalCapabilitiesTests.swift: \(reason)"
+                }
             }
         }
-    }
 
-    init(columns: Int, rows: Int, pixelWidth: Int, pixelHeight: Int) throws {
-        // posix_openpt and friends are hidden behind feature macros in the Glibc module; look them up.
-        typealias OpenFunction = @convention(c) (Int32) -> Int32
-        typealias NameFunction = @convention(c) (Int32) -> UnsafeMutablePointer<CChar>?
-        let library = dlopen(nil, RTLD_NOW)
-        guard let openSymbol = dlsym(library, "posix_openpt"), let grantSymbol = dlsym(library, "grantpt"),
-            let unlockSymbol = dlsym(library, "unlockpt"), let nameSymbol = dlsym(library, "ptsname")
-        else {
-            throw Failure.unavailable("libc has no posix_openpt")
+        init(columns: Int, rows: Int, pixelWidth: Int, pixelHeight: Int) throws {
+            // posix_openpt and friends are hidden behind feature macros in the Glibc module; look them up.
+            typealias OpenFunction = @convention(c) (Int32) -> Int32
+            typealias NameFunction = @convention(c) (Int32) -> UnsafeMutablePointer<CChar>?
+            let library = dlopen(nil, RTLD_NOW)
+            guard let openSymbol = dlsym(library, "posix_openpt"), let grantSymbol = dlsym(library, "grantpt"),
+                let unlockSymbol = dlsym(library, "unlockpt"), let nameSymbol = dlsym(library, "ptsname")
+            else {
+                throw Failure.unavailable("libc has no posix_openpt")
+            }
+            let openMaster = unsafeBitCast(openSymbol, to: OpenFunction.self)
+            let grant = unsafeBitCast(grantSymbol, to: OpenFunction.self)
+            let unlock = unsafeBitCast(unlockSymbol, to: OpenFunction.self)
+            let slaveName = unsafeBitCast(nameSymbol, to: NameFunction.self)
+            master = openMaster(O_RDWR | O_NOCTTY)
+            guard master >= 0, grant(master) == 0, unlock(master) == 0, let name = slaveName(master) else {
+                throw Failure.unavailable("cannot open a pseudo-terminal")
+            }
+            slave = open(name, O_RDWR | O_NOCTTY)
+            guard slave >= 0 else {
+                throw Failure.unavailable("cannot open the pseudo-terminal slave")
+            }
+            var size = winsize(
+                ws_row: UInt16(rows), ws_col: UInt16(columns), ws_xpixel: UInt16(pixelWidth),
+                ws_ypixel: UInt16(pixelHeight))
+            _ = ioctl(slave, UInt(TIOCSWINSZ), &size)
         }
-        let openMaster = unsafeBitCast(openSymbol, to: OpenFunction.self)
-        let grant = unsafeBitCast(grantSymbol, to: OpenFunction.self)
-        let unlock = unsafeBitCast(unlockSymbol, to: OpenFunction.self)
-        let slaveName = unsafeBitCast(nameSymbol, to: NameFunction.self)
-        master = openMaster(O_RDWR | O_NOCTTY)
-        guard master >= 0, grant(master) == 0, unlock(master) == 0, let name = slaveName(master) else {
-            throw Failure.unavailable("cannot open a pseudo-terminal")
-        }
-        slave = open(name, O_RDWR | O_NOCTTY)
-        guard slave >= 0 else {
-            throw Failure.unavailable("cannot open the pseudo-terminal slave")
-        }
-        var size = winsize(
-            ws_row: UInt16(rows), ws_col: UInt16(columns), ws_xpixel: UInt16(pixelWidth),
-            ws_ypixel: UInt16(pixelHeight))
-        _ = ioctl(slave, UInt(TIOCSWINSZ), &size)
-    }
 
-    func localModes() -> [UInt] {
-        var settings = termios()
-        _ = tcgetattr(slave, &settings)
-        return [UInt(settings.c_lflag), UInt(settings.c_iflag), UInt(settings.c_oflag)]
-    }
-
-    /// Reads from the master until the bytes end with `terminator`.
-    func readMaster(until terminator: [UInt8]) -> [UInt8] {
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        while !received.ends(with: terminator) {
-            let count = buffer.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            received.append(contentsOf: buffer[0..<count])
+        func localModes() -> [UInt] {
+            var settings = termios()
+            _ = tcgetattr(slave, &settings)
+            return [UInt(settings.c_lflag), UInt(settings.c_iflag), UInt(settings.c_oflag)]
         }
-        return received
-    }
 
-    func writeMaster(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            _ = write(master, base, raw.count)
+        /// Reads from the master until the bytes end with `terminator`.
+        func readMaster(until terminator: [UInt8]) -> [UInt8] {
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            while !received.ends(with: terminator) {
+                let count = buffer.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
+                if count <= 0 { break }
+                received.append(contentsOf: buffer[0..<count])
+            }
+            return received
+        }
+
+        func writeMaster(_ bytes: [UInt8]) {
+            bytes.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return }
+                _ = write(master, base, raw.count)
+            }
+        }
+
+        func close() {
+            _ = Glibc.close(slave)
+            _ = Glibc.close(master)
         }
     }
 
-    func close() {
-        _ = Glibc.close(slave)
-        _ = Glibc.close(master)
+    extension Array where Element == UInt8 {
+        fileprivate func ends(with suffix: [UInt8]) -> Bool {
+            count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix
+        }
     }
-}
-
-extension Array where Element == UInt8 {
-    fileprivate func ends(with suffix: [UInt8]) -> Bool {
-        count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix
-    }
-}
 #endif

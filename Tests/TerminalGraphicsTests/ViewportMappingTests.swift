@@ -111,13 +111,17 @@ struct ViewportMappingTests {
                 sixel
                 ? ViewportMapping.sixel(
                     sourceWidth: sourceWidth, sourceHeight: sourceHeight,
-                    originColumn: Int.random(in: 0...20, using: &random), originRow: Int.random(in: 0...5, using: &random),
-                    areaColumns: Int.random(in: 1...200, using: &random), areaRows: Int.random(in: 1...60, using: &random),
+                    originColumn: Int.random(in: 0...20, using: &random),
+                    originRow: Int.random(in: 0...5, using: &random),
+                    areaColumns: Int.random(in: 1...200, using: &random),
+                    areaRows: Int.random(in: 1...60, using: &random),
                     cellWidth: cellWidth, cellHeight: cellHeight)
                 : ViewportMapping.halfBlock(
                     sourceWidth: sourceWidth, sourceHeight: sourceHeight,
-                    originColumn: Int.random(in: 0...20, using: &random), originRow: Int.random(in: 0...5, using: &random),
-                    areaColumns: Int.random(in: 1...200, using: &random), areaRows: Int.random(in: 1...60, using: &random),
+                    originColumn: Int.random(in: 0...20, using: &random),
+                    originRow: Int.random(in: 0...5, using: &random),
+                    areaColumns: Int.random(in: 1...200, using: &random),
+                    areaRows: Int.random(in: 1...60, using: &random),
                     cellPixelWidth: cellWidth, cellPixelHeight: cellHeight)
             #expect(mapping.displayWidth <= mapping.areaPixelWidth && mapping.displayHeight <= mapping.areaPixelHeight)
             #expect(mapping.offsetX + mapping.displayWidth <= mapping.areaPixelWidth)
@@ -139,7 +143,8 @@ struct ViewportMappingTests {
                 #expect(whole.map { abs($0.y - y) <= Double(mapping.pixelsPerCellY) / 2 * scaleY + 1e-6 } == true)
                 // The image point of the source position lies in the same cell.
                 let image = mapping.imagePoint(sourceX: x, sourceY: y)
-                let column = mapping.originColumn
+                let column =
+                    mapping.originColumn
                     + Int(((Double(mapping.offsetX) + image.x) / Double(mapping.pixelsPerCellX)).rounded(.down))
                 #expect(column == cell.column)
             }

@@ -17,7 +17,8 @@ struct SeededRandom: RandomNumberGenerator {
     }
 
     mutating func color() -> RGB {
-        RGB(r: UInt8.random(in: 0...255, using: &self), g: UInt8.random(in: 0...255, using: &self),
+        RGB(
+            r: UInt8.random(in: 0...255, using: &self), g: UInt8.random(in: 0...255, using: &self),
             b: UInt8.random(in: 0...255, using: &self))
     }
 

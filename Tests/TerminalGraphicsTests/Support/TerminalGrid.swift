@@ -204,8 +204,9 @@ struct TerminalGrid {
                 if list[k + 1] == 2, k + 4 < list.count {
                     let channels = list[(k + 2)...(k + 4)]
                     if channels.contains(where: { $0 < 0 || $0 > 255 }) { errors.append("channel out of range") }
-                    color = RGB(r: UInt8(clamping: list[k + 2]), g: UInt8(clamping: list[k + 3]),
-                                b: UInt8(clamping: list[k + 4]))
+                    color = RGB(
+                        r: UInt8(clamping: list[k + 2]), g: UInt8(clamping: list[k + 3]),
+                        b: UInt8(clamping: list[k + 4]))
                     k += 5
                 } else if list[k + 1] == 5, k + 2 < list.count {
                     index = list[k + 2]
