@@ -55,24 +55,14 @@ struct ByteWriter {
             return
         }
         var remaining = value > 0 ? UInt(value) : 0
-        var digits:
-            (
-                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
-            ) =
-                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var length = 0
-        withUnsafeMutableBytes(of: &digits) { scratch in
-            repeat {
-                scratch[length] = UInt8(truncatingIfNeeded: remaining % 10) &+ 48
-                remaining /= 10
-                length += 1
-            } while remaining > 0
-            for i in stride(from: length - 1, through: 0, by: -1) {
-                base[count] = scratch[i]
-                count &+= 1
-            }
-        }
+        let length = ByteWriter.decimalLength(value)
+        var index = count + length - 1
+        repeat {
+            base[index] = UInt8(truncatingIfNeeded: remaining % 10) &+ 48
+            remaining /= 10
+            index -= 1
+        } while remaining > 0
+        count &+= length
     }
 
     /// Number of decimal digits of a non-negative integer.
