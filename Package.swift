@@ -61,6 +61,6 @@ let package = Package(
         .testTarget(name: "AnnotationsTests", dependencies: ["Annotations"], swiftSettings: swiftSettings),
         .testTarget(name: "MolmoRuntimeTests", dependencies: ["MolmoRuntime"], swiftSettings: swiftSettings),
         .testTarget(name: "SpotterUITests", dependencies: ["SpotterUI"], swiftSettings: swiftSettings),
-        .testTarget(name: "SpotterCLITests", dependencies: ["spotter"], swiftSettings: swiftSettings),
+        .testTarget(name: "SpotterCLITests", dependencies: ["spotter", "Media", "TerminalGraphics"], swiftSettings: swiftSettings),
     ]
 )

@@ -2,36 +2,45 @@ import Foundation
 import Media
 import TerminalGraphics
 
-/// How the viewer draws pictures.
-public enum ViewerGraphics: Equatable, Sendable {
-    case halfBlock(HalfBlockEncoder.ColorMode)
-    case sixel(cellWidth: Int, cellHeight: Int)
+/// How the viewer draws pictures: the renderer plus the cell geometry it needs.
+public struct ViewerGraphics: Equatable, Sendable {
+    public var renderer: GraphicsRenderer
+    /// Cell size in screen pixels when the terminal reported it.
+    public var cellWidth: Int?
+    public var cellHeight: Int?
+
+    public init(renderer: GraphicsRenderer, cellWidth: Int? = nil, cellHeight: Int? = nil) {
+        self.renderer = renderer
+        self.cellWidth = cellWidth
+        self.cellHeight = cellHeight
+    }
 
     public var name: String {
-        switch self {
+        switch renderer {
         case .halfBlock(.truecolor): return "half-block"
         case .halfBlock(.palette256): return "half-block 256"
         case .sixel: return "sixel"
         }
     }
 
-    /// Display pixels per terminal cell.
-    var pixelsPerCell: (width: Int, height: Int) {
-        switch self {
-        case .halfBlock: return (1, 2)
-        case .sixel(let w, let h): return (w, h)
-        }
-    }
-
     /// Chooses from the detected capabilities and the user's override.
     public static func choose(_ mode: GraphicsMode, capabilities: TerminalCapabilities) -> ViewerGraphics {
-        switch mode.resolved(with: capabilities) {
+        ViewerGraphics(renderer: mode.resolve(capabilities), cellWidth: capabilities.cellWidth, cellHeight: capabilities.cellHeight)
+    }
+
+    /// Where a `media` frame sits inside `area`.
+    public func mapping(for media: MediaFacts, in area: CellRect) -> ViewportMapping {
+        switch renderer {
+        case .halfBlock:
+            return .halfBlock(
+                sourceWidth: media.width, sourceHeight: media.height, sampleAspectRatio: media.pixelAspect,
+                originColumn: area.column, originRow: area.row, areaColumns: area.width, areaRows: area.height,
+                cellPixelWidth: cellWidth, cellPixelHeight: cellHeight)
         case .sixel:
-            return .sixel(cellWidth: capabilities.cellWidth ?? 10, cellHeight: capabilities.cellHeight ?? 20)
-        case .halfblock256:
-            return .halfBlock(.palette256)
-        default:
-            return .halfBlock(.truecolor)
+            return .sixel(
+                sourceWidth: media.width, sourceHeight: media.height, sampleAspectRatio: media.pixelAspect,
+                originColumn: area.column, originRow: area.row, areaColumns: area.width, areaRows: area.height,
+                cellWidth: cellWidth ?? 10, cellHeight: cellHeight ?? 20)
         }
     }
 }
@@ -44,13 +53,13 @@ public final class FramePainter: VideoPainter {
     private var halfBlock: HalfBlockEncoder
     private let sixel = SixelEncoder()
     public private(set) var lastError: String?
-    /// The background of letterbox bars.
+    /// Shown in place of a frame that cannot be decoded.
     public var background = RGB(r: 0, g: 0, b: 0)
 
     public init(server: FrameServer, graphics: ViewerGraphics) {
         self.server = server
         self.graphics = graphics
-        if case .halfBlock(let mode) = graphics {
+        if case .halfBlock(let mode) = graphics.renderer {
             halfBlock = HalfBlockEncoder(colorMode: mode)
         } else {
             halfBlock = HalfBlockEncoder()
@@ -59,38 +68,29 @@ public final class FramePainter: VideoPainter {
 
     public func invalidate() { halfBlock.invalidate() }
 
-    /// Where the picture sits inside the viewer, in display pixels.
-    public func placement(for state: AppState) -> ViewportFit {
-        let viewer = state.layout.viewer
-        let cell = graphics.pixelsPerCell
-        return ViewportMapping.fit(
-            sourceWidth: state.media.width, sourceHeight: state.media.height, pixelAspect: state.media.pixelAspect,
-            areaWidth: viewer.width * cell.width, areaHeight: viewer.height * cell.height)
-    }
-
     public func paint(_ state: AppState) -> [UInt8] {
-        let viewer = state.layout.viewer
-        guard !viewer.isEmpty else { return [] }
-        let cell = graphics.pixelsPerCell
-        let fit = placement(for: state)
-        var canvas = RGBImage(width: viewer.width * cell.width, height: viewer.height * cell.height, fill: background)
+        let mapping = graphics.mapping(for: state.media, in: state.layout.viewer)
+        guard mapping.displayWidth > 0, mapping.displayHeight > 0 else { return [] }
+        let image: RGBImage
         do {
-            let frame = try server.frame(at: state.frame, width: fit.width, height: fit.height)
-            canvas.paste(RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels), x: fit.x, y: fit.y)
+            let frame = try server.frame(at: state.frame, width: mapping.displayWidth, height: mapping.displayHeight)
+            image = RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
             lastError = nil
         } catch {
             lastError = "\(error)"
+            image = RGBImage(width: mapping.displayWidth, height: mapping.displayHeight, fill: background)
         }
-        switch graphics {
+        switch graphics.renderer {
         case .halfBlock:
-            return halfBlock.encode(canvas, row: viewer.row, column: viewer.column)
+            return halfBlock.encode(image, row: mapping.imageRow, column: mapping.imageColumn)
         case .sixel:
-            return sixel.encode(canvas, row: viewer.row, column: viewer.column)
+            return sixel.encode(image, row: mapping.imageRow, column: mapping.imageColumn)
         }
     }
 
     public func prefetch(after frame: Int, state: AppState) {
-        let fit = placement(for: state)
-        server.prefetch(from: frame + 1, count: 12, width: fit.width, height: fit.height)
+        let mapping = graphics.mapping(for: state.media, in: state.layout.viewer)
+        guard mapping.displayWidth > 0, mapping.displayHeight > 0 else { return }
+        server.prefetch(from: frame + 1, count: 12, width: mapping.displayWidth, height: mapping.displayHeight)
     }
 }

@@ -62,12 +62,12 @@ struct BenchRenderCommand: ParsableCommand {
             for i in 0..<count { _ = try fresh.frame(at: i, width: width, height: height) }
             return Double(count) / (monotonicNow() - start)
         }
-        let halfFit = ViewportMapping.fit(
-            sourceWidth: info.width, sourceHeight: info.height, pixelAspect: info.sampleAspectRatio.doubleValue,
-            areaWidth: 160, areaHeight: 96)
+        let halfFit = ViewportMapping.halfBlock(
+            sourceWidth: info.width, sourceHeight: info.height, sampleAspectRatio: info.sampleAspectRatio.doubleValue,
+            areaColumns: 160, areaRows: 48)
         do {
             report("decode, source size (frames/s)", String(format: "%.1f", try decodeRate(width: info.width, height: info.height)))
-            report("decode + scale to \(halfFit.width)x\(halfFit.height) (frames/s)", String(format: "%.1f", try decodeRate(width: halfFit.width, height: halfFit.height)))
+            report("decode + scale to \(halfFit.displayWidth)x\(halfFit.displayHeight) (frames/s)", String(format: "%.1f", try decodeRate(width: halfFit.displayWidth, height: halfFit.displayHeight)))
 
             // Random seeks: a fresh source, uniformly random frame indices with a fixed seed.
             var generator = SplitMix64(seed: 42)
@@ -82,27 +82,23 @@ struct BenchRenderCommand: ParsableCommand {
             report("random seek p50 (ms)", String(format: "%.2f", percentile(latencies, 50)))
             report("random seek p95 (ms)", String(format: "%.2f", percentile(latencies, 95)))
 
-            // Half-block: 160x48 cells, every frame letterboxed into the 160x96-pixel canvas, diffed encoder.
+            // Half-block: the frames as the viewer shows them in 160x48 cells, through the diffed encoder.
             let canvasSmall = try (0..<count).map { i -> RGBImage in
-                let f = try source.frame(at: i, width: halfFit.width, height: halfFit.height)
-                var canvas = RGBImage(width: 160, height: 96, fill: RGB(r: 0, g: 0, b: 0))
-                canvas.paste(RGBImage(width: f.width, height: f.height, pixels: f.pixels), x: halfFit.x, y: halfFit.y)
-                return canvas
+                let f = try source.frame(at: i, width: halfFit.displayWidth, height: halfFit.displayHeight)
+                return RGBImage(width: f.width, height: f.height, pixels: f.pixels)
             }
             for (label, mode, tolerance) in [("truecolor", HalfBlockEncoder.ColorMode.truecolor, 0), ("truecolor, tolerance 8", .truecolor, 8), ("256-colour", .palette256, 0)] {
                 var encoder = HalfBlockEncoder(colorMode: mode, tolerance: tolerance)
                 var bytes = 0
                 let start = monotonicNow()
-                for image in canvasSmall { bytes += encoder.encode(image, row: 0, column: 0).count }
+                for image in canvasSmall { bytes += encoder.encode(image, row: halfFit.imageRow, column: halfFit.imageColumn).count }
                 let elapsed = monotonicNow() - start
                 report("half-block \(label) 160x48 (frames/s)", String(format: "%.0f", Double(count) / elapsed))
                 report("half-block \(label) 160x48 (KB/frame)", String(format: "%.1f", Double(bytes) / Double(count) / 1000))
             }
 
             // Sixel at 640x360.
-            let sixelFit = ViewportMapping.fit(
-                sourceWidth: info.width, sourceHeight: info.height, pixelAspect: info.sampleAspectRatio.doubleValue,
-                areaWidth: 640, areaHeight: 360)
+            let sixelFit = fittedSize(info, width: 640, height: 360)
             let sixelFrames = try (0..<count).map { i -> RGBImage in
                 let f = try source.frame(at: i, width: sixelFit.width, height: sixelFit.height)
                 return RGBImage(width: f.width, height: f.height, pixels: f.pixels)

@@ -77,20 +77,16 @@ struct RenderCommand: ParsableCommand {
             switch format {
             case .halfblock:
                 let columns = cols ?? TerminalSizeDefault.columns()
-                let cellRows = rows ?? Int.max / 4
-                let fit = ViewportMapping.fit(
-                    sourceWidth: info.width, sourceHeight: info.height, pixelAspect: info.sampleAspectRatio.doubleValue,
-                    areaWidth: columns, areaHeight: min(cellRows * 2, 16384))
-                // Only the picture is printed (no letterbox): rows follow from the aspect ratio.
-                let picture = try source.frame(at: index, width: fit.width, height: fit.height + fit.height % 2)
-                var encoder = HalfBlockEncoder(colorMode: palette256 ? .palette256 : .truecolor)
-                bytes = encoder.encodeStandalone(RGBImage(width: picture.width, height: picture.height, pixels: picture.pixels))
+                // Only the picture is printed (no letterbox): without --rows, rows follow from the aspect ratio.
+                let mapping = ViewportMapping.halfBlock(
+                    sourceWidth: info.width, sourceHeight: info.height, sampleAspectRatio: info.sampleAspectRatio.doubleValue,
+                    areaColumns: columns, areaRows: rows ?? 8192)
+                let picture = try source.frame(at: index, width: mapping.displayWidth, height: mapping.displayHeight)
+                let encoder = HalfBlockEncoder(colorMode: palette256 ? .palette256 : .truecolor)
+                bytes = encoder.encodeFull(RGBImage(width: picture.width, height: picture.height, pixels: picture.pixels))
             case .sixel, .png:
-                let fit = ViewportMapping.fit(
-                    sourceWidth: info.width, sourceHeight: info.height, pixelAspect: info.sampleAspectRatio.doubleValue,
-                    areaWidth: width ?? Int(Double(info.width) * max(1, info.sampleAspectRatio.doubleValue)),
-                    areaHeight: height ?? info.height)
-                let picture = try source.frame(at: index, width: fit.width, height: fit.height)
+                let size = fittedSize(info, width: width, height: height)
+                let picture = try source.frame(at: index, width: size.width, height: size.height)
                 if format == .png {
                     bytes = PNGWriter.encode(width: picture.width, height: picture.height, rgb: picture.pixels)
                 } else {
@@ -106,6 +102,18 @@ struct RenderCommand: ParsableCommand {
             FileHandle.standardOutput.write(Data(bytes))
         }
     }
+}
+
+/// The largest size with the source's display aspect inside `width` x `height` (each defaulting to the
+/// source's display size, so no option means the source size with its sample aspect applied).
+func fittedSize(_ info: VideoInfo, width: Int?, height: Int?) -> (width: Int, height: Int) {
+    let sar = info.sampleAspectRatio.doubleValue
+    let naturalWidth = Int((Double(info.width) * (sar.isFinite && sar > 0 ? sar : 1)).rounded())
+    let mapping = ViewportMapping(
+        sourceWidth: info.width, sourceHeight: info.height, sampleAspectRatio: sar,
+        areaColumns: width ?? (height == nil ? naturalWidth : 1 << 16), areaRows: height ?? (width == nil ? info.height : 1 << 16),
+        pixelsPerCellX: 1, pixelsPerCellY: 1)
+    return (mapping.displayWidth, mapping.displayHeight)
 }
 
 /// Parses `4.5`, `4.5s` or `1:02.5` into seconds.

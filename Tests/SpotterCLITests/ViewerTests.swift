@@ -129,18 +129,19 @@ func lastFrameIndex() throws -> Int {
 func expectedHalfBlockCells(frame: Int, viewerColumns: Int, viewerRows: Int) throws -> [[ScreenGrid.Cell?]] {
     let source = try VideoSource(path: samplePath("shapes.mp4"))
     let info = source.info
-    let fit = ViewportMapping.fit(
-        sourceWidth: info.width, sourceHeight: info.height, pixelAspect: info.sampleAspectRatio.doubleValue,
-        areaWidth: viewerColumns, areaHeight: viewerRows * 2)
-    let image = try source.frame(at: frame, width: fit.width, height: fit.height)
+    let mapping = ViewportMapping.halfBlock(
+        sourceWidth: info.width, sourceHeight: info.height, sampleAspectRatio: info.sampleAspectRatio.doubleValue,
+        areaColumns: viewerColumns, areaRows: viewerRows)
+    let width = mapping.displayWidth
+    let image = try source.frame(at: frame, width: width, height: mapping.displayHeight)
     var cells = Array(repeating: [ScreenGrid.Cell?](repeating: nil, count: viewerColumns), count: viewerRows)
     for row in 0..<viewerRows {
         for column in 0..<viewerColumns {
-            let x = column - fit.x
-            let top = row * 2 - fit.y
-            guard x >= 0, x < fit.width, top >= 0, top + 1 < fit.height else { continue }
+            let x = column - mapping.imageColumn
+            let top = (row - mapping.imageRow) * 2
+            guard x >= 0, x < width, top >= 0, top + 1 < mapping.displayHeight else { continue }
             func px(_ y: Int) -> RGB {
-                let i = (y * fit.width + x) * 3
+                let i = (y * width + x) * 3
                 return RGB(r: image.pixels[i], g: image.pixels[i + 1], b: image.pixels[i + 2])
             }
             cells[row][column] = ScreenGrid.Cell(top: px(top), bottom: px(top + 1))
