@@ -134,7 +134,7 @@ class Disc:
     colors = (np.array([236, 204, 40], np.float64), np.array([28, 44, 128], np.float64))
 
     def pose(self, t):
-        cx = 330 + 270 * np.sin(2 * np.pi * t / 7.0 + 0.3)   # leaves the frame on the left briefly
+        cx = 310 + 325 * np.sin(2 * np.pi * t / 7.0 + 0.3)   # leaves the frame at both sides briefly
         cy = 175 + 95 * np.sin(2 * np.pi * t / 3.5 + 1.1)
         angle = 0.55 * t
         return cx, cy, angle
