@@ -428,10 +428,15 @@ def make_numbered_fixtures():
         "-fps_mode", "passthrough", "-video_track_timescale", "30000", "-movflags", "+faststart",
         fixture("numbered_gaps.mp4")])
 
-    # Display-matrix rotation (the mp4 muxer turns the rotate tag into a 90 degree matrix).
-    encode_raw(frames[:6], CODE_W, CODE_H, 30, X264_BFRAMES + [
-        "-g", "6", "-metadata:s:v:0", "rotate=90", "-movflags", "+faststart",
-        fixture("rotated90.mp4")])
+    # Display-matrix rotation. FFmpeg 5.1 only turns the rotate tag into a display matrix when
+    # the stream is copied, so encode first, then remux. ffprobe then reports rotation 90
+    # (counter-clockwise, the av_display_rotation_get convention).
+    plain = fixture("rotated90.tmp.mp4")
+    encode_raw(frames[:6], CODE_W, CODE_H, 30, X264_BFRAMES + ["-g", "6", plain])
+    run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", plain, "-c", "copy",
+         "-metadata:s:v:0", "rotate=90", "-fflags", "+bitexact", "-movflags", "+faststart",
+         fixture("rotated90.mp4")])
+    os.remove(plain)
 
     # Stills (one frame each).
     write_png(fixture("still_numbered.png"), frames[5])
