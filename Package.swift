@@ -56,7 +56,8 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         // One test target per module; SpotterCLITests drives the built executable.
-        .testTarget(name: "MediaTests", dependencies: ["Media"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MediaTests", dependencies: ["Media"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics"], swiftSettings: swiftSettings),
         .testTarget(name: "AnnotationsTests", dependencies: ["Annotations"], swiftSettings: swiftSettings),
         .testTarget(name: "MolmoRuntimeTests", dependencies: ["MolmoRuntime"], swiftSettings: swiftSettings),

@@ -476,12 +476,13 @@ def make_bad_fixtures(full_tail_moov):
     with open(fixture("corrupt_packet.mp4"), "wb") as f:
         f.write(bytes(buf))
 
-    # Every VP9 packet zeroed (invalid frame marker): the container opens, no frame decodes.
-    data = bytearray(open(fixture("numbered_vp9.webm"), "rb").read())
-    for p in ffprobe_packets(fixture("numbered_vp9.webm")):
+    # Every H.264 sample zeroed (in mp4 a packet's pos is its sample data): the container opens
+    # and lists 90 packets, but they hold only empty NAL units, so no frame decodes.
+    data = bytearray(open(fixture("numbered_h264.mp4"), "rb").read())
+    for p in packets:
         pos, size = int(p["pos"]), int(p["size"])
         data[pos:pos + size] = bytes(size)
-    with open(fixture("undecodable.webm"), "wb") as f:
+    with open(fixture("undecodable.mp4"), "wb") as f:
         f.write(bytes(data))
 
     with open(fixture("random_bytes.mp4"), "wb") as f:
