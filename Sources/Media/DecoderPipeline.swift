@@ -27,6 +27,10 @@ final class DecoderPipeline {
     /// After a seek, packets before the first keyframe are dropped so decoding starts clean.
     private var skipUntilKeyframe = false
     private var packetPending = false
+    /// While set, packets presented before this timestamp are decoded only if other frames
+    /// reference them (non-reference pictures before a seek target are never shown).
+    var skipNonReferenceBefore: Int64?
+    private var skippingNonReference = false
 
     private(set) var counters = DecodeStatistics()
 
@@ -179,6 +183,13 @@ final class DecoderPipeline {
                 av_packet_unref(packet.pointer)
             }
             skipUntilKeyframe = false
+        }
+        let pts = packet.pointer.pointee.pts
+        let skip = skipNonReferenceBefore.map { pts != ffmpegNoPTS && pts < $0 } ?? false
+        if skip != skippingNonReference {
+            // Frame-threaded decoders copy this setting per packet, so switching is safe.
+            context.pointee.skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT
+            skippingNonReference = skip
         }
         let sendResult = avcodec_send_packet(context, packet.pointer)
         if sendResult == ffmpegEAGAIN {

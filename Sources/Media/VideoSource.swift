@@ -276,6 +276,8 @@ public final class VideoSource {
             try reposition(for: index, attempt: 0)
         }
         var attempt = 0
+        pipeline.skipNonReferenceBefore = presentationTimestamps[index]
+        defer { pipeline.skipNonReferenceBefore = nil }
         while true {
             switch decodeForward(to: index, positionedBefore: positionedBefore) {
             case .found:
@@ -405,7 +407,9 @@ public final class VideoSource {
             sourceWidth: picture.width, sourceHeight: picture.height, sourceFormat: picture.format,
             targetWidth: Int32(width), targetHeight: Int32(height),
             colorspace: picture.colorspace.rawValue, colorRange: picture.color_range.rawValue)
-        let flags = SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT
+        // Full horizontal chroma interpolation is nearly free; SWS_ACCURATE_RND would halve the
+        // conversion speed for at most one level of difference.
+        let flags = SWS_BILINEAR | SWS_FULL_CHR_H_INT
         scaler.context = sws_getCachedContext(
             scaler.context, picture.width, picture.height, AVPixelFormat(rawValue: picture.format),
             Int32(width), Int32(height), AV_PIX_FMT_RGB24, flags, nil, nil, nil)
