@@ -228,35 +228,56 @@ enum Deflater {
     private static let windowSize = 32768
     private static let minimumMatch = 3
     private static let maximumMatch = 258
-    private static let maximumChainSteps = 32
+    private static let maximumChainSteps = 16
+    /// A match this long is taken without looking further down the chain.
+    private static let niceLength = 64
     private static let hashBits = 15
 
-    private static let lengthBase: [Int] = [
+    private static let lengthBase: [UInt16] = [
         3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258,
     ]
-    private static let lengthExtraBits: [Int] = [
+    private static let lengthExtraBits: [UInt8] = [
         0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0,
     ]
-    private static let distanceBase: [Int] = [
+    private static let distanceBase: [UInt16] = [
         1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097,
         6145, 8193, 12289, 16385, 24577,
     ]
-    private static let distanceExtraBits: [Int] = [
+    private static let distanceExtraBits: [UInt8] = [
         0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13,
     ]
-    /// Length 3...258 → index into lengthBase.
-    private static let lengthCodeIndex: [UInt8] = {
-        var table = [UInt8](repeating: 0, count: 259)
+
+    /// For every match length 3...258: its complete fixed-Huffman encoding (length symbol, then
+    /// extra bits) as one bit string, low bits first, and its bit count.
+    private static let lengthEncodings: [(bits: UInt32, count: UInt8)] = {
+        var table = [(bits: UInt32, count: UInt8)](repeating: (0, 0), count: maximumMatch + 1)
         for code in 0..<29 {
-            let upper = code == 28 ? 258 : lengthBase[code + 1] - 1
-            for length in lengthBase[code]...upper where length <= 258 { table[length] = UInt8(code) }
+            let upper = code == 28 ? 258 : Int(lengthBase[code + 1]) - 1
+            for length in Int(lengthBase[code])...min(upper, 258) {
+                let symbol = literalCode(257 + code)
+                let extra = UInt32(length - Int(lengthBase[code]))
+                table[length] = (
+                    symbol.bits | extra << UInt32(symbol.count), symbol.count + lengthExtraBits[code]
+                )
+            }
         }
-        table[258] = 28
         return table
     }()
 
-    /// Fixed Huffman code for literal/length symbol 0...287, bit-reversed for LSB-first output.
-    private static let literalCodes: [(code: UInt32, length: Int)] = (0..<288).map { symbol in
+    /// For every literal byte: its fixed-Huffman code, bit-reversed for LSB-first output.
+    private static let literalEncodings: [(bits: UInt32, count: UInt8)] = (0..<256).map(literalCode)
+
+    /// For distances 1...32768: the distance code index (via the usual two-level table).
+    private static let distanceCodeForSmall: [UInt8] = (0..<256).map { distance in distanceCode(distance + 1) }
+    private static let distanceCodeForLarge: [UInt8] = (0..<256).map { slot in distanceCode((slot << 7) + 1) }
+
+    private static func distanceCode(_ distance: Int) -> UInt8 {
+        var code = 29
+        while Int(distanceBase[code]) > distance { code -= 1 }
+        return UInt8(code)
+    }
+
+    private static func literalCode(_ symbol: Int) -> (bits: UInt32, count: UInt8) {
         let (code, length): (Int, Int)
         switch symbol {
         case 0...143: (code, length) = (0x30 + symbol, 8)
@@ -264,7 +285,7 @@ enum Deflater {
         case 256...279: (code, length) = (symbol - 256, 7)
         default: (code, length) = (0xC0 + symbol - 280, 8)
         }
-        return (reverse(UInt32(code), bits: length), length)
+        return (reverse(UInt32(code), bits: length), UInt8(length))
     }
 
     private static func reverse(_ value: UInt32, bits: Int) -> UInt32 {
@@ -277,105 +298,152 @@ enum Deflater {
         return result
     }
 
+    /// LSB-first bit packer writing into a buffer sized for the worst case.
     private struct BitWriter {
-        var bytes: [UInt8] = []
+        let output: UnsafeMutablePointer<UInt8>
+        var written = 0
         var buffer: UInt64 = 0
-        var count = 0
+        var count: UInt64 = 0
 
-        mutating func write(_ value: UInt32, bits: Int) {
-            buffer |= UInt64(value) << UInt64(count)
-            count += bits
-            while count >= 8 {
-                bytes.append(UInt8(truncatingIfNeeded: buffer))
-                buffer >>= 8
-                count -= 8
+        @inline(__always)
+        mutating func write(_ value: UInt32, bits: UInt8) {
+            buffer |= UInt64(value) << count
+            count += UInt64(bits)
+            if count >= 32 {
+                output[written] = UInt8(truncatingIfNeeded: buffer)
+                output[written + 1] = UInt8(truncatingIfNeeded: buffer >> 8)
+                output[written + 2] = UInt8(truncatingIfNeeded: buffer >> 16)
+                output[written + 3] = UInt8(truncatingIfNeeded: buffer >> 24)
+                written += 4
+                buffer >>= 32
+                count -= 32
             }
         }
 
-        mutating func finish() -> [UInt8] {
-            if count > 0 { bytes.append(UInt8(truncatingIfNeeded: buffer)) }
-            buffer = 0
-            count = 0
-            return bytes
+        mutating func finish() {
+            while count > 0 {
+                output[written] = UInt8(truncatingIfNeeded: buffer)
+                written += 1
+                buffer >>= 8
+                count = count > 8 ? count - 8 : 0
+            }
         }
     }
 
+    /// One final fixed-Huffman DEFLATE block holding all of `input`.
     static func compressFixedHuffman(_ input: [UInt8]) -> [UInt8] {
-        var writer = BitWriter()
-        writer.bytes.reserveCapacity(input.count / 2 + 64)
-        writer.write(1, bits: 1)  // final block
-        writer.write(1, bits: 2)  // fixed Huffman
         let count = input.count
+        // Literals cost at most 9 bits; matches cost less than their literals would.
+        let bound = count * 9 / 8 + 16
+        var output = [UInt8](repeating: 0, count: bound)
         let hashSize = 1 << hashBits
         var head = [Int32](repeating: -1, count: hashSize)
         var previous = [Int32](repeating: -1, count: windowSize)
-        input.withUnsafeBufferPointer { data in
-            head.withUnsafeMutableBufferPointer { head in
-                previous.withUnsafeMutableBufferPointer { previous in
-                    @inline(__always) func hash(_ position: Int) -> Int {
-                        let value = UInt32(data[position]) | UInt32(data[position + 1]) << 8 | UInt32(data[position + 2]) << 16
-                        return Int((value &* 2_654_435_761) >> UInt32(32 - hashBits))
-                    }
-                    @inline(__always) func insert(_ position: Int) {
-                        let h = hash(position)
-                        previous[position & (windowSize - 1)] = head[h]
-                        head[h] = Int32(position)
-                    }
-                    var position = 0
-                    while position < count {
-                        var bestLength = 0
-                        var bestDistance = 0
-                        if position + minimumMatch <= count {
-                            let limit = min(maximumMatch, count - position)
-                            var candidate = Int(head[hash(position)])
-                            var steps = 0
-                            while candidate >= 0, position - candidate <= windowSize, steps < maximumChainSteps {
-                                if data[candidate + bestLength] == data[position + bestLength] || bestLength == 0 {
-                                    var length = 0
-                                    while length < limit, data[candidate + length] == data[position + length] { length += 1 }
-                                    if length > bestLength {
-                                        bestLength = length
-                                        bestDistance = position - candidate
-                                        if length == limit { break }
-                                    }
-                                }
-                                let next = Int(previous[candidate & (windowSize - 1)])
-                                if next >= candidate { break }
-                                candidate = next
-                                steps += 1
-                            }
+        let literals = literalEncodings
+        let lengths = lengthEncodings
+        let smallDistances = distanceCodeForSmall
+        let largeDistances = distanceCodeForLarge
+        let distanceBases = distanceBase
+        let distanceExtras = distanceExtraBits
+        let endOfBlock = literalCode(256)
+        let chainLimit = maximumChainSteps
+        let niceMatch = niceLength
+        let window = windowSize
+        let shift = UInt32(32 - hashBits)
+
+        let written = output.withUnsafeMutableBufferPointer { outputBuffer -> Int in
+            var writer = BitWriter(output: outputBuffer.baseAddress!)
+            writer.write(1, bits: 1)  // final block
+            writer.write(1, bits: 2)  // fixed Huffman codes
+            input.withUnsafeBufferPointer { dataBuffer in
+                head.withUnsafeMutableBufferPointer { headBuffer in
+                    previous.withUnsafeMutableBufferPointer { previousBuffer in
+                        guard let data = dataBuffer.baseAddress else { return }
+                        let head = headBuffer.baseAddress!
+                        let previous = previousBuffer.baseAddress!
+                        @inline(__always) func hash(_ position: Int) -> Int {
+                            let value =
+                                UInt32(data[position]) | UInt32(data[position + 1]) << 8 | UInt32(data[position + 2]) << 16
+                            return Int((value &* 2_654_435_761) >> shift)
                         }
-                        if bestLength >= minimumMatch {
-                            let lengthCode = Int(lengthCodeIndex[bestLength])
-                            let symbol = literalCodes[257 + lengthCode]
-                            writer.write(symbol.code, bits: symbol.length)
-                            if lengthExtraBits[lengthCode] > 0 {
-                                writer.write(UInt32(bestLength - lengthBase[lengthCode]), bits: lengthExtraBits[lengthCode])
+                        var position = 0
+                        while position < count {
+                            var bestLength = 0
+                            var bestDistance = 0
+                            if position + minimumMatch <= count {
+                                let limit = min(maximumMatch, count - position)
+                                let bucket = hash(position)
+                                var candidate = Int(head[bucket])
+                                var steps = 0
+                                while candidate >= 0, position - candidate <= window, steps < chainLimit {
+                                    if data[candidate + bestLength] == data[position + bestLength] {
+                                        var length = 0
+                                        while length + 8 <= limit {
+                                            let a = UnsafeRawPointer(data + candidate + length).loadUnaligned(as: UInt64.self)
+                                            let b = UnsafeRawPointer(data + position + length).loadUnaligned(as: UInt64.self)
+                                            let difference = a ^ b
+                                            if difference != 0 {
+                                                length += difference.trailingZeroBitCount >> 3
+                                                break
+                                            }
+                                            length += 8
+                                        }
+                                        if length + 8 > limit {
+                                            while length < limit, data[candidate + length] == data[position + length] {
+                                                length += 1
+                                            }
+                                        }
+                                        if length > bestLength {
+                                            bestLength = length
+                                            bestDistance = position - candidate
+                                            if length >= min(limit, niceMatch) { break }
+                                        }
+                                    }
+                                    let next = Int(previous[candidate & (window - 1)])
+                                    if next >= candidate { break }
+                                    candidate = next
+                                    steps += 1
+                                }
+                                previous[position & (window - 1)] = head[bucket]
+                                head[bucket] = Int32(position)
                             }
-                            var distanceCode = 29
-                            while distanceBase[distanceCode] > bestDistance { distanceCode -= 1 }
-                            writer.write(reverse(UInt32(distanceCode), bits: 5), bits: 5)
-                            if distanceExtraBits[distanceCode] > 0 {
-                                writer.write(
-                                    UInt32(bestDistance - distanceBase[distanceCode]), bits: distanceExtraBits[distanceCode])
-                            }
-                            let end = position + bestLength
-                            while position < end {
-                                if position + minimumMatch <= count { insert(position) }
+                            if bestLength >= minimumMatch {
+                                let lengthCode = lengths[bestLength]
+                                writer.write(lengthCode.bits, bits: lengthCode.count)
+                                let code = Int(
+                                    bestDistance <= 256
+                                        ? smallDistances[bestDistance - 1] : largeDistances[(bestDistance - 1) >> 7])
+                                // Distance codes are 5 bits, reversed; the extra bits follow.
+                                let reversedCode = reverse(UInt32(code), bits: 5)
+                                writer.write(reversedCode, bits: 5)
+                                let extra = distanceExtras[code]
+                                if extra > 0 {
+                                    writer.write(UInt32(bestDistance - Int(distanceBases[code])), bits: extra)
+                                }
+                                let end = position + bestLength
+                                position += 1
+                                while position < end {
+                                    if position + minimumMatch <= count {
+                                        let bucket = hash(position)
+                                        previous[position & (window - 1)] = head[bucket]
+                                        head[bucket] = Int32(position)
+                                    }
+                                    position += 1
+                                }
+                            } else {
+                                let literal = literals[Int(data[position])]
+                                writer.write(literal.bits, bits: literal.count)
                                 position += 1
                             }
-                        } else {
-                            let symbol = literalCodes[Int(data[position])]
-                            writer.write(symbol.code, bits: symbol.length)
-                            if position + minimumMatch <= count { insert(position) }
-                            position += 1
                         }
                     }
                 }
             }
+            writer.write(endOfBlock.bits, bits: endOfBlock.count)
+            writer.finish()
+            return writer.written
         }
-        let endOfBlock = literalCodes[256]
-        writer.write(endOfBlock.code, bits: endOfBlock.length)
-        return writer.finish()
+        output.removeSubrange(written...)
+        return output
     }
 }
