@@ -50,7 +50,7 @@ struct ProbeCommand: ParsableCommand {
             for frame in frameList {
                 let index = String(frame.index).leftPadded(to: 5)
                 let time = String(format: "%.6f", frame.time).leftPadded(to: 14)
-                print("\(index)\(time)  \(frame.keyframe ? "K" : "")")
+                print(frame.keyframe ? "\(index)\(time)  K" : "\(index)\(time)")
             }
         }
     }

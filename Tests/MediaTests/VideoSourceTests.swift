@@ -25,6 +25,7 @@ struct NumberedFixtureTests {
         #expect(source.info.hasBFrames == expected.has_b_frames)
         #expect(source.info.rotation == expected.ffprobe_rotation)
         #expect(source.frameTimestamps.first == 0)
+        #expect(source.keyframeIndices == expected.key_frames.indices.filter { expected.key_frames[$0] != 0 })
         if let times = expected.relativeTimestamps {
             #expect(source.frameTimestamps.count == times.count)
             for (index, (actual, wanted)) in zip(source.frameTimestamps, times).enumerated() {
