@@ -98,6 +98,7 @@ public final class VideoSource {
         let timestampsUsable =
             ordered.allSatisfy { $0.pts != ffmpegNoPTS }
             && zip(ordered, ordered.dropFirst()).allSatisfy { $0.pts < $1.pts }
+            && !ordered[ordered.count - 1].pts.subtractingReportingOverflow(ordered[0].pts).overflow
 
         let timestamps: [Double]
         var keyframes: [Bool]
@@ -130,6 +131,7 @@ public final class VideoSource {
             let timesUsable =
                 pictureTimes.allSatisfy { $0 != ffmpegNoPTS }
                 && zip(pictureTimes, pictureTimes.dropFirst()).allSatisfy { $0 < $1 }
+                && !pictureTimes[pictureTimes.count - 1].subtractingReportingOverflow(pictureTimes[0]).overflow
             if timesUsable {
                 timestamps = pictureTimes.map { VideoSource.seconds($0 - pictureTimes[0], timeBase) }
             } else {
@@ -169,7 +171,7 @@ public final class VideoSource {
         var fpsOrigin = fpsSource
         if !fps.isPositive {
             let span = timestamps[frameCount - 1]
-            let rate = frameCount > 1 && span > 0 ? Double(frameCount - 1) / span : 25
+            let rate = frameCount > 1 && span > 0 ? min(Double(frameCount - 1) / span, 1e6) : 25
             fps = Rational(num: Int((rate * 1000).rounded()), den: 1000)
             fpsOrigin = "timestamps"
         }
@@ -186,7 +188,7 @@ public final class VideoSource {
             path: path, containerFormat: formatName,
             codec: String(cString: avcodec_get_name(parameters.codec_id)),
             width: width, height: height, sampleAspectRatio: sampleAspect,
-            rotation: rotationDegrees.isNaN ? 0 : Int(rotationDegrees.rounded()),
+            rotation: rotationDegrees.isFinite ? Int(rotationDegrees.rounded()) : 0,
             fps: fps, fpsSource: fpsOrigin, timeBase: timeBase, startTime: startTime,
             duration: duration, frameCount: frameCount, frameCountIsExact: countIsExact,
             isStillImage: isStill, hasBFrames: reordered,
