@@ -25,6 +25,8 @@ struct NumberedFixtureTests {
         #expect(source.info.hasBFrames == expected.has_b_frames)
         #expect(source.info.rotation == expected.ffprobe_rotation)
         #expect(source.frameTimestamps.first == 0)
+        // Raw elementary streams carry no packet timestamps and are indexed by decoding.
+        #expect(source.info.indexMethod == (name.hasSuffix(".h264") ? "decoding" : "packets"))
         #expect(source.keyframeIndices == expected.key_frames.indices.filter { expected.key_frames[$0] != 0 })
         if let times = expected.relativeTimestamps {
             #expect(source.frameTimestamps.count == times.count)
@@ -90,5 +92,45 @@ struct NumberedFixtureTests {
         let large = try source.frame(at: 5, width: 321, height: 197)
         #expect(large.pixels.count == 321 * 197 * 3)
         #expect(decodeFrameNumber(large) == 5)
+    }
+
+    @Test("time to frame lookups on a variable-frame-rate file")
+    func timeLookups() throws {
+        let source = try VideoSource(path: TestPaths.fixture("numbered_vfr.mp4"))
+        let times = source.frameTimestamps
+        for index in [0, 1, 5, 44, 89] {
+            #expect(source.frameIndex(nearestTo: times[index]) == index)
+            #expect(source.frameIndex(displayedAt: times[index]) == index)
+        }
+        // Between frames 10 and 11: "displayed at" is the earlier one, "nearest" depends on the side.
+        let gapStart = times[10]
+        let gapEnd = times[11]
+        let nearEnd = gapEnd - (gapEnd - gapStart) * 0.25
+        #expect(source.frameIndex(displayedAt: nearEnd) == 10)
+        #expect(source.frameIndex(nearestTo: nearEnd) == 11)
+        #expect(source.frameIndex(nearestTo: gapStart + (gapEnd - gapStart) * 0.25) == 10)
+        #expect(source.frameIndex(nearestTo: -5) == 0)
+        #expect(source.frameIndex(nearestTo: 1e9) == 89)
+        #expect(source.frameIndex(displayedAt: -1) == 0)
+        #expect(source.frameIndex(nearestTo: .nan) == 0)
+    }
+
+    @Test("VideoInfo survives a JSON round trip")
+    func infoCodable() throws {
+        let info = try VideoSource(path: TestPaths.fixture("numbered_h264.ts")).info
+        #expect(info.startTime > 1.4 && info.startTime < 1.5)
+        let decoded = try JSONDecoder().decode(VideoInfo.self, from: JSONEncoder().encode(info))
+        #expect(decoded == info)
+    }
+
+    @Test("benchmark helpers report what they measured")
+    func benchmarkHelpers() throws {
+        let path = TestPaths.fixture("numbered_h264.mp4")
+        let rate = try MediaBenchmarks.decodeRate(path: path, width: 80, height: 48, frameLimit: 12)
+        #expect(rate.frames == 12 && rate.width == 80 && rate.height == 48)
+        let seeks = try MediaBenchmarks.seekLatencies(path: path, count: 9, seed: 3)
+        #expect(seeks.requests == 9)
+        #expect(seeks.p50Milliseconds <= seeks.p95Milliseconds)
+        #expect(seeks.p95Milliseconds <= seeks.maxMilliseconds)
     }
 }
