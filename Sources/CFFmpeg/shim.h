@@ -38,5 +38,4 @@ static inline int spotter_pix_fmt_is_yuv(int format) {
 
 static inline int spotter_disposition_attached_pic(void) { return AV_DISPOSITION_ATTACHED_PIC; }
 
-
 #endif
