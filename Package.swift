@@ -55,7 +55,8 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         // One test target per module; SpotterCLITests drives the built executable.
-        .testTarget(name: "MediaTests", dependencies: ["Media"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MediaTests", dependencies: ["Media"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics"], swiftSettings: swiftSettings),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking"], swiftSettings: swiftSettings),
         .testTarget(name: "AnnotationsTests", dependencies: ["Annotations"], swiftSettings: swiftSettings),

@@ -1,3 +1,0 @@
-import CFFmpeg
-/// Media module. See docs/architecture.md for what it owns.
-public enum MediaModule {}

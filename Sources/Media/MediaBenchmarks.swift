@@ -1,0 +1,115 @@
+import Foundation
+
+/// Sequential decode throughput of one file at one output size.
+public struct DecodeRateMeasurement: Sendable, Codable, Equatable {
+    public var path: String
+    public var width: Int
+    public var height: Int
+    public var frames: Int
+    public var seconds: Double
+    public var framesPerSecond: Double
+    /// CPU time of the calling thread (all decoding runs there with one decoder thread); less
+    /// sensitive to other processes than wall time.
+    public var cpuSeconds: Double
+    public var framesPerCPUSecond: Double
+}
+
+/// Latency of random frame requests (`VideoSource.frame(at:)` at source size) on one file.
+public struct SeekLatencyMeasurement: Sendable, Codable, Equatable {
+    public var path: String
+    public var requests: Int
+    public var seed: UInt64
+    public var p50Milliseconds: Double
+    public var p95Milliseconds: Double
+    public var meanMilliseconds: Double
+    public var maxMilliseconds: Double
+    /// The same percentiles in CPU time of the calling thread.
+    public var p50CPUMilliseconds: Double
+    public var p95CPUMilliseconds: Double
+    /// Demuxer seeks performed (requests that could continue forward do not seek).
+    public var seeks: Int
+}
+
+/// Timing helpers for `spotter bench`: how fast the Media module decodes and seeks. They measure
+/// wall-clock time on the calling thread and are not used by tests.
+public enum MediaBenchmarks {
+    /// Decodes frames 0..<min(frameLimit, frameCount) in order, scaled to `width` x `height`
+    /// (default: source size), and reports frames per second. Opening the file is not timed.
+    public static func decodeRate(
+        path: String, width: Int? = nil, height: Int? = nil, frameLimit: Int? = nil, decoderThreads: Int = 1
+    ) throws -> DecodeRateMeasurement {
+        let source = try VideoSource(path: path, decoderThreads: decoderThreads)
+        let count = min(frameLimit ?? source.frameCount, source.frameCount)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let cpuStart = threadCPUNanoseconds()
+        for index in 0..<count {
+            _ = try source.frame(at: index, width: width, height: height)
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let cpuSeconds = Double(threadCPUNanoseconds() - cpuStart) / 1e9
+        return DecodeRateMeasurement(
+            path: path, width: width ?? source.info.width, height: height ?? source.info.height, frames: count,
+            seconds: seconds, framesPerSecond: seconds > 0 ? Double(count) / seconds : 0,
+            cpuSeconds: cpuSeconds, framesPerCPUSecond: cpuSeconds > 0 ? Double(count) / cpuSeconds : 0)
+    }
+
+    /// Requests `count` frames at uniformly random indices (a fixed-seed generator, so runs repeat)
+    /// and reports latency percentiles. Each request is timed from call to returned RGB frame.
+    public static func seekLatencies(
+        path: String, count: Int = 200, seed: UInt64 = 1, width: Int? = nil, height: Int? = nil,
+        decoderThreads: Int = 1
+    ) throws -> SeekLatencyMeasurement {
+        let source = try VideoSource(path: path, decoderThreads: decoderThreads)
+        var generator = SplitMix64(seed: seed)
+        var latencies: [Double] = []
+        var cpuLatencies: [Double] = []
+        latencies.reserveCapacity(count)
+        let seeksBefore = source.statistics.seeks + source.statistics.rewinds
+        for _ in 0..<max(0, count) {
+            let index = Int(generator.next() % UInt64(source.frameCount))
+            let start = DispatchTime.now().uptimeNanoseconds
+            let cpuStart = threadCPUNanoseconds()
+            _ = try source.frame(at: index, width: width, height: height)
+            latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            cpuLatencies.append(Double(threadCPUNanoseconds() - cpuStart) / 1e6)
+        }
+        let sorted = latencies.sorted()
+        let sortedCPU = cpuLatencies.sorted()
+        func percentile(_ p: Double, _ values: [Double] = sorted) -> Double {
+            guard !values.isEmpty else { return 0 }
+            let rank = Int((p * Double(values.count - 1)).rounded())
+            return values[min(max(rank, 0), values.count - 1)]
+        }
+        return SeekLatencyMeasurement(
+            path: path, requests: latencies.count, seed: seed, p50Milliseconds: percentile(0.5),
+            p95Milliseconds: percentile(0.95),
+            meanMilliseconds: latencies.isEmpty ? 0 : latencies.reduce(0, +) / Double(latencies.count),
+            maxMilliseconds: sorted.last ?? 0,
+            p50CPUMilliseconds: percentile(0.5, sortedCPU), p95CPUMilliseconds: percentile(0.95, sortedCPU),
+            seeks: source.statistics.seeks + source.statistics.rewinds - seeksBefore)
+    }
+}
+
+/// CPU time consumed by the calling thread, in nanoseconds.
+func threadCPUNanoseconds() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+}
+
+/// SplitMix64: a tiny, well-mixed 64-bit generator for reproducible benchmark sequences.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
