@@ -147,11 +147,12 @@ final class ReferenceRenderers {
     let files: [String]
 
     init(frames: [RGBImage]) {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("spotter-bench-\(getpid())")
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        files = frames.enumerated().map { i, image in
-            let path = directory.appendingPathComponent(String(format: "f%04d.png", i)).path
-            FileManager.default.createFile(atPath: path, contents: Data(PNGWriter.encode(width: image.width, height: image.height, rgb: image.pixels)))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spotter-bench-\(getpid())")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        directory = dir
+        files = frames.enumerated().compactMap { i, image in
+            let path = dir.appendingPathComponent(String(format: "f%04d.png", i)).path
+            guard (try? PNGWriter.write(path: path, width: image.width, height: image.height, rgb: image.pixels)) != nil else { return nil }
             return path
         }
     }

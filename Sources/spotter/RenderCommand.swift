@@ -88,7 +88,7 @@ struct RenderCommand: ParsableCommand {
                 let size = fittedSize(info, width: width, height: height)
                 let picture = try source.frame(at: index, width: size.width, height: size.height)
                 if format == .png {
-                    bytes = PNGWriter.encode(width: picture.width, height: picture.height, rgb: picture.pixels)
+                    bytes = try PNGWriter.encode(width: picture.width, height: picture.height, rgb: picture.pixels)
                 } else {
                     bytes = SixelEncoder().encode(RGBImage(width: picture.width, height: picture.height, pixels: picture.pixels))
                 }

@@ -28,30 +28,42 @@ func runSpotter(_ arguments: [String], environment: [String: String] = [:]) thro
     try runProcess(spotterBinary, arguments, environment: environment)
 }
 
-func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+/// Runs a program to completion. With `captureOutput: false` its output goes to /dev/null — needed for
+/// programs that leave a daemon holding the pipes open (tmux starting its server).
+func runProcess(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:], captureOutput: Bool = true
+) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
     process.environment = env
+    process.standardInput = FileHandle.nullDevice
+    guard captureOutput else {
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return ProcessResult(status: process.terminationStatus, stdout: "", stderr: "", stdoutBytes: Data())
+    }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
     process.standardError = err
-    process.standardInput = FileHandle.nullDevice
     try process.run()
     // Read both pipes concurrently so a chatty child never blocks on a full pipe.
-    var outData = Data()
-    var errData = Data()
+    final class Box: @unchecked Sendable { var data = Data() }
+    let outBox = Box()
     let group = DispatchGroup()
     group.enter()
     DispatchQueue.global().async {
-        outData = out.fileHandleForReading.readDataToEndOfFile()
+        outBox.data = out.fileHandleForReading.readDataToEndOfFile()
         group.leave()
     }
-    errData = err.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
     group.wait()
+    let outData = outBox.data
     process.waitUntilExit()
     return ProcessResult(
         status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
@@ -71,15 +83,17 @@ final class TmuxSession {
         let exports = environment.map { "\($0.key)=\(shellQuote($0.value))" }.joined(separator: " ")
         let line = (exports.isEmpty ? "" : "env \(exports) ") + command.map(shellQuote).joined(separator: " ")
         // `remain-on-exit` keeps the pane after the program ends so its exit status and last screen can be read.
-        try tmux(["-f", "/dev/null", "new-session", "-d", "-x", "\(columns)", "-y", "\(rows)", "-s", "t", "sh", "-c", line + "; echo \"[exit $?]\"; sleep 30"])
+        try tmux(captureOutput: false, ["-f", "/dev/null", "new-session", "-d", "-x", "\(columns)", "-y", "\(rows)", "-s", "t", "sh", "-c", line + "; echo \"[exit $?]\"; sleep 30"])
         try tmux(["set-option", "-t", "t", "status", "off"])
     }
 
-    deinit { try? tmux(["kill-server"]) }
+    deinit { _ = try? tmux(["kill-server"]) }
 
     @discardableResult
-    func tmux(_ arguments: [String]) throws -> String {
-        let result = try runProcess("/usr/bin/tmux", ["-L", socket] + arguments, environment: ["LANG": "C.UTF-8", "TERM": "xterm-256color"])
+    func tmux(captureOutput: Bool = true, _ arguments: [String]) throws -> String {
+        let result = try runProcess(
+            "/usr/bin/tmux", ["-L", socket] + arguments, environment: ["LANG": "C.UTF-8", "TERM": "xterm-256color"],
+            captureOutput: captureOutput)
         if result.status != 0 { throw TmuxError(message: "tmux \(arguments.first ?? ""): \(result.stderr)") }
         return result.stdout
     }
