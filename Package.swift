@@ -58,7 +58,8 @@ let package = Package(
         // One test target per module; SpotterCLITests drives the built executable.
         .testTarget(name: "MediaTests", dependencies: ["Media"], swiftSettings: swiftSettings),
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics"], swiftSettings: swiftSettings),
-        .testTarget(name: "AnnotationsTests", dependencies: ["Annotations"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AnnotationsTests", dependencies: ["Annotations"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "MolmoRuntimeTests", dependencies: ["MolmoRuntime"], swiftSettings: swiftSettings),
         .testTarget(name: "SpotterUITests", dependencies: ["SpotterUI"], swiftSettings: swiftSettings),
         .testTarget(name: "SpotterCLITests", dependencies: ["spotter"], swiftSettings: swiftSettings),

@@ -7,14 +7,17 @@ public struct NewTrack: Equatable, Sendable {
     public var color: RGBColor?
     public var queryID: Int64?
     public var extras: String?
+    /// Who originally created the track (imports keep it); nil means the actor applying the edit.
+    public var createdBy: EditActor?
     public var entries: [PointEntry]
     public var masks: [Int: RLEMask]
 
     public init(
         preferredID: TrackID? = nil, label: String, name: String = "", color: RGBColor? = nil, queryID: Int64? = nil,
-        extras: String? = nil, entries: [PointEntry] = [], masks: [Int: RLEMask] = [:]
+        extras: String? = nil, createdBy: EditActor? = nil, entries: [PointEntry] = [], masks: [Int: RLEMask] = [:]
     ) {
         self.preferredID = preferredID
+        self.createdBy = createdBy
         self.label = label
         self.name = name
         self.color = color

@@ -218,7 +218,7 @@ struct EditCompiler {
         }
         nextTrackID = max(nextTrackID, id.rawValue + 1)
         let info = TrackInfo(
-            id: id, label: newTrack.label, name: newTrack.name, color: newTrack.color, createdBy: actor,
+            id: id, label: newTrack.label, name: newTrack.name, color: newTrack.color, createdBy: newTrack.createdBy ?? actor,
             queryID: newTrack.queryID, extras: newTrack.extras)
         insertNew(Track(info: info, entries: sortedUnique(newTrack.entries), masks: newTrack.masks))
     }

@@ -36,20 +36,25 @@ indirect enum JSONValue: Equatable {
 
 /// A JSON object with its fields in file order.
 struct JSONObject: Equatable {
-    var fields: [(key: String, value: JSONValue)] = []
+    private(set) var keys: [String] = []
+    private(set) var values: [JSONValue] = []
 
-    init(fields: [(key: String, value: JSONValue)] = []) { self.fields = fields }
+    init() {}
 
-    subscript(key: String) -> JSONValue? {
-        for field in fields where field.key == key { return field.value }
-        return nil
+    init(fields: [(key: String, value: JSONValue)]) {
+        for field in fields { append(field) }
     }
 
-    var keys: [String] { fields.map(\.key) }
+    subscript(key: String) -> JSONValue? {
+        guard let index = keys.firstIndex(of: key) else { return nil }
+        return values[index]
+    }
 
-    static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
-        lhs.fields.count == rhs.fields.count
-            && zip(lhs.fields, rhs.fields).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+    var fields: [(key: String, value: JSONValue)] { zip(keys, values).map { ($0, $1) } }
+
+    mutating func append(_ field: (key: String, value: JSONValue)) {
+        keys.append(field.key)
+        values.append(field.value)
     }
 }
 
@@ -141,7 +146,7 @@ struct JSONParser {
             position += 1
             skipWhitespace()
             let value = try parseValue()
-            object.fields.append((key, value))
+            object.append((key, value))
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of JSON inside an object") }
             if bytes[position] == UInt8(ascii: ",") {

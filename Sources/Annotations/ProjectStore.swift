@@ -372,11 +372,11 @@ public final class ProjectStore {
         return stored.id
     }
 
-    private static func insertQuery(_ db: Database, _ query: QueryRecord) throws -> Int64 {
+    private static func insertQuery(_ db: Database, _ query: QueryRecord, id: Int64? = nil) throws -> Int64 {
         try db.execute(
-            sql: "INSERT INTO query(created_at, prompt, label, task, model, answer, details) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            sql: "INSERT INTO query(id, created_at, prompt, label, task, model, answer, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             arguments: [
-                query.createdAt.timeIntervalSince1970, query.prompt, query.label, query.task, query.model, query.answer,
+                id, query.createdAt.timeIntervalSince1970, query.prompt, query.label, query.task, query.model, query.answer,
                 query.detailsJSON(),
             ])
         return db.lastInsertedRowID
@@ -386,18 +386,22 @@ public final class ProjectStore {
     /// With `replaceExisting`, every current track is deleted in the same step.
     @discardableResult
     public func importContent(_ content: ImportedProject, replaceExisting: Bool) throws -> EditResult {
+        // Query ids are fixed before compiling so the new tracks can point at them.
         var queryIDMap: [Int64: Int64] = [:]
         var insertedQueries: [QueryRecord] = []
+        var nextQueryID = (queries.map(\.id).max() ?? 0) + 1
+        for query in content.queries {
+            var stored = query
+            stored.id = nextQueryID
+            nextQueryID += 1
+            queryIDMap[query.id] = stored.id
+            insertedQueries.append(stored)
+        }
         let result = try commit(
             actor: .importer, kind: "import",
             summary: "import \(content.tracks.count) tracks from \(content.source)",
             beforeLog: { db in
-                for query in content.queries {
-                    var stored = query
-                    stored.id = try Self.insertQuery(db, query)
-                    queryIDMap[query.id] = stored.id
-                    insertedQueries.append(stored)
-                }
+                for query in insertedQueries { _ = try Self.insertQuery(db, query, id: query.id) }
             },
             compile: { compiler in
                 if replaceExisting { try compiler.compile(.deleteAllTracks) }
