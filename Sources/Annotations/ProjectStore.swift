@@ -124,9 +124,17 @@ public final class ProjectStore {
         configuration.readonly = readOnly
         configuration.busyMode = .timeout(10)
         configuration.label = "spotter-project"
-        if !inMemory && !readOnly { configuration.journalMode = .wal }
         let synchronous = durability == .powerLoss ? "FULL" : "NORMAL"
+        let useWAL = !inMemory && !readOnly
+        // WAL and synchronous are set here rather than through `Configuration.journalMode`, because GRDB's own WAL
+        // set-up forces synchronous=NORMAL afterwards.
         configuration.prepareDatabase { db in
+            if useWAL {
+                let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                guard mode?.lowercased() == "wal" else {
+                    throw AnnotationError.store(path: url.path, reason: "cannot switch the database to WAL mode")
+                }
+            }
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
         let path = url.path
@@ -574,6 +582,11 @@ public final class ProjectStore {
         trackTable = newTable
         if membershipChanged { sortedTrackIDs = trackTable.keys.sorted() }
         return result
+    }
+
+    /// An integer PRAGMA of the connection (tests check the durability settings).
+    func pragma(_ name: String) throws -> String? {
+        try database.read { db in try String.fetchOne(db, sql: "PRAGMA \(name)") }
     }
 
     // MARK: - History

@@ -211,6 +211,19 @@ import Testing
         #expect(reopened.queries.first?.createdAt == Date(timeIntervalSince1970: 1_700_000_000.25))
     }
 
+    @Test func durabilitySettingsReachTheConnection() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let normal = try ProjectStore.create(at: dir.file("a.spotter"), media: testVideo())
+        #expect(try normal.pragma("journal_mode") == "wal")
+        #expect(try normal.pragma("synchronous") == "1")
+        let full = try ProjectStore.create(at: dir.file("b.spotter"), media: testVideo(), durability: .powerLoss)
+        #expect(try full.pragma("journal_mode") == "wal")
+        #expect(try full.pragma("synchronous") == "2")
+        try normal.close()
+        try full.close()
+    }
+
     @Test func refusesFilesThatAreNotProjects() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
