@@ -74,9 +74,9 @@ struct ImportCommand: ParsableCommand {
         let (result, imported) = try AnnotationExchange.importFile(
             path: file, into: store, format: format, force: force, replaceExisting: replace)
         let points = imported.tracks.reduce(0) { $0 + $1.entries.count }
-        print(
-            "imported \(result.createdTracks.count) tracks (\(points) points) and \(imported.queries.count) queries into \(url.path)"
-        )
+        var line = "imported \(imported.tracks.count) tracks (\(points) points) and \(imported.queries.count) queries into \(url.path)"
+        if let edit = result.editID { line += " as edit \(edit) (undoable)" }
+        print(line)
         for warning in imported.warnings { print("warning: \(warning)") }
     }
 }
