@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(FoundationXML)
-    import FoundationXML
-#endif
-
 /// CVAT for video 1.1 XML. Every object is a track of single-point `points` shapes, one per stored entry, all marked
 /// `keyframe="1"` because CVAT's importer keeps only keyframes and re-interpolates the rest (linear for one-point
 /// shapes, held before an outside keyframe — the same rules Spotter uses). A track that ends before the last frame
@@ -193,19 +189,7 @@ enum CVATVideoXML {
     }
 
     static func decode(_ bytes: [UInt8], path: String, targetMedia: MediaDescriptor?) throws -> ImportedProject {
-        let reader = Reader(path: path)
-        let parser = XMLParser(data: Data(bytes))
-        parser.delegate = reader
-        parser.shouldResolveExternalEntities = false
-        let ok = parser.parse()
-        if let failure = reader.failure { throw failure }
-        if !ok {
-            let message = parser.parserError.map { "\($0.localizedDescription)" } ?? "malformed XML"
-            throw AnnotationError.malformed(path: path, line: parser.lineNumber, reason: "invalid XML: \(message)")
-        }
-        if let open = reader.openElement {
-            throw AnnotationError.malformed(path: path, line: parser.lineNumber, reason: "the file ends inside <\(open)>")
-        }
+        let reader = try Reader.read(bytes, path: path)
         guard reader.sawAnnotations else {
             throw AnnotationError.malformed(path: path, line: 0, reason: "not a CVAT annotations file (no <annotations>)")
         }
@@ -337,9 +321,8 @@ enum CVATVideoXML {
     }
 
     /// Collects the parts of a CVAT XML document this importer uses, with line numbers for errors.
-    final class Reader: NSObject, XMLParserDelegate {
+    struct Reader {
         let path: String
-        var failure: AnnotationError?
         var sawAnnotations = false
         var text: [String: String] = [:]
         var lines: [String: Int] = [:]
@@ -347,8 +330,6 @@ enum CVATVideoXML {
         var tracks: [TrackElement] = []
         var imageCount = 0
         private var stack: [String] = []
-        /// The innermost element still open when parsing stopped (a truncated file).
-        var openElement: String? { stack.last }
         private var buffer = ""
         private var currentTrack: TrackElement?
         private var currentShape: Shape?
@@ -356,17 +337,26 @@ enum CVATVideoXML {
         private var labelName: String?
         private var labelColor: String?
 
-        init(path: String) { self.path = path }
-
-        private func fail(_ parser: XMLParser, _ reason: String) {
-            if failure == nil { failure = .malformed(path: path, line: parser.lineNumber, reason: reason) }
-            parser.abortParsing()
+        static func read(_ bytes: [UInt8], path: String) throws -> Reader {
+            var reader = Reader(path: path)
+            var events = XMLEventReader(bytes: bytes, path: path)
+            while let event = try events.next() {
+                switch event {
+                case .start(let name, let attributes, let line): try reader.start(name, attributes, line: line)
+                case .end(let name, let line): reader.end(name, line: line)
+                case .text(let text): reader.buffer += text
+                }
+            }
+            return reader
         }
 
-        func parser(
-            _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-            attributes: [String: String] = [:]
-        ) {
+        private init(path: String) { self.path = path }
+
+        private func fail(_ line: Int, _ reason: String) -> AnnotationError {
+            .malformed(path: path, line: line, reason: reason)
+        }
+
+        private mutating func start(_ name: String, _ attributes: [String: String], line: Int) throws {
             let parent = stack.last
             stack.append(name)
             buffer = ""
@@ -375,26 +365,26 @@ enum CVATVideoXML {
                 if stack.count == 1 { sawAnnotations = true }
             case "track":
                 guard parent == "annotations" else { return }
-                currentTrack = TrackElement(attributes: attributes, shapes: [], line: parser.lineNumber)
+                currentTrack = TrackElement(attributes: attributes, shapes: [], line: line)
             case "image":
                 if parent == "annotations" { imageCount += 1 }
             case "skeleton", "box", "polygon", "polyline", "ellipse", "cuboid", "mask":
-                if currentTrack != nil { fail(parser, "<\(name)> shapes are not supported; Spotter tracks are single points") }
+                if currentTrack != nil { throw fail(line, "<\(name)> shapes are not supported; Spotter tracks are single points") }
             case "points":
                 guard currentTrack != nil, parent == "track" else { return }
                 guard let frameText = attributes["frame"], let frame = Int(frameText) else {
-                    return fail(parser, "<points> without an integer frame")
+                    throw fail(line, "<points> without an integer frame")
                 }
-                guard let pointsText = attributes["points"] else { return fail(parser, "<points> without points") }
+                guard let pointsText = attributes["points"] else { throw fail(line, "<points> without points") }
                 var points: [(Double, Double)] = []
                 for pair in pointsText.split(separator: ";") {
                     let parts = pair.split(separator: ",")
                     guard parts.count == 2, let x = Double(parts[0]), let y = Double(parts[1]), x.isFinite, y.isFinite else {
-                        return fail(parser, "invalid points \"\(pointsText)\"")
+                        throw fail(line, "invalid points \"\(pointsText)\"")
                     }
                     points.append((x, y))
                 }
-                guard !points.isEmpty else { return fail(parser, "<points> with no coordinates") }
+                guard !points.isEmpty else { throw fail(line, "<points> with no coordinates") }
                 func flag(_ key: String) -> Bool? {
                     switch attributes[key] {
                     case nil: return false
@@ -404,11 +394,11 @@ enum CVATVideoXML {
                     }
                 }
                 guard let keyframe = flag("keyframe"), let outside = flag("outside"), let occluded = flag("occluded") else {
-                    return fail(parser, "keyframe/outside/occluded must be 0 or 1")
+                    throw fail(line, "keyframe/outside/occluded must be 0 or 1")
                 }
                 currentShape = Shape(
                     frame: frame, keyframe: keyframe, outside: outside, occluded: occluded, points: points,
-                    attributes: [:], line: parser.lineNumber)
+                    attributes: [:], line: line)
             case "attribute":
                 if currentShape != nil { currentAttributeName = attributes["name"] }
             case "label":
@@ -421,9 +411,7 @@ enum CVATVideoXML {
             }
         }
 
-        func parser(_ parser: XMLParser, foundCharacters string: String) { buffer += string }
-
-        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        private mutating func end(_ name: String, line: Int) {
             _ = stack.popLast()
             let parent = stack.last
             let value = buffer
@@ -452,7 +440,7 @@ enum CVATVideoXML {
             case "version", "size", "source", "spotter_media", "spotter_queries":
                 if text[name] == nil {
                     text[name] = value
-                    lines[name] = parser.lineNumber
+                    lines[name] = line
                 }
             default:
                 break

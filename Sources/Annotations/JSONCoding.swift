@@ -38,7 +38,7 @@ extension FrameSampling {
         var frames: [Int] = []
         if let framesValue = object["frames"], !framesValue.isNull {
             frames = try readNumbers(framesValue, name: "sampling.frames", fail: fail).map { value in
-                guard value >= 0, value == value.rounded(), value < 1e12 else {
+                guard value >= 0, value == value.rounded(), value < Double(MediaDescriptor.maximumFrameCount) else {
                     throw fail("sampling.frames must hold frame indices")
                 }
                 return Int(value)
@@ -144,7 +144,8 @@ extension MediaDescriptor {
         var images: [ImageDescriptor] = []
         for item in object["images"]?.arrayValue ?? [] {
             guard let image = item.objectValue, let imagePath = image["path"]?.stringValue,
-                let width = image["width"]?.intValue, let height = image["height"]?.intValue, width > 0, height > 0
+                let width = image["width"]?.intValue, let height = image["height"]?.intValue, width > 0, height > 0,
+                width <= MediaDescriptor.maximumSide, height <= MediaDescriptor.maximumSide
             else { throw fail("media.images must hold {path, width, height} objects") }
             images.append(
                 ImageDescriptor(
@@ -161,7 +162,9 @@ extension MediaDescriptor {
             headSHA256: object["head_sha256"]?.stringValue ?? "", duration: try number("duration"),
             frameCount: try int("frame_count"), width: try int("width"), height: try int("height"),
             fps: try number("fps"), frameTimestamps: frameTimestamps, images: images, sampling: sampling)
-        guard self.frameCount >= 0, self.width >= 0, self.height >= 0 else { throw fail("media has negative sizes") }
+        guard (0...MediaDescriptor.maximumFrameCount).contains(self.frameCount),
+            (0...MediaDescriptor.maximumSide).contains(self.width), (0...MediaDescriptor.maximumSide).contains(self.height)
+        else { throw fail("media sizes out of range (\(self.width)x\(self.height), \(self.frameCount) frames)") }
         guard frameTimestamps.isEmpty || frameTimestamps.count == frameCount else {
             throw fail("media.frame_timestamps has \(frameTimestamps.count) values for \(frameCount) frames")
         }

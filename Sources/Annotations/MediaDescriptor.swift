@@ -159,6 +159,11 @@ public struct FrameSampling: Equatable, Sendable {
 /// The media a project annotates: a video or an ordered image set, with the facts the Media module measured
 /// (frame count, frame times, size) and the fingerprint that ties a project to its file.
 public struct MediaDescriptor: Equatable, Sendable {
+    /// Limits applied to descriptions read from files, so hostile input cannot demand absurd allocations.
+    public static let maximumFrameCount = 50_000_000
+    public static let maximumSide = 1 << 20
+
+    /// A video, or an ordered set of images (frame i = image i).
     public enum Kind: String, Sendable {
         case video
         case images
@@ -274,9 +279,11 @@ public struct MediaDescriptor: Equatable, Sendable {
     /// The frame on screen at time `t` (seconds from the stream start).
     public func frame(atTime t: Double) -> Int {
         if !frameTimestamps.isEmpty { return FrameSampling.frameDisplayed(at: t, frameTimestamps: frameTimestamps) }
-        guard fps > 0 else { return 0 }
-        let frame = Int((t * fps + 1e-6).rounded(.down))
-        return max(0, min(frame, max(0, frameCount - 1)))
+        guard fps > 0, t.isFinite else { return 0 }
+        let position = (t * fps + 1e-6).rounded(.down)
+        guard position > 0 else { return 0 }
+        guard position < Double(max(1, frameCount)) else { return max(0, frameCount - 1) }
+        return Int(position)
     }
 
     /// Every frame's start time (explicit or derived from fps).

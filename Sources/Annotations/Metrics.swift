@@ -273,6 +273,7 @@ public struct ComparisonOptions: Sendable {
 
 /// Reference-vs-candidate numbers: point F1 per frame, counting per label, TAP-Vid on paired tracks.
 public struct ProjectComparison: Equatable, Sendable {
+    /// Object counts of one label in both projects.
     public struct LabelCount: Equatable, Sendable {
         public var label: String
         public var reference: Int

@@ -18,6 +18,7 @@ public struct NormalizedPoint: Equatable, Hashable, Sendable {
 
 /// One `key id x y id x y …` group: the key is a 1-based image index or a timestamp in seconds.
 public struct CoordinateGroup: Equatable, Sendable {
+    /// A 1-based image index (`1`, `3`) or a timestamp in seconds (`0.5`); a key with a decimal point is a time.
     public enum Key: Equatable, Hashable, Sendable {
         case image(Int)
         case time(Double)
@@ -34,6 +35,7 @@ public struct CoordinateGroup: Equatable, Sendable {
 
 /// A `<points coords="…">label</points>` or `<tracks …>` element.
 public struct CoordinateElement: Equatable, Sendable {
+    /// `<points>` (ids enumerate points) or `<tracks>` (ids are object identities).
     public enum Kind: String, Sendable {
         case points
         case tracks

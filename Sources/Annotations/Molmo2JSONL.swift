@@ -510,6 +510,7 @@ enum Molmo2JSONL {
             for item in list {
                 guard let image = item.objectValue, let path = image["path"]?.stringValue,
                     let width = image["width"]?.intValue, let height = image["height"]?.intValue,
+                    (1...MediaDescriptor.maximumSide).contains(width), (1...MediaDescriptor.maximumSide).contains(height),
                     let size = image["byte_size"]?.intValue, let hash = image["head_sha256"]?.stringValue
                 else { return nil }
                 images.append(ImageDescriptor(path: path, width: width, height: height, byteSize: Int64(size), headSHA256: hash))
@@ -518,7 +519,8 @@ enum Molmo2JSONL {
         }
         guard let object = value?.objectValue, let path = object["path"]?.stringValue,
             let width = object["width"]?.intValue, let height = object["height"]?.intValue,
-            let size = object["byte_size"]?.intValue, let hash = object["head_sha256"]?.stringValue
+            let size = object["byte_size"]?.intValue, let hash = object["head_sha256"]?.stringValue,
+            (1...MediaDescriptor.maximumSide).contains(width), (1...MediaDescriptor.maximumSide).contains(height)
         else { return nil }
         if object["type"]?.stringValue == "image" {
             return MediaDescriptor.imageSet(
@@ -526,7 +528,9 @@ enum Molmo2JSONL {
                 path: path)
         }
         guard let fps = object["fps"]?.doubleValue, let duration = object["duration"]?.doubleValue,
-            let frames = object["frame_count"]?.intValue
+            let frames = object["frame_count"]?.intValue, (0...MediaDescriptor.maximumFrameCount).contains(frames),
+            (1...MediaDescriptor.maximumSide).contains(width), (1...MediaDescriptor.maximumSide).contains(height),
+            fps.isFinite, fps >= 0, duration.isFinite, duration >= 0
         else { return nil }
         return MediaDescriptor(
             kind: .video, path: path, byteSize: Int64(size), headSHA256: hash, duration: duration, frameCount: frames,

@@ -313,9 +313,10 @@ func readLosslessTrack(_ value: JSONValue, fail: (String) -> AnnotationError, lo
 
 /// Reads a COCO RLE object `{size: [h, w], counts: "…" | [runs]}`.
 func readRLE(_ value: JSONValue, fail: (String) -> AnnotationError) throws -> RLEMask? {
-    guard let object = value.objectValue, let size = object["size"]?.arrayValue, size.count == 2,
-        let height = size[0].intValue, let width = size[1].intValue, width > 0, height > 0
-    else { return nil }
+    guard let object = value.objectValue, let size = object["size"]?.arrayValue else { return nil }
+    guard size.count == 2, let height = size[0].intValue, let width = size[1].intValue, width > 0, height > 0,
+        width <= RLEMask.maximumSide, height <= RLEMask.maximumSide
+    else { throw fail("an RLE size must be [height, width] with sides from 1 to \(RLEMask.maximumSide)") }
     if let text = object["counts"]?.stringValue {
         guard let mask = RLEMask(width: width, height: height, compressedCounts: text) else {
             throw fail("invalid RLE counts string")
@@ -328,6 +329,8 @@ func readRLE(_ value: JSONValue, fail: (String) -> AnnotationError) throws -> RL
         guard let n = run.intValue, n >= 0 else { throw fail("invalid RLE run") }
         counts.append(n)
     }
-    guard counts.reduce(0, +) <= width * height else { throw fail("RLE runs exceed the mask size") }
+    guard RLEMask.runsFit(counts, width: width, height: height) else {
+        throw fail("RLE runs do not fit a \(width)×\(height) mask")
+    }
     return RLEMask(width: width, height: height, counts: counts)
 }

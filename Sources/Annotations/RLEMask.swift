@@ -34,9 +34,24 @@ public struct RLEMask: Equatable, Sendable {
     /// Number of foreground pixels.
     public var area: Int { stride(from: 1, to: counts.count, by: 2).reduce(0) { $0 + counts[$1] } }
 
+    /// Largest accepted side, so run arithmetic cannot overflow on hostile input.
+    static let maximumSide = 1 << 20
+
+    /// Whether run lengths are valid for a width × height mask (non-negative, summing to at most its area).
+    static func runsFit(_ counts: [Int], width: Int, height: Int) -> Bool {
+        guard width > 0, height > 0, width <= maximumSide, height <= maximumSide else { return false }
+        var total = 0
+        for run in counts {
+            guard run >= 0 else { return false }
+            total += min(run, width * height + 1)
+            if total > width * height { return false }
+        }
+        return true
+    }
+
     /// Decodes COCO's compressed counts string (pycocotools `rleFrString`).
     public init?(width: Int, height: Int, compressedCounts text: String) {
-        guard width > 0, height > 0 else { return nil }
+        guard width > 0, height > 0, width <= Self.maximumSide, height <= Self.maximumSide else { return nil }
         var counts: [Int] = []
         let bytes = Array(text.utf8)
         var p = 0
@@ -53,11 +68,15 @@ public struct RLEMask: Equatable, Sendable {
                 shift += 5
                 if !more && c & 0x10 != 0 { value |= -1 << shift }
             }
-            if counts.count > 2 { value += counts[counts.count - 2] }
+            if counts.count > 2 {
+                let (sum, overflow) = value.addingReportingOverflow(counts[counts.count - 2])
+                guard !overflow else { return nil }
+                value = sum
+            }
             guard value >= 0 else { return nil }
             counts.append(value)
         }
-        guard counts.reduce(0, +) <= width * height else { return nil }
+        guard Self.runsFit(counts, width: width, height: height) else { return nil }
         self.init(width: width, height: height, counts: counts)
     }
 
@@ -79,14 +98,15 @@ public struct RLEMask: Equatable, Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Builds a mask from a row-major boolean image (for tests and tools).
+    /// Builds a mask from a row-major boolean image (for tests and tools); missing pixels count as background.
     public init(width: Int, height: Int, rowMajor pixels: [Bool]) {
         var counts: [Int] = []
         var current = false
         var run = 0
         for x in 0..<width {
             for y in 0..<height {
-                let value = pixels[y * width + x]
+                let index = y * width + x
+                let value = index < pixels.count ? pixels[index] : false
                 if value != current {
                     counts.append(run)
                     run = 0

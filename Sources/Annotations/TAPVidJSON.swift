@@ -154,8 +154,8 @@ enum TAPVidJSON {
         _ object: JSONObject, targetMedia: MediaDescriptor?, fail: (String) -> AnnotationError
     ) throws -> [NewTrack] {
         let video = object["video"]?.objectValue
-        let width = video?["width"]?.intValue ?? targetMedia?.width ?? 0
-        let height = video?["height"]?.intValue ?? targetMedia?.height ?? 0
+        let width = min(video?["width"]?.intValue ?? targetMedia?.width ?? 0, MediaDescriptor.maximumSide)
+        let height = min(video?["height"]?.intValue ?? targetMedia?.height ?? 0, MediaDescriptor.maximumSide)
         let pixelTracks = object["target_points"]?.arrayValue
         guard let positions = pixelTracks ?? object["points"]?.arrayValue else {
             throw fail("a TAP-Vid file needs target_points (pixels) or points (normalized)")
@@ -177,7 +177,11 @@ enum TAPVidJSON {
                 throw fail("point \(n): positions and occlusion flags differ in length")
             }
             var queryFrame = -1
-            if let query = queries?[n].arrayValue, query.count == 3, let t = query[0].doubleValue { queryFrame = Int(t.rounded()) }
+            if let query = queries?[n].arrayValue, query.count == 3, let t = query[0].doubleValue, t.isFinite,
+                abs(t) < Double(MediaDescriptor.maximumFrameCount)
+            {
+                queryFrame = Int(t.rounded())
+            }
             var track = NewTrack(label: labels?[safe: n]?.stringValue ?? "point")
             if let id = ids?[safe: n]?.intValue, id > 0 { track.preferredID = TrackID(Int64(id)) }
             track.entries.reserveCapacity(frames.count)
