@@ -60,6 +60,7 @@ public final class ProjectStore {
     private var nextTrackID: Int64 = 1
     private var appliedEditCount = 0
     private var undoneEditCount = 0
+    private var dataVersion = 0
     public private(set) var queries: [QueryRecord] = []
 
     private static let applicationID: Int32 = 0x5350_5452  // "SPTR"
@@ -227,8 +228,13 @@ public final class ProjectStore {
     }
 
     private func load() throws {
+        try database.read { db in try loadState(db) }
+    }
+
+    /// Reads tracks, queries and undo counts into memory (the whole project).
+    private func loadState(_ db: Database) throws {
         let path = self.path
-        try database.read { db in
+        do {
             var tracks: [TrackID: Track] = [:]
             let trackRows = try Row.fetchCursor(
                 db, sql: "SELECT id, label, name, color, created_by, query_id, extras FROM track")
@@ -291,8 +297,42 @@ public final class ProjectStore {
             self.nextTrackID = max(next, (tracks.keys.map(\.rawValue).max() ?? 0) + 1)
             self.appliedEditCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM edit_log WHERE state = 0") ?? 0
             self.undoneEditCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM edit_log WHERE state = 1") ?? 0
+            self.dataVersion = try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0
         }
         sortedTrackIDs = trackTable.keys.sorted()
+    }
+
+    /// Reloads the in-memory copy when another process (say `spotter import` while the TUI is open) committed since
+    /// this store last looked, so edits are never compiled against stale tracks or reuse an id. Call inside a
+    /// transaction to make the check and the following write atomic.
+    private func reloadIfStale(_ db: Database) throws -> Bool {
+        let version = try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0
+        guard version != dataVersion else { return false }
+        try loadState(db)
+        return true
+    }
+
+    /// Picks up changes another process committed to the project file; returns whether anything was reloaded.
+    /// Edits, undo and redo do this check themselves; a UI may also call it periodically.
+    @discardableResult
+    public func reloadIfChangedElsewhere() throws -> Bool {
+        do { return try database.read { db in try reloadIfStale(db) } } catch { throw storeError(error) }
+    }
+
+    /// Runs `body` in an IMMEDIATE transaction (the write lock is taken first), after refreshing a stale cache.
+    private func writeTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+        var result: T?
+        do {
+            try database.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    _ = try reloadIfStale(db)
+                    result = try body(db)
+                    return .commit
+                }
+            }
+        } catch { throw storeError(error) }
+        guard let result else { throw AnnotationError.store(path: path, reason: "transaction produced no result") }
+        return result
     }
 
     // MARK: - Reading
@@ -373,9 +413,7 @@ public final class ProjectStore {
     public func recordQuery(_ query: QueryRecord) throws -> Int64 {
         try requireWritable()
         var stored = query
-        do {
-            stored.id = try database.write { db in try Self.insertQuery(db, query) }
-        } catch { throw storeError(error) }
+        stored.id = try writeTransaction { db in try Self.insertQuery(db, query) }
         queries.append(stored)
         return stored.id
     }
@@ -394,17 +432,9 @@ public final class ProjectStore {
     /// With `replaceExisting`, every current track is deleted in the same step.
     @discardableResult
     public func importContent(_ content: ImportedProject, replaceExisting: Bool) throws -> EditResult {
-        // Query ids are fixed before compiling so the new tracks can point at them.
+        // Query ids are fixed before compiling (inside the transaction) so the new tracks can point at them.
         var queryIDMap: [Int64: Int64] = [:]
         var insertedQueries: [QueryRecord] = []
-        var nextQueryID = (queries.map(\.id).max() ?? 0) + 1
-        for query in content.queries {
-            var stored = query
-            stored.id = nextQueryID
-            nextQueryID += 1
-            queryIDMap[query.id] = stored.id
-            insertedQueries.append(stored)
-        }
         let result = try commit(
             actor: .importer, kind: "import",
             summary: "import \(content.tracks.count) tracks from \(content.source)",
@@ -412,6 +442,14 @@ public final class ProjectStore {
                 for query in insertedQueries { _ = try Self.insertQuery(db, query, id: query.id) }
             },
             compile: { compiler in
+                var nextQueryID = (self.queries.map(\.id).max() ?? 0) + 1
+                for query in content.queries {
+                    var stored = query
+                    stored.id = nextQueryID
+                    nextQueryID += 1
+                    queryIDMap[query.id] = stored.id
+                    insertedQueries.append(stored)
+                }
                 if replaceExisting { try compiler.compile(.deleteAllTracks) }
                 let tracks = content.tracks.map { track -> NewTrack in
                     var remapped = track
@@ -433,48 +471,40 @@ public final class ProjectStore {
         compile: (inout EditCompiler) throws -> Void
     ) throws -> EditResult {
         try requireWritable()
-        var compiler = EditCompiler(
-            committed: trackTable, media: media, path: path, actor: actor, nextTrackID: nextTrackID)
-        try compile(&compiler)
-        let (changes, states) = compiler.finish()
-        let newNextTrackID = compiler.nextTrackID
-        if changes.isEmpty && beforeLog == nil { return EditResult(editID: nil) }
-        let blob = ChangeSetCodec.encode(changes)
-        let now = Date().timeIntervalSince1970
-        var editID: Int64?
-        var discarded = 0
-        do {
-            try database.write { db in
-                try beforeLog?(db)
-                guard !changes.isEmpty else { return }
-                try Self.write(changes, to: db)
-                if newNextTrackID != nextTrackID {
-                    try db.execute(
-                        sql: "UPDATE project_meta SET value = ? WHERE key = 'next_track_id'",
-                        arguments: [String(newNextTrackID)])
-                }
-                if undoneEditCount > 0 {
-                    try db.execute(sql: "UPDATE edit_log SET state = 2 WHERE state = 1")
-                    discarded = db.changesCount
-                }
-                let statement = try db.cachedStatement(
-                    sql: "INSERT INTO edit_log(created_at, actor, kind, summary, state, changes) VALUES (?, ?, ?, ?, 0, ?)")
-                try statement.execute(arguments: [now, Int64(actor.rawValue), kind, summary, Data(blob)])
-                editID = db.lastInsertedRowID
+        typealias Outcome = (changes: ChangeSet, states: [(TrackID, Track?)], next: Int64, editID: Int64?)
+        let outcome: Outcome = try writeTransaction { db in
+            var compiler = EditCompiler(
+                committed: trackTable, media: media, path: path, actor: actor, nextTrackID: nextTrackID)
+            try compile(&compiler)
+            let (changes, states) = compiler.finish()
+            try beforeLog?(db)
+            guard !changes.isEmpty else { return (changes, [], compiler.nextTrackID, nil) }
+            try Self.write(changes, to: db)
+            if compiler.nextTrackID != nextTrackID {
+                try db.execute(
+                    sql: "UPDATE project_meta SET value = ? WHERE key = 'next_track_id'",
+                    arguments: [String(compiler.nextTrackID)])
             }
-        } catch { throw storeError(error) }
+            if undoneEditCount > 0 { try db.execute(sql: "UPDATE edit_log SET state = 2 WHERE state = 1") }
+            let statement = try db.cachedStatement(
+                sql: "INSERT INTO edit_log(created_at, actor, kind, summary, state, changes) VALUES (?, ?, ?, ?, 0, ?)")
+            try statement.execute(arguments: [
+                Date().timeIntervalSince1970, Int64(actor.rawValue), kind, summary, Data(ChangeSetCodec.encode(changes)),
+            ])
+            return (changes, states, compiler.nextTrackID, db.lastInsertedRowID)
+        }
         // Committed: now the in-memory copy follows.
-        nextTrackID = newNextTrackID
-        guard editID != nil else { return EditResult(editID: nil) }
-        if discarded > 0 || undoneEditCount > 0 { undoneEditCount = 0 }
+        nextTrackID = outcome.next
+        guard let editID = outcome.editID else { return EditResult(editID: nil) }
+        undoneEditCount = 0
         appliedEditCount += 1
         var membershipChanged = false
-        for (id, state) in states {
+        for (id, state) in outcome.states {
             if (trackTable[id] == nil) != (state == nil) { membershipChanged = true }
             trackTable[id] = state
         }
         if membershipChanged { sortedTrackIDs = trackTable.keys.sorted() }
-        return changes.result(editID: editID)
+        return outcome.changes.result(editID: editID)
     }
 
     private static func write(_ changes: ChangeSet, to db: Database) throws {
@@ -538,39 +568,35 @@ public final class ProjectStore {
 
     private func step(undo: Bool) throws -> EditResult? {
         try requireWritable()
-        guard undo ? canUndo : canRedo else { return nil }
         let path = self.path
-        var result: EditResult?
-        var newTable = trackTable
-        do {
-            try database.write { db in
-                let sql =
-                    undo
-                    ? "SELECT id, changes FROM edit_log WHERE state = 0 ORDER BY id DESC LIMIT 1"
-                    : "SELECT id, changes FROM edit_log WHERE state = 1 ORDER BY id ASC LIMIT 1"
-                guard let row = try Row.fetchOne(db, sql: sql) else { return }
-                let editID: Int64 = row[0]
-                let blob: Data = row[1]
-                let logged: ChangeSet
-                do { logged = try ChangeSetCodec.decode([UInt8](blob)) } catch {
-                    throw AnnotationError.store(path: path, reason: "edit \(editID) in the log is corrupt")
-                }
-                let changes = undo ? logged.inverted() : logged
-                guard changes.inverted().isAfterState(of: trackTable) else {
-                    throw AnnotationError.store(
-                        path: path, reason: "edit \(editID) no longer matches the annotations; cannot \(undo ? "undo" : "redo") it")
-                }
-                try Self.write(changes, to: db)
-                try db.execute(
-                    sql: "UPDATE edit_log SET state = ? WHERE id = ?", arguments: [undo ? 1 : 0, editID])
-                try db.execute(
-                    sql: "INSERT INTO undo_event(edit_id, created_at, is_redo) VALUES (?, ?, ?)",
-                    arguments: [editID, Date().timeIntervalSince1970, undo ? 0 : 1])
-                changes.apply(to: &newTable)
-                result = changes.result(editID: editID)
+        let outcome: (result: EditResult, table: [TrackID: Track])? = try writeTransaction { db in
+            let sql =
+                undo
+                ? "SELECT id, changes FROM edit_log WHERE state = 0 ORDER BY id DESC LIMIT 1"
+                : "SELECT id, changes FROM edit_log WHERE state = 1 ORDER BY id ASC LIMIT 1"
+            guard let row = try Row.fetchOne(db, sql: sql) else { return nil }
+            let editID: Int64 = row[0]
+            let blob: Data = row[1]
+            let logged: ChangeSet
+            do { logged = try ChangeSetCodec.decode([UInt8](blob)) } catch {
+                throw AnnotationError.store(path: path, reason: "edit \(editID) in the log is corrupt")
             }
-        } catch { throw storeError(error) }
-        guard let result else { return nil }
+            let changes = undo ? logged.inverted() : logged
+            guard changes.inverted().isAfterState(of: trackTable) else {
+                throw AnnotationError.store(
+                    path: path,
+                    reason: "edit \(editID) no longer matches the annotations; cannot \(undo ? "undo" : "redo") it")
+            }
+            try Self.write(changes, to: db)
+            try db.execute(sql: "UPDATE edit_log SET state = ? WHERE id = ?", arguments: [undo ? 1 : 0, editID])
+            try db.execute(
+                sql: "INSERT INTO undo_event(edit_id, created_at, is_redo) VALUES (?, ?, ?)",
+                arguments: [editID, Date().timeIntervalSince1970, undo ? 0 : 1])
+            var table = trackTable
+            changes.apply(to: &table)
+            return (changes.result(editID: editID), table)
+        }
+        guard let outcome else { return nil }
         if undo {
             appliedEditCount -= 1
             undoneEditCount += 1
@@ -578,10 +604,11 @@ public final class ProjectStore {
             appliedEditCount += 1
             undoneEditCount -= 1
         }
-        let membershipChanged = !result.createdTracks.isEmpty || !result.removedTracks.isEmpty
-        trackTable = newTable
-        if membershipChanged { sortedTrackIDs = trackTable.keys.sorted() }
-        return result
+        trackTable = outcome.table
+        if !outcome.result.createdTracks.isEmpty || !outcome.result.removedTracks.isEmpty {
+            sortedTrackIDs = trackTable.keys.sorted()
+        }
+        return outcome.result
     }
 
     /// An integer PRAGMA of the connection (tests check the durability settings).

@@ -211,6 +211,27 @@ import Testing
         #expect(reopened.queries.first?.createdAt == Date(timeIntervalSince1970: 1_700_000_000.25))
     }
 
+    @Test func aSecondWriterNeverClobbersTheFirst() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let url = dir.file("shared.spotter")
+        let ui = try ProjectStore.create(at: url, media: testVideo())
+        let cli = try ProjectStore.open(at: url)
+        let first = try #require(try ui.apply(.createTrack(NewTrack(label: "from ui"))).createdTracks.first)
+        // The other writer has not looked since; its next edit must see the new track and pick a fresh id.
+        let second = try #require(try cli.apply(.createTrack(NewTrack(label: "from cli"))).createdTracks.first)
+        #expect(second != first)
+        #expect(cli.track(first)?.label == "from ui")
+        #expect(try ui.reloadIfChangedElsewhere())
+        #expect(!(try ui.reloadIfChangedElsewhere()))
+        #expect(ui.track(second)?.label == "from cli")
+        // Undo in the first store undoes the latest edit of the file, made by the other writer.
+        try ui.undo()
+        #expect(ui.track(second) == nil && ui.track(first) != nil)
+        try cli.close()
+        try ui.close()
+    }
+
     @Test func durabilitySettingsReachTheConnection() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
