@@ -170,7 +170,7 @@ public struct MediaDescriptor: Equatable, Sendable {
     }
 
     public var kind: Kind
-    /// The media path as given when the project was created (relative paths are relative to the project file).
+    /// The media path as given when the project was created.
     public var path: String
     public var byteSize: Int64
     public var headSHA256: String

@@ -75,11 +75,15 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
-        let referenceIsProject = reference.hasSuffix(".spotter")
-        var a = try Self.load(reference, fallbackMedia: nil)
-        var b = try Self.load(candidate, fallbackMedia: a.snapshot.media)
-        if !referenceIsProject, b.snapshot.media != a.snapshot.media, candidate.hasSuffix(".spotter") {
+        // A file that does not describe its media borrows the media of the project it is compared with.
+        let a: Loaded
+        var b: Loaded
+        if !reference.hasSuffix(".spotter") && candidate.hasSuffix(".spotter") {
+            b = try Self.load(candidate, fallbackMedia: nil)
             a = try Self.load(reference, fallbackMedia: b.snapshot.media)
+        } else {
+            a = try Self.load(reference, fallbackMedia: nil)
+            b = try Self.load(candidate, fallbackMedia: a.snapshot.media)
         }
         let differences = a.snapshot.media.fingerprint.differences(from: b.snapshot.media.fingerprint)
         if !differences.isEmpty {
