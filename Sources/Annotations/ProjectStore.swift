@@ -255,7 +255,7 @@ public final class ProjectStore {
                 guard tracks[TrackID(currentID)] != nil else {
                     throw AnnotationError.store(path: path, reason: "points of a missing track \(currentID)")
                 }
-                tracks[TrackID(currentID)]!.entries = currentEntries
+                tracks[TrackID(currentID)]?.entries = currentEntries
             }
             while let row = try entryRows.next() {
                 let trackID: Int64 = row[0]
@@ -275,7 +275,7 @@ public final class ProjectStore {
                 let id = TrackID(row[0] as Int64)
                 guard let mask = RLEMask(width: row[2], height: row[3], compressedCounts: row[4]), tracks[id] != nil
                 else { throw AnnotationError.store(path: path, reason: "invalid mask for track \(id)") }
-                tracks[id]!.masks[row[1]] = mask
+                tracks[id]?.masks[row[1]] = mask
             }
             var queries: [QueryRecord] = []
             let queryRows = try Row.fetchCursor(
