@@ -59,7 +59,8 @@ let package = Package(
             name: "MediaTests", dependencies: ["Media"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics"], swiftSettings: swiftSettings),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking"], swiftSettings: swiftSettings),
-        .testTarget(name: "AnnotationsTests", dependencies: ["Annotations"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AnnotationsTests", dependencies: ["Annotations"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "MolmoRuntimeTests", dependencies: ["MolmoRuntime"], swiftSettings: swiftSettings),
         .testTarget(name: "SpotterUITests", dependencies: ["SpotterUI"], swiftSettings: swiftSettings),
         .testTarget(name: "SpotterCLITests", dependencies: ["spotter", "Media", "TerminalGraphics"], swiftSettings: swiftSettings),

@@ -5,7 +5,10 @@ struct Spotter: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spotter",
         abstract: "Ground questions in video: scrub, point, track, correct, export.",
-        subcommands: [OpenCommand.self, ProbeCommand.self, RenderCommand.self, BenchCommand.self],
+        subcommands: [
+            OpenCommand.self, ProbeCommand.self, RenderCommand.self, ExportCommand.self, ImportCommand.self,
+            CompareCommand.self, BenchCommand.self,
+        ],
         defaultSubcommand: OpenCommand.self)
 }
 
@@ -13,5 +16,5 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Spotter's speed on real work, next to reference tools timed in the same run.",
-        subcommands: [BenchRenderCommand.self])
+        subcommands: [BenchRenderCommand.self, BenchAnnotationsCommand.self])
 }

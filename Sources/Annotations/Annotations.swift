@@ -1,2 +1,0 @@
-/// Annotations module. See docs/architecture.md for what it owns.
-public enum AnnotationsModule {}

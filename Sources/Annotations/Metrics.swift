@@ -1,0 +1,441 @@
+import Foundation
+
+// MARK: - Point F1 (molmo2-spec §10.1)
+
+/// Precision, recall and F1 of predicted points against ground truth for one frame or image.
+public struct PointMatchScore: Equatable, Sendable {
+    public var precision: Double
+    public var recall: Double
+    public var f1: Double
+    public var correct: Int
+    public var predictions: Int
+    public var groundTruth: Int
+}
+
+/// A ground-truth point, with the object's mask when one exists.
+public struct GroundTruthPoint: Sendable {
+    public var x: Double
+    public var y: Double
+    public var mask: RLEMask?
+
+    public init(x: Double, y: Double, mask: RLEMask? = nil) {
+        self.x = x
+        self.y = y
+        self.mask = mask
+    }
+}
+
+/// The metrics of the human-in-the-loop loop: Molmo2 point F1, counting, TAP-Vid and correction statistics.
+public enum AnnotationMetrics {
+    /// Molmo2's matching rule: Hungarian assignment on pixel distance; a pair is correct when the prediction,
+    /// rounded to a pixel, lies in the ground-truth mask, or (without a mask) within `threshold` pixels.
+    /// No ground truth: 1 if there are no predictions, else 0; no predictions: 0. F1 = 2PR/(P+R+1e-10).
+    public static func pointF1(
+        predicted: [(x: Double, y: Double)], groundTruth: [GroundTruthPoint], threshold: Double
+    ) -> PointMatchScore {
+        if groundTruth.isEmpty {
+            let value: Double = predicted.isEmpty ? 1 : 0
+            return PointMatchScore(
+                precision: value, recall: value, f1: value, correct: 0, predictions: predicted.count, groundTruth: 0)
+        }
+        if predicted.isEmpty {
+            return PointMatchScore(
+                precision: 0, recall: 0, f1: 0, correct: 0, predictions: 0, groundTruth: groundTruth.count)
+        }
+        let cost = predicted.map { p in groundTruth.map { g in ((p.x - g.x) * (p.x - g.x) + (p.y - g.y) * (p.y - g.y)).squareRoot() } }
+        var correct = 0
+        for pair in Hungarian.assign(cost) {
+            let p = predicted[pair.row]
+            let g = groundTruth[pair.column]
+            if let mask = g.mask {
+                if mask.contains(pointX: p.x, y: p.y) { correct += 1 }
+            } else if cost[pair.row][pair.column] <= threshold {
+                correct += 1
+            }
+        }
+        let precision = Double(correct) / Double(predicted.count)
+        let recall = Double(correct) / Double(groundTruth.count)
+        let f1 = precision == 0 || recall == 0 ? 0 : 2 * precision * recall / (precision + recall + 1e-10)
+        return PointMatchScore(
+            precision: precision, recall: recall, f1: f1, correct: correct, predictions: predicted.count,
+            groundTruth: groundTruth.count)
+    }
+
+    // MARK: - Counting (§10.3)
+
+    /// Exact and "close" (|pred − gt| ≤ 1 + ⌊0.05·gt⌋) agreement of counts.
+    public static func countAgreement(groundTruth: Int, predicted: Int) -> (exact: Bool, close: Bool) {
+        let difference = abs(predicted - groundTruth)
+        return (difference == 0, difference <= 1 + Int((0.05 * Double(groundTruth)).rounded(.down)))
+    }
+
+    // MARK: - TAP-Vid (annotation.md §4.5)
+
+    /// TAP-Vid query mode: evaluate frames after the query frame (`first`) or every frame but it (`strided`).
+    public enum QueryMode: String, Sendable {
+        case first
+        case strided
+    }
+
+    /// TAP-Vid scores of one video.
+    public struct TAPVidScores: Equatable, Sendable {
+        public var occlusionAccuracy: Double
+        /// Fraction of ground-truth-visible points within 1, 2, 4, 8, 16 px (squared distance strictly below).
+        public var withinThreshold: [Double]
+        public var jaccard: [Double]
+        public var averageWithin: Double
+        public var averageJaccard: Double
+        public var evaluatedPoints: Int
+    }
+
+    public static let tapVidThresholds: [Double] = [1, 2, 4, 8, 16]
+
+    /// `compute_tapvid_metrics` for one video: arrays are [point][frame]; positions in the evaluation raster
+    /// (256×256 in the benchmark); a NaN prediction is never within a threshold. Nil when nothing is evaluated.
+    public static func tapVid(
+        groundTruthPoints: [[SIMD2<Double>]], groundTruthOccluded: [[Bool]], predictedPoints: [[SIMD2<Double>]],
+        predictedOccluded: [[Bool]], queryFrames: [Int], mode: QueryMode = .first
+    ) -> TAPVidScores? {
+        var evaluated = 0
+        var occlusionAgree = 0
+        var visibleEvaluated = 0
+        var within = [Int](repeating: 0, count: tapVidThresholds.count)
+        var truePositives = [Int](repeating: 0, count: tapVidThresholds.count)
+        var falsePositives = [Int](repeating: 0, count: tapVidThresholds.count)
+        for n in groundTruthPoints.indices {
+            let frames = groundTruthPoints[n].count
+            guard n < queryFrames.count, n < predictedPoints.count, predictedPoints[n].count == frames,
+                groundTruthOccluded[n].count == frames, predictedOccluded[n].count == frames
+            else { continue }
+            let query = queryFrames[n]
+            for t in 0..<frames {
+                let isEvaluated = mode == .first ? t > query : t != query
+                guard isEvaluated else { continue }
+                evaluated += 1
+                let gtVisible = !groundTruthOccluded[n][t]
+                let predVisible = !predictedOccluded[n][t]
+                if gtVisible == predVisible { occlusionAgree += 1 }
+                if gtVisible { visibleEvaluated += 1 }
+                let d = predictedPoints[n][t] - groundTruthPoints[n][t]
+                let squared = d.x * d.x + d.y * d.y
+                for (k, threshold) in tapVidThresholds.enumerated() {
+                    let isWithin = squared < threshold * threshold
+                    if isWithin && gtVisible {
+                        within[k] += 1
+                        if predVisible { truePositives[k] += 1 }
+                    }
+                    if predVisible && (!gtVisible || !isWithin) { falsePositives[k] += 1 }
+                }
+            }
+        }
+        guard evaluated > 0 else { return nil }
+        let withinFractions = within.map { visibleEvaluated > 0 ? Double($0) / Double(visibleEvaluated) : 0 }
+        let jaccard = tapVidThresholds.indices.map { k -> Double in
+            let denominator = visibleEvaluated + falsePositives[k]
+            return denominator > 0 ? Double(truePositives[k]) / Double(denominator) : 0
+        }
+        return TAPVidScores(
+            occlusionAccuracy: Double(occlusionAgree) / Double(evaluated), withinThreshold: withinFractions,
+            jaccard: jaccard, averageWithin: withinFractions.reduce(0, +) / Double(withinFractions.count),
+            averageJaccard: jaccard.reduce(0, +) / Double(jaccard.count), evaluatedPoints: evaluated)
+    }
+
+    // MARK: - Correction statistics (annotation.md §5)
+
+    /// Human-in-the-loop numbers read from a project's edit log.
+    public struct CorrectionStatistics: Equatable, Sendable {
+        /// Applied human edits (undone and discarded ones excluded).
+        public var humanEdits: Int
+        /// Applied human edits touching each track (every track that exists or was created in the log).
+        public var editsPerTrack: [TrackID: Int]
+        public var meanEditsPerTrack: Double
+        /// Tracks created by the model or the tracker.
+        public var machineTracks: Int
+        /// For each machine track, frames from its first frame to the first frame a human changed (nil: never
+        /// corrected).
+        public var framesUntilFirstCorrection: [TrackID: Int?]
+        /// Machine tracks never corrected by a human.
+        public var uncorrectedMachineTracks: Int
+        public var medianFramesUntilFirstCorrection: Double?
+        /// Machine points (model or tracker provenance) ever committed, and how many are still there unchanged.
+        public var machinePointsCreated: Int
+        public var machinePointsKept: Int
+        public var shareOfMachinePointsKept: Double?
+        public var undos: Int
+        public var redos: Int
+    }
+
+    public static func correctionStatistics(
+        history: [ProjectStore.EditRecord], current: [Track], undos: Int = 0, redos: Int = 0
+    ) -> CorrectionStatistics {
+        let applied = history.filter { $0.state == .applied }
+        let currentByID = Dictionary(uniqueKeysWithValues: current.map { ($0.id, $0) })
+        var allTracks = Set(current.map(\.id))
+        for record in applied { allTracks.formUnion(record.createdTracks) }
+        var editsPerTrack = Dictionary(uniqueKeysWithValues: allTracks.map { ($0, 0) })
+        var machineStart: [TrackID: Int] = [:]
+        var firstCorrection: [TrackID: Int] = [:]
+        var machinePoints: [TrackID: [Int: PointEntry]] = [:]
+        var humanEdits = 0
+        for track in current where track.info.createdBy == .model || track.info.createdBy == .tracker {
+            if let first = track.entries.first { machineStart[track.id] = first.frame }
+        }
+        for record in applied {
+            let machineActor = record.actor != .human
+            if machineActor {
+                for id in record.createdTracks where record.actor == .model || record.actor == .tracker {
+                    let frames = record.pointChanges.filter { $0.track == id && $0.after != nil }.map(\.frame)
+                    if let first = frames.min() { machineStart[id] = first }
+                }
+                for change in record.pointChanges {
+                    if let after = change.after, after.provenance == .model || after.provenance == .tracker {
+                        machinePoints[change.track, default: [:]][change.frame] = after
+                    }
+                }
+                continue
+            }
+            humanEdits += 1
+            var touched = Set(record.pointChanges.map(\.track))
+            touched.formUnion(record.createdTracks)
+            touched.formUnion(record.removedTracks)
+            touched.formUnion(record.relabelledTracks)
+            for id in touched { editsPerTrack[id, default: 0] += 1 }
+            for id in touched where machineStart[id] != nil && firstCorrection[id] == nil {
+                let frames = record.pointChanges.filter { $0.track == id }.map(\.frame)
+                firstCorrection[id] = frames.min() ?? machineStart[id]
+            }
+        }
+        var untilCorrection: [TrackID: Int?] = [:]
+        for (id, start) in machineStart {
+            untilCorrection.updateValue(firstCorrection[id].map { max(0, $0 - start) }, forKey: id)
+        }
+        let corrected = untilCorrection.values.compactMap { $0 }.sorted()
+        var median: Double?
+        if !corrected.isEmpty {
+            let mid = corrected.count / 2
+            median = corrected.count % 2 == 1 ? Double(corrected[mid]) : Double(corrected[mid - 1] + corrected[mid]) / 2
+        }
+        var created = 0
+        var kept = 0
+        for (id, points) in machinePoints {
+            created += points.count
+            guard let track = currentByID[id] else { continue }
+            for (frame, entry) in points where track.entry(at: frame) == entry { kept += 1 }
+        }
+        let trackCount = max(1, editsPerTrack.count)
+        return CorrectionStatistics(
+            humanEdits: humanEdits, editsPerTrack: editsPerTrack,
+            meanEditsPerTrack: editsPerTrack.isEmpty ? 0 : Double(editsPerTrack.values.reduce(0, +)) / Double(trackCount),
+            machineTracks: machineStart.count, framesUntilFirstCorrection: untilCorrection,
+            uncorrectedMachineTracks: untilCorrection.values.filter { $0 == nil }.count,
+            medianFramesUntilFirstCorrection: median, machinePointsCreated: created, machinePointsKept: kept,
+            shareOfMachinePointsKept: created > 0 ? Double(kept) / Double(created) : nil, undos: undos, redos: redos)
+    }
+}
+
+// MARK: - Comparing two projects
+
+/// Options of a project comparison.
+public struct ComparisonOptions: Sendable {
+    /// Which frames the point F1 looks at.
+    public enum Frames: String, Sendable {
+        /// The frames the model is shown (Molmo2 sampling; every image of an image set).
+        case sampled
+        /// Frames where either project has a stored entry.
+        case annotated
+        /// Every frame.
+        case all
+    }
+
+    /// How tracks of the two projects are paired for TAP-Vid.
+    public enum TrackMatching: String, Sendable {
+        /// Same track id and label (a corrected project keeps the model's ids).
+        case id
+        /// Hungarian assignment on mean distance over frames both have.
+        case position
+    }
+
+    public var thresholdPixels: Double
+    public var frames: Frames
+    public var matching: TrackMatching
+    public var queryMode: AnnotationMetrics.QueryMode
+
+    public init(
+        thresholdPixels: Double = 10, frames: Frames = .sampled, matching: TrackMatching = .id,
+        queryMode: AnnotationMetrics.QueryMode = .first
+    ) {
+        self.thresholdPixels = thresholdPixels
+        self.frames = frames
+        self.matching = matching
+        self.queryMode = queryMode
+    }
+}
+
+/// Reference-vs-candidate numbers: point F1 per frame, counting per label, TAP-Vid on paired tracks.
+public struct ProjectComparison: Equatable, Sendable {
+    /// Object counts of one label in both projects.
+    public struct LabelCount: Equatable, Sendable {
+        public var label: String
+        public var reference: Int
+        public var candidate: Int
+        public var exact: Bool
+        public var close: Bool
+    }
+
+    /// Mean over evaluated frames (frames where either side has a visible point).
+    public var meanPrecision: Double
+    public var meanRecall: Double
+    public var meanF1: Double
+    public var evaluatedFrames: Int
+    public var counts: [LabelCount]
+    public var countExactAccuracy: Double?
+    public var countCloseAccuracy: Double?
+    /// Nil for image sets or when no reference track has a visible point.
+    public var tapVid: AnnotationMetrics.TAPVidScores?
+    public var pairedTracks: Int
+    public var unpairedReferenceTracks: Int
+    public var unpairedCandidateTracks: Int
+
+    /// Compares `candidate` against `reference` (the ground truth). Both must describe frames of the same media.
+    public static func compare(
+        reference: ProjectSnapshot, candidate: ProjectSnapshot, options: ComparisonOptions = ComparisonOptions()
+    ) -> ProjectComparison {
+        let media = reference.media
+        let interpolate = media.kind == .video
+        let frames: [Int]
+        switch options.frames {
+        case .all: frames = Array(0..<max(0, media.frameCount))
+        case .annotated:
+            frames = Set((reference.tracks + candidate.tracks).flatMap { $0.entries.map(\.frame) }).sorted()
+        case .sampled:
+            frames = Array(Set(media.effectiveSampling.frames)).sorted()
+        }
+        var precisionSum = 0.0
+        var recallSum = 0.0
+        var f1Sum = 0.0
+        var evaluated = 0
+        for frame in frames {
+            var truth: [GroundTruthPoint] = []
+            for track in reference.tracks {
+                guard let resolved = track.resolved(at: frame, interpolate: interpolate),
+                    resolved.entry.visibility == .visible
+                else { continue }
+                truth.append(GroundTruthPoint(x: resolved.entry.x, y: resolved.entry.y, mask: track.masks[frame]))
+            }
+            var predicted: [(x: Double, y: Double)] = []
+            for track in candidate.tracks {
+                guard let resolved = track.resolved(at: frame, interpolate: interpolate),
+                    resolved.entry.visibility == .visible
+                else { continue }
+                predicted.append((resolved.entry.x, resolved.entry.y))
+            }
+            guard !truth.isEmpty || !predicted.isEmpty else { continue }
+            let score = AnnotationMetrics.pointF1(
+                predicted: predicted, groundTruth: truth, threshold: options.thresholdPixels)
+            precisionSum += score.precision
+            recallSum += score.recall
+            f1Sum += score.f1
+            evaluated += 1
+        }
+        // Counting: objects with at least one visible point, per label.
+        func counts(_ snapshot: ProjectSnapshot) -> [String: Int] {
+            var out: [String: Int] = [:]
+            for track in snapshot.tracks where track.entries.contains(where: { $0.visibility == .visible }) {
+                out[track.label, default: 0] += 1
+            }
+            return out
+        }
+        let referenceCounts = counts(reference)
+        let candidateCounts = counts(candidate)
+        let labels = Set(referenceCounts.keys).union(candidateCounts.keys).sorted()
+        let labelCounts = labels.map { label -> LabelCount in
+            let r = referenceCounts[label] ?? 0
+            let c = candidateCounts[label] ?? 0
+            let agreement = AnnotationMetrics.countAgreement(groundTruth: r, predicted: c)
+            return LabelCount(label: label, reference: r, candidate: c, exact: agreement.exact, close: agreement.close)
+        }
+        let exact = labelCounts.isEmpty ? nil : Double(labelCounts.filter(\.exact).count) / Double(labelCounts.count)
+        let close = labelCounts.isEmpty ? nil : Double(labelCounts.filter(\.close).count) / Double(labelCounts.count)
+        let tap = media.kind == .video ? tapVid(reference: reference, candidate: candidate, options: options) : nil
+        return ProjectComparison(
+            meanPrecision: evaluated > 0 ? precisionSum / Double(evaluated) : 0,
+            meanRecall: evaluated > 0 ? recallSum / Double(evaluated) : 0,
+            meanF1: evaluated > 0 ? f1Sum / Double(evaluated) : 0, evaluatedFrames: evaluated, counts: labelCounts,
+            countExactAccuracy: exact, countCloseAccuracy: close, tapVid: tap?.scores, pairedTracks: tap?.paired ?? 0,
+            unpairedReferenceTracks: tap?.unpairedReference ?? 0, unpairedCandidateTracks: tap?.unpairedCandidate ?? 0)
+    }
+
+    private static func tapVid(
+        reference: ProjectSnapshot, candidate: ProjectSnapshot, options: ComparisonOptions
+    ) -> (scores: AnnotationMetrics.TAPVidScores?, paired: Int, unpairedReference: Int, unpairedCandidate: Int) {
+        let media = reference.media
+        let frameCount = max(0, media.frameCount)
+        let scaleX = media.width > 0 ? 256 / Double(media.width) : 1
+        let scaleY = media.height > 0 ? 256 / Double(media.height) : 1
+        func dense(_ track: Track) -> (points: [SIMD2<Double>], occluded: [Bool]) {
+            var points: [SIMD2<Double>] = []
+            var occluded: [Bool] = []
+            points.reserveCapacity(frameCount)
+            occluded.reserveCapacity(frameCount)
+            for frame in 0..<frameCount {
+                let resolved = track.resolved(at: frame)
+                let position = resolved.map { ($0.entry.x, $0.entry.y) } ?? track.heldPosition(at: frame) ?? (.nan, .nan)
+                points.append(SIMD2(position.0 * scaleX, position.1 * scaleY))
+                occluded.append(resolved?.entry.visibility != .visible)
+            }
+            return (points, occluded)
+        }
+        let references = reference.tracks.filter { $0.entries.contains { $0.visibility == .visible } }
+        let candidates = candidate.tracks
+        var pairs: [(Track, Track?)] = []
+        switch options.matching {
+        case .id:
+            let byID = Dictionary(uniqueKeysWithValues: candidates.map { ($0.id, $0) })
+            pairs = references.map { ref in (ref, byID[ref.id].flatMap { $0.label == ref.label ? $0 : nil }) }
+        case .position:
+            let denseRefs = references.map(dense)
+            let denseCands = candidates.map(dense)
+            let cost = denseRefs.map { r in
+                denseCands.map { c -> Double in
+                    var sum = 0.0
+                    var count = 0
+                    for t in 0..<frameCount where !r.occluded[t] && !c.occluded[t] {
+                        let d = r.points[t] - c.points[t]
+                        sum += (d.x * d.x + d.y * d.y).squareRoot()
+                        count += 1
+                    }
+                    return count > 0 ? sum / Double(count) : 1e9
+                }
+            }
+            var matched: [Int: Int] = [:]
+            for pair in Hungarian.assign(cost) where cost[pair.row][pair.column] < 1e9 { matched[pair.row] = pair.column }
+            pairs = references.indices.map { (references[$0], matched[$0].map { candidates[$0] }) }
+        }
+        var gtPoints: [[SIMD2<Double>]] = []
+        var gtOccluded: [[Bool]] = []
+        var predPoints: [[SIMD2<Double>]] = []
+        var predOccluded: [[Bool]] = []
+        var queries: [Int] = []
+        for (ref, cand) in pairs {
+            let gt = dense(ref)
+            guard let query = gt.occluded.firstIndex(of: false) else { continue }
+            gtPoints.append(gt.points)
+            gtOccluded.append(gt.occluded)
+            queries.append(query)
+            if let cand {
+                let pred = dense(cand)
+                predPoints.append(pred.points)
+                predOccluded.append(pred.occluded)
+            } else {
+                predPoints.append([SIMD2<Double>](repeating: SIMD2(.nan, .nan), count: frameCount))
+                predOccluded.append([Bool](repeating: true, count: frameCount))
+            }
+        }
+        let paired = pairs.filter { $0.1 != nil }.count
+        let usedCandidates = Set(pairs.compactMap { $0.1?.id })
+        let scores = AnnotationMetrics.tapVid(
+            groundTruthPoints: gtPoints, groundTruthOccluded: gtOccluded, predictedPoints: predPoints,
+            predictedOccluded: predOccluded, queryFrames: queries, mode: options.queryMode)
+        return (scores, paired, references.count - paired, candidates.filter { !usedCandidates.contains($0.id) }.count)
+    }
+}

@@ -1,0 +1,674 @@
+import Foundation
+
+/// Molmo2 JSONL: one line per (media, label) in the record layout of molmo2-spec §9.5 — pixels, the exact sampled
+/// timestamps, the canonical answer — plus the public datasets' fields (`two_fps_timestamps` and percent `points` for
+/// video pointing, `frame_trajectories` for tracking) and a `spotter` section that restores the project losslessly.
+enum Molmo2JSONL {
+    static let tasks = ["video_point", "video_count", "video_track", "image_point", "multi_image_point"]
+
+    /// Top-level fields this format writes or reads; anything else is an unknown field (kept).
+    static let knownFields: Set<String> = [
+        "id", "task", "label", "question", "media", "sampling", "frames", "points", "count", "answer",
+        "two_fps_timestamps", "video_id", "video_duration", "clip_start", "clip_end", "video", "fps", "sampling_fps",
+        "width", "height", "expression", "exp", "mask_id", "frame_trajectories", "masks", "spotter",
+    ]
+
+    // MARK: - Writing
+
+    static func encode(_ snapshot: ProjectSnapshot, options: ExportOptions) throws -> (
+        bytes: [UInt8], records: Int, clamped: Int
+    ) {
+        let media = snapshot.media
+        if let task = options.task {
+            guard tasks.contains(task) else {
+                throw AnnotationError.io(path: media.path, reason: "unknown Molmo2 task \(task); use one of \(tasks.joined(separator: ", "))")
+            }
+            guard task.hasPrefix("video") == (media.kind == .video) else {
+                throw AnnotationError.io(path: media.path, reason: "task \(task) does not fit \(media.kind.rawValue) media")
+            }
+        }
+        var w = JSONWriter(capacity: max(1 << 16, snapshot.pointCount * 48))
+        var records = 0
+        var clamped = 0
+        let stem = URL(fileURLWithPath: media.path).deletingPathExtension().lastPathComponent
+        for group in labelGroups(snapshot) {
+            let latest = group.queries.last
+            let task = options.task ?? inferTask(group, media: media)
+            let sampling = group.queries.last(where: { $0.sampling != nil })?.sampling ?? media.effectiveSampling
+            w.byte(UInt8(ascii: "{"))
+            w.key("id", first: true)
+            w.string("\(stem):\(group.label)")
+            w.key("task")
+            w.string(task)
+            w.key("label")
+            w.string(group.label)
+            w.key("question")
+            w.string(latest?.prompt ?? defaultQuestion(task: task, label: group.label))
+            w.key("media")
+            writeMediaSummary(media, task: task, sampling: sampling, into: &w)
+            switch task {
+            case "video_point", "video_count":
+                clamped += writeVideoPointing(group, media: media, sampling: sampling, task: task, into: &w)
+            case "video_track":
+                clamped += writeVideoTracking(group, media: media, sampling: sampling, into: &w)
+            default:
+                clamped += writeImagePointing(group, media: media, task: task, into: &w)
+            }
+            w.key("spotter")
+            w.raw("{\"format\":\"spotter-molmo2\",\"version\":1")
+            if records == 0 {
+                w.key("media")
+                media.writeJSON(into: &w)
+            }
+            w.key("tracks")
+            w.byte(UInt8(ascii: "["))
+            for (i, track) in group.tracks.enumerated() {
+                if i > 0 { w.byte(UInt8(ascii: ",")) }
+                writeLosslessTrack(track, into: &w)
+            }
+            w.byte(UInt8(ascii: "]"))
+            w.key("queries")
+            w.byte(UInt8(ascii: "["))
+            for (i, query) in group.queries.enumerated() {
+                if i > 0 { w.byte(UInt8(ascii: ",")) }
+                query.writeJSON(into: &w)
+            }
+            w.raw("]}")
+            writeExtras(group, into: &w)
+            w.raw("}\n")
+            records += 1
+        }
+        return (w.bytes, records, clamped)
+    }
+
+    static func inferTask(_ group: LabelGroup, media: MediaDescriptor) -> String {
+        if media.kind == .images { return media.frameCount <= 1 ? "image_point" : "multi_image_point" }
+        if let task = group.queries.last?.task, task.hasPrefix("video"), tasks.contains(task) { return task }
+        let singlePoints = group.tracks.allSatisfy { track in
+            track.entries.filter { $0.visibility != .outside }.count <= 1
+        }
+        return singlePoints ? "video_point" : "video_track"
+    }
+
+    static func defaultQuestion(task: String, label: String) -> String {
+        switch task {
+        case "video_count": return "How many \"\(label)\" are there in the video?"
+        case "video_track": return "Track \(label)."
+        case "multi_image_point": return "Point to \(label) in all images."
+        default: return "Point to \(label)."
+        }
+    }
+
+    private static func writeMediaSummary(
+        _ media: MediaDescriptor, task: String, sampling: FrameSampling, into w: inout JSONWriter
+    ) {
+        func image(_ image: ImageDescriptor, into w: inout JSONWriter) {
+            w.raw("{\"type\":\"image\",\"path\":")
+            w.string(image.path)
+            w.key("width")
+            w.int(image.width)
+            w.key("height")
+            w.int(image.height)
+            w.key("byte_size")
+            w.int(Int(image.byteSize))
+            w.key("head_sha256")
+            w.string(image.headSHA256)
+            w.byte(UInt8(ascii: "}"))
+        }
+        if media.kind == .images {
+            if task == "image_point", let first = media.images.first {
+                image(first, into: &w)
+            } else {
+                w.byte(UInt8(ascii: "["))
+                for (i, item) in media.images.enumerated() {
+                    if i > 0 { w.byte(UInt8(ascii: ",")) }
+                    image(item, into: &w)
+                }
+                w.byte(UInt8(ascii: "]"))
+            }
+            return
+        }
+        w.raw("{\"type\":\"video\",\"path\":")
+        w.string(media.path)
+        w.key("width")
+        w.int(media.width)
+        w.key("height")
+        w.int(media.height)
+        w.key("fps")
+        w.number(media.fps)
+        w.key("duration")
+        w.number(media.duration)
+        w.key("frame_count")
+        w.int(media.frameCount)
+        w.key("clip_start")
+        w.number(sampling.clipStart)
+        w.key("clip_end")
+        w.number(sampling.clipStart + (sampling.times.last ?? media.duration))
+        w.key("byte_size")
+        w.int(Int(media.byteSize))
+        w.key("head_sha256")
+        w.string(media.headSHA256)
+        w.byte(UInt8(ascii: "}"))
+        w.key("sampling")
+        sampling.writeJSON(into: &w)
+    }
+
+    /// Video pointing/counting: every visible stored point is placed on the sampled time nearest to its frame.
+    private static func writeVideoPointing(
+        _ group: LabelGroup, media: MediaDescriptor, sampling: FrameSampling, task: String, into w: inout JSONWriter
+    ) -> Int {
+        var bySample: [Int: [(x: Double, y: Double)]] = [:]
+        var objects = 0
+        for track in group.tracks {
+            var counted = false
+            for entry in track.entries where entry.visibility == .visible {
+                let t = media.time(ofFrame: entry.frame) - sampling.clipStart
+                guard let index = sampling.nearestSampleIndex(toTime: t) else { continue }
+                bySample[index, default: []].append((entry.x, entry.y))
+                if !counted {
+                    objects += 1
+                    counted = true
+                }
+            }
+        }
+        let indices = bySample.keys.sorted()
+        let groups = indices.map { index -> Molmo2Canonical.PixelGroup in
+            let frame = sampling.frames.isEmpty ? 0 : sampling.frames[index]
+            let size = media.frameSize(frame)
+            return Molmo2Canonical.PixelGroup(
+                key: .time(sampling.times[index]), width: size.width, height: size.height, points: bySample[index] ?? [])
+        }
+        let (element, clamped) = Molmo2Canonical.pointsElement(label: group.label, groups: groups)
+        w.key("frames")
+        w.byte(UInt8(ascii: "["))
+        for (i, index) in indices.enumerated() {
+            if i > 0 { w.byte(UInt8(ascii: ",")) }
+            w.raw("{\"time\":")
+            w.number(sampling.times[index])
+            w.key("frame")
+            w.int(sampling.frames.isEmpty ? media.frame(atTime: sampling.times[index] + sampling.clipStart) : sampling.frames[index])
+            w.key("points")
+            writePairs(bySample[index] ?? [], into: &w)
+            w.byte(UInt8(ascii: "}"))
+        }
+        w.byte(UInt8(ascii: "]"))
+        w.key("count")
+        w.int(objects)
+        w.key("answer")
+        let answer: Molmo2Answer
+        if element.pointCount == 0 {
+            answer = Molmo2Answer(form: .none)
+        } else if task == "video_count" {
+            answer = Molmo2Answer(form: .count(objects))
+        } else {
+            answer = Molmo2Answer(form: .element, elements: [element])
+        }
+        w.string(answer.text)
+        // Public Molmo2-VideoPoint fields: absolute times and percent coordinates.
+        w.key("video_id")
+        w.string(URL(fileURLWithPath: media.path).deletingPathExtension().lastPathComponent)
+        w.key("video_duration")
+        w.number(media.duration)
+        w.key("clip_start")
+        w.number(sampling.clipStart)
+        w.key("clip_end")
+        w.number(sampling.clipStart + (sampling.times.last ?? media.duration))
+        w.key("two_fps_timestamps")
+        w.byte(UInt8(ascii: "["))
+        for (i, index) in indices.enumerated() {
+            if i > 0 { w.byte(UInt8(ascii: ",")) }
+            w.number(sampling.clipStart + sampling.times[index])
+        }
+        w.byte(UInt8(ascii: "]"))
+        w.key("points")
+        w.byte(UInt8(ascii: "["))
+        for (i, index) in indices.enumerated() {
+            if i > 0 { w.byte(UInt8(ascii: ",")) }
+            let frame = sampling.frames.isEmpty ? 0 : sampling.frames[index]
+            let size = media.frameSize(frame)
+            w.byte(UInt8(ascii: "["))
+            for (j, point) in (bySample[index] ?? []).enumerated() {
+                if j > 0 { w.byte(UInt8(ascii: ",")) }
+                w.raw("{\"x\":")
+                w.number(point.x / Double(max(1, size.width)) * 100)
+                w.raw(",\"y\":")
+                w.number(point.y / Double(max(1, size.height)) * 100)
+                w.byte(UInt8(ascii: "}"))
+            }
+            w.byte(UInt8(ascii: "]"))
+        }
+        w.byte(UInt8(ascii: "]"))
+        return clamped
+    }
+
+    /// Video tracking: every sampled frame, each track's stored or interpolated state there.
+    private static func writeVideoTracking(
+        _ group: LabelGroup, media: MediaDescriptor, sampling: FrameSampling, into w: inout JSONWriter
+    ) -> Int {
+        var frames: [Molmo2Canonical.TrackFrame] = []
+        var frameIndices: [Int] = []
+        for (i, t) in sampling.times.enumerated() {
+            let frame = sampling.frames.isEmpty ? media.frame(atTime: t + sampling.clipStart) : sampling.frames[i]
+            var objects: [(object: Int, x: Double, y: Double, occluded: Bool)] = []
+            for track in group.tracks {
+                guard let resolved = track.resolved(at: frame), resolved.entry.visibility != .outside else { continue }
+                objects.append(
+                    (Int(track.id.rawValue), resolved.entry.x, resolved.entry.y, resolved.entry.visibility == .occluded))
+            }
+            let size = media.frameSize(frame)
+            frames.append(Molmo2Canonical.TrackFrame(time: t, width: size.width, height: size.height, objects: objects))
+            frameIndices.append(frame)
+        }
+        let (element, clamped, _) = Molmo2Canonical.tracksElement(label: group.label, frames: frames)
+        w.key("frames")
+        w.byte(UInt8(ascii: "["))
+        for (i, frame) in frames.enumerated() {
+            if i > 0 { w.byte(UInt8(ascii: ",")) }
+            w.raw("{\"frame\":")
+            w.int(frameIndices[i])
+            w.key("time")
+            w.number(frame.time)
+            w.key("objects")
+            w.byte(UInt8(ascii: "["))
+            for (j, object) in frame.objects.enumerated() {
+                if j > 0 { w.byte(UInt8(ascii: ",")) }
+                w.raw("{\"id\":")
+                w.int(object.object)
+                w.key("x")
+                w.number(object.x)
+                w.key("y")
+                w.number(object.y)
+                w.key("occluded")
+                w.bool(object.occluded)
+                w.byte(UInt8(ascii: "}"))
+            }
+            w.raw("]}")
+        }
+        w.byte(UInt8(ascii: "]"))
+        w.key("answer")
+        w.string(
+            element.pointCount == 0
+                ? Molmo2Answer(form: .none).text : Molmo2Answer(form: .element, elements: [element]).text)
+        // Public molmo2-track-instruction fields.
+        w.key("video")
+        w.string(media.path)
+        w.key("fps")
+        w.number(media.fps)
+        w.key("sampling_fps")
+        w.number(sampling.samplingFPS ?? sampling.maxFPS)
+        w.key("width")
+        w.int(media.width)
+        w.key("height")
+        w.int(media.height)
+        w.key("expression")
+        w.string(group.label)
+        w.key("mask_id")
+        w.byte(UInt8(ascii: "["))
+        for (i, track) in group.tracks.enumerated() {
+            if i > 0 { w.byte(UInt8(ascii: ",")) }
+            w.int(Int(track.id.rawValue))
+        }
+        w.byte(UInt8(ascii: "]"))
+        w.key("frame_trajectories")
+        w.byte(UInt8(ascii: "["))
+        for (i, frame) in frames.enumerated() {
+            if i > 0 { w.byte(UInt8(ascii: ",")) }
+            w.raw("{\"frame\":")
+            w.int(frameIndices[i])
+            w.key("time")
+            w.number(frame.time)
+            w.key("points")
+            w.byte(UInt8(ascii: "["))
+            for (j, object) in frame.objects.enumerated() {
+                if j > 0 { w.byte(UInt8(ascii: ",")) }
+                w.raw("{\"id\":")
+                w.int(object.object)
+                w.raw(",\"point\":[")
+                w.number(object.x)
+                w.byte(UInt8(ascii: ","))
+                w.number(object.y)
+                w.raw("],\"occluded\":")
+                w.bool(object.occluded)
+                w.byte(UInt8(ascii: "}"))
+            }
+            w.raw("]}")
+        }
+        w.byte(UInt8(ascii: "]"))
+        return clamped
+    }
+
+    private static func writeImagePointing(
+        _ group: LabelGroup, media: MediaDescriptor, task: String, into w: inout JSONWriter
+    ) -> Int {
+        let imageCount = task == "image_point" ? 1 : max(1, media.frameCount)
+        var perImage = [[(x: Double, y: Double)]](repeating: [], count: imageCount)
+        var objects = 0
+        for track in group.tracks {
+            var counted = false
+            for entry in track.entries where entry.visibility == .visible && entry.frame < imageCount {
+                perImage[entry.frame].append((entry.x, entry.y))
+                if !counted {
+                    objects += 1
+                    counted = true
+                }
+            }
+        }
+        let groups = perImage.enumerated().map { index, points -> Molmo2Canonical.PixelGroup in
+            let size = media.frameSize(index)
+            return Molmo2Canonical.PixelGroup(key: .image(index + 1), width: size.width, height: size.height, points: points)
+        }
+        let (element, clamped) = Molmo2Canonical.pointsElement(label: group.label, groups: groups)
+        w.key("points")
+        if task == "image_point" {
+            writePairs(perImage[0], into: &w)
+        } else {
+            w.byte(UInt8(ascii: "["))
+            for (i, points) in perImage.enumerated() {
+                if i > 0 { w.byte(UInt8(ascii: ",")) }
+                writePairs(points, into: &w)
+            }
+            w.byte(UInt8(ascii: "]"))
+        }
+        w.key("count")
+        w.int(objects)
+        w.key("answer")
+        w.string(
+            element.pointCount == 0
+                ? Molmo2Answer(form: .none).text : Molmo2Answer(form: .element, elements: [element]).text)
+        return clamped
+    }
+
+    private static func writePairs(_ points: [(x: Double, y: Double)], into w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "["))
+        for (i, point) in points.enumerated() {
+            if i > 0 { w.byte(UInt8(ascii: ",")) }
+            w.byte(UInt8(ascii: "["))
+            w.number(point.x)
+            w.byte(UInt8(ascii: ","))
+            w.number(point.y)
+            w.byte(UInt8(ascii: "]"))
+        }
+        w.byte(UInt8(ascii: "]"))
+    }
+
+    /// Unknown fields kept from an import, written back at the record's top level.
+    private static func writeExtras(_ group: LabelGroup, into w: inout JSONWriter) {
+        var written: Set<String> = []
+        let sources = group.tracks.compactMap(\.info.extras) + group.queries.compactMap(\.extras)
+        for text in sources {
+            guard let object = (try? JSONParser.parse(text))?.objectValue else { continue }
+            for field in object.fields where !knownFields.contains(field.key) && written.insert(field.key).inserted {
+                w.byte(UInt8(ascii: ","))
+                w.string(field.key)
+                w.byte(UInt8(ascii: ":"))
+                w.value(field.value)
+            }
+        }
+    }
+
+    // MARK: - Reading
+
+    static func decode(_ bytes: [UInt8], path: String, targetMedia: MediaDescriptor?) throws -> ImportedProject {
+        var lines: [(number: Int, object: JSONObject)] = []
+        try bytes.withUnsafeBufferPointer { buffer in
+            var start = 0
+            var number = 1
+            while start < buffer.count {
+                var end = start
+                while end < buffer.count, buffer[end] != 0x0A { end += 1 }
+                let line = UnsafeBufferPointer(rebasing: buffer[start..<end])
+                if line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
+                    let value: JSONValue
+                    do {
+                        value = try JSONParser.parse(line)
+                    } catch let error as JSONSyntaxError {
+                        let position = lineAndColumn(of: error.offset, in: line)
+                        throw AnnotationError.malformed(
+                            path: path, line: number, reason: "invalid JSON at column \(position.column): \(error.message)")
+                    }
+                    guard let object = value.objectValue else {
+                        throw AnnotationError.malformed(path: path, line: number, reason: "a record must be a JSON object")
+                    }
+                    lines.append((number, object))
+                }
+                start = end + 1
+                number += 1
+            }
+        }
+        guard !lines.isEmpty else {
+            throw AnnotationError.malformed(path: path, line: 0, reason: "the file holds no records")
+        }
+        // The full media description (first line of our own exports), else a record's media summary.
+        var fileMedia: MediaDescriptor?
+        for line in lines {
+            guard let media = line.object["spotter"]?.objectValue?["media"] else { continue }
+            fileMedia = try MediaDescriptor(json: media) { reason in
+                AnnotationError.malformed(path: path, line: line.number, reason: reason)
+            }
+            break
+        }
+        if fileMedia == nil, let first = lines.first {
+            fileMedia = mediaFromSummary(first.object["media"])
+        }
+        let media = fileMedia ?? targetMedia
+        var imported = ImportedProject(source: path, media: fileMedia, tracks: [], queries: [])
+        var unknownKept: Set<String> = []
+        let log = UnknownFieldLog()
+        for line in lines {
+            let fail = { (reason: String) in AnnotationError.malformed(path: path, line: line.number, reason: reason) }
+            let unknownFields = line.object.fields.filter { !knownFields.contains($0.key) }
+            var tracks: [NewTrack]
+            var queries: [QueryRecord] = []
+            if let spotter = line.object["spotter"] {
+                guard let section = spotter.objectValue else { throw fail("spotter must be an object") }
+                tracks = try (section["tracks"]?.arrayValue ?? []).map { try readLosslessTrack($0, fail: fail, log: log) }
+                queries = try (section["queries"]?.arrayValue ?? []).map { try QueryRecord(json: $0, fail: fail) }
+            } else {
+                guard let media else {
+                    throw fail("the record carries no spotter section and neither it nor the project describes the media")
+                }
+                tracks = try foreignTracks(line.object, media: media, fail: fail, log: log, warnings: &imported.warnings)
+            }
+            // Fields our own export lifted from a track's or query's kept extras are already restored with it.
+            let alreadyKept = Set(
+                (tracks.compactMap(\.extras) + queries.compactMap(\.extras)).flatMap { text in
+                    (try? JSONParser.parse(text))?.objectValue?.keys ?? []
+                })
+            let extraFields = unknownFields.filter { !alreadyKept.contains($0.key) }
+            if !extraFields.isEmpty {
+                for field in extraFields { unknownKept.insert(field.key) }
+                if tracks.isEmpty {
+                    for q in queries.indices { queries[q].extras = mergeExtras(queries[q].extras, extraFields) }
+                } else {
+                    for t in tracks.indices { tracks[t].extras = mergeExtras(tracks[t].extras, extraFields) }
+                }
+                if tracks.isEmpty && queries.isEmpty {
+                    imported.warnings.append(
+                        "\(path):\(line.number): unknown fields \(extraFields.map(\.key).joined(separator: ", ")) ignored (no track to keep them on)")
+                }
+            }
+            imported.tracks += tracks
+            imported.queries += queries
+        }
+        imported.warnings += log.messages
+        if !unknownKept.isEmpty {
+            imported.warnings.append("kept unknown fields: \(unknownKept.sorted().joined(separator: ", "))")
+        }
+        return imported
+    }
+
+    static func mergeExtras(_ existing: String?, _ fields: [(key: String, value: JSONValue)]) -> String {
+        var object = existing.flatMap { (try? JSONParser.parse($0))?.objectValue } ?? JSONObject()
+        for field in fields where object[field.key] == nil { object.append(field) }
+        return JSONValue.object(object).jsonText
+    }
+
+    /// A descriptor from a record's `media` summary, when it carries a fingerprint.
+    static func mediaFromSummary(_ value: JSONValue?) -> MediaDescriptor? {
+        if let list = value?.arrayValue {
+            var images: [ImageDescriptor] = []
+            for item in list {
+                guard let image = item.objectValue, let path = image["path"]?.stringValue,
+                    let width = image["width"]?.intValue, let height = image["height"]?.intValue,
+                    (1...MediaDescriptor.maximumSide).contains(width), (1...MediaDescriptor.maximumSide).contains(height),
+                    let size = image["byte_size"]?.intValue, let hash = image["head_sha256"]?.stringValue
+                else { return nil }
+                images.append(ImageDescriptor(path: path, width: width, height: height, byteSize: Int64(size), headSHA256: hash))
+            }
+            return images.isEmpty ? nil : MediaDescriptor.imageSet(images: images, path: ".")
+        }
+        guard let object = value?.objectValue, let path = object["path"]?.stringValue,
+            let width = object["width"]?.intValue, let height = object["height"]?.intValue,
+            let size = object["byte_size"]?.intValue, let hash = object["head_sha256"]?.stringValue,
+            (1...MediaDescriptor.maximumSide).contains(width), (1...MediaDescriptor.maximumSide).contains(height)
+        else { return nil }
+        if object["type"]?.stringValue == "image" {
+            return MediaDescriptor.imageSet(
+                images: [ImageDescriptor(path: path, width: width, height: height, byteSize: Int64(size), headSHA256: hash)],
+                path: path)
+        }
+        guard let fps = object["fps"]?.doubleValue, let duration = object["duration"]?.doubleValue,
+            let frames = object["frame_count"]?.intValue, (0...MediaDescriptor.maximumFrameCount).contains(frames),
+            (1...MediaDescriptor.maximumSide).contains(width), (1...MediaDescriptor.maximumSide).contains(height),
+            fps.isFinite, fps >= 0, duration.isFinite, duration >= 0
+        else { return nil }
+        return MediaDescriptor(
+            kind: .video, path: path, byteSize: Int64(size), headSHA256: hash, duration: duration, frameCount: frames,
+            width: width, height: height, fps: fps)
+    }
+
+    /// Tracks from a record without a spotter section (the public datasets or hand-written records).
+    private static func foreignTracks(
+        _ record: JSONObject, media: MediaDescriptor, fail: (String) -> AnnotationError, log: UnknownFieldLog,
+        warnings: inout [String]
+    ) throws -> [NewTrack] {
+        let label = record["label"]?.stringValue ?? record["expression"]?.stringValue ?? record["exp"]?.stringValue ?? ""
+        let clipStart = record["clip_start"]?.doubleValue ?? 0
+        func point(_ x: Double, _ y: Double, frame: Int, occluded: Bool = false) throws -> PointEntry {
+            guard x.isFinite, y.isFinite else { throw fail("coordinates must be finite numbers") }
+            return PointEntry(frame: frame, x: x, y: y, visibility: occluded ? .occluded : .visible)
+        }
+        func pair(_ value: JSONValue) throws -> (Double, Double) {
+            if let cells = value.arrayValue, cells.count == 2, let x = cells[0].doubleValue, let y = cells[1].doubleValue {
+                return (x, y)
+            }
+            throw fail("a point must be [x, y]")
+        }
+        func frame(of item: JSONObject) throws -> Int {
+            if let frame = item["frame"]?.intValue { return frame }
+            if let time = item["time"]?.doubleValue { return media.frame(atTime: time + clipStart) }
+            throw fail("a frame entry needs \"frame\" or \"time\"")
+        }
+        // Tracking: §9.5 `frames` with objects, or the public `frame_trajectories`.
+        let trajectories = record["frame_trajectories"]?.arrayValue
+        let framesArray = record["frames"]?.arrayValue
+        let isTracking = trajectories != nil || (framesArray?.first?.objectValue?["objects"] != nil)
+        if isTracking {
+            var byObject: [Int: NewTrack] = [:]
+            var order: [Int] = []
+            for item in trajectories ?? framesArray ?? [] {
+                guard let frameObject = item.objectValue else { throw fail("frames must hold objects") }
+                log.check(frameObject, known: ["frame", "time", "points", "objects"], context: "a tracking frame")
+                let index = try frame(of: frameObject)
+                let objects = frameObject["points"]?.arrayValue ?? frameObject["objects"]?.arrayValue ?? []
+                for object in objects {
+                    guard let fields = object.objectValue, let id = fields["id"]?.intValue else {
+                        throw fail("a tracked point needs an integer id")
+                    }
+                    log.check(fields, known: ["id", "point", "x", "y", "occluded"], context: "a tracked point")
+                    let (x, y): (Double, Double)
+                    if let p = fields["point"] {
+                        (x, y) = try pair(p)
+                    } else if let px = fields["x"]?.doubleValue, let py = fields["y"]?.doubleValue {
+                        (x, y) = (px, py)
+                    } else {
+                        throw fail("tracked point \(id) has no position")
+                    }
+                    if byObject[id] == nil {
+                        order.append(id)
+                        byObject[id] = NewTrack(preferredID: TrackID(Int64(id)), label: label)
+                    }
+                    byObject[id]?.entries.append(
+                        try point(x, y, frame: index, occluded: fields["occluded"]?.boolValue ?? false))
+                }
+            }
+            return order.compactMap { byObject[$0] }
+        }
+        // Video pointing: §9.5 `frames` with points (clip-relative times), or `two_fps_timestamps` + percent points.
+        if let framesArray {
+            var tracks: [NewTrack] = []
+            for item in framesArray {
+                guard let frameObject = item.objectValue else { throw fail("frames must hold objects") }
+                log.check(frameObject, known: ["frame", "time", "points"], context: "a pointing frame")
+                let index = try frame(of: frameObject)
+                for value in frameObject["points"]?.arrayValue ?? [] {
+                    let (x, y) = try pair(value)
+                    tracks.append(NewTrack(label: label, entries: [try point(x, y, frame: index)]))
+                }
+            }
+            return tracks
+        }
+        if let timestamps = record["two_fps_timestamps"]?.arrayValue, let points = record["points"]?.arrayValue {
+            guard timestamps.count == points.count else {
+                throw fail("two_fps_timestamps and points differ in length")
+            }
+            let masks = record["masks"]?.arrayValue
+            var tracks: [NewTrack] = []
+            for (k, (timeValue, pointsValue)) in zip(timestamps, points).enumerated() {
+                guard let time = timeValue.doubleValue else { throw fail("two_fps_timestamps must be numbers") }
+                let index = media.frame(atTime: time)
+                let size = media.frameSize(index)
+                // VideoPoint (train) holds a list of percent points per time; VideoPointEval one pixel point.
+                let items = pointsValue.arrayValue ?? [pointsValue]
+                let percent = pointsValue.arrayValue != nil
+                for item in items {
+                    guard let fields = item.objectValue, let x = fields["x"]?.doubleValue, let y = fields["y"]?.doubleValue
+                    else { throw fail("points must be {x, y} objects") }
+                    log.check(fields, known: ["x", "y"], context: "a percent point")
+                    var track = NewTrack(
+                        label: label,
+                        entries: [
+                            try point(
+                                percent ? x / 100 * Double(size.width) : x, percent ? y / 100 * Double(size.height) : y,
+                                frame: index)
+                        ])
+                    if let masks, k < masks.count {
+                        for maskItem in masks[k].arrayValue ?? [] {
+                            guard let maskObject = maskItem.objectValue, let frameID = maskObject["frame_id"]?.intValue,
+                                let rle = maskObject["rle"], let mask = try readRLE(rle, fail: fail)
+                            else { throw fail("masks must hold {frame_id, rle} objects") }
+                            track.masks[media.frame(atTime: Double(frameID) / 2)] = mask
+                        }
+                    }
+                    tracks.append(track)
+                }
+            }
+            return tracks
+        }
+        // Image pointing: pixels per §9.5, one list per image for multi-image.
+        if let points = record["points"]?.arrayValue {
+            let nested = points.first?.arrayValue?.first?.arrayValue != nil
+            let perImage = nested ? points : [JSONValue.array(points)]
+            var tracks: [NewTrack] = []
+            for (image, list) in perImage.enumerated() {
+                for value in list.arrayValue ?? [] {
+                    let (x, y) = try pair(value)
+                    tracks.append(NewTrack(label: label, entries: [try point(x, y, frame: image)]))
+                }
+            }
+            return tracks
+        }
+        // Only an answer: its points become the ground truth.
+        if let answerText = record["answer"]?.stringValue {
+            let answer = Molmo2Answer.parse(answerText)
+            let sampling: FrameSampling?
+            if let value = record["sampling"] { sampling = try FrameSampling(json: value, fail: fail) } else { sampling = nil }
+            let placed = answer.objects(media: media, sampling: sampling)
+            if placed.unplaced > 0 { warnings.append("\(placed.unplaced) answer points could not be placed on a frame") }
+            return placed.objects.map { object in
+                NewTrack(label: label, entries: object.points.map { PointEntry(frame: $0.frame, x: $0.x, y: $0.y) })
+            }
+        }
+        throw fail("the record has neither a spotter section nor points, frames, trajectories or an answer")
+    }
+}
