@@ -159,7 +159,8 @@ public final class TerminalSession {
     private func decodeMouse(_ event: MEVENT) -> InputEvent? {
         let state = event.bstate
         let kind: MouseEvent.Kind
-        if state & spotter_button1_pressed() != 0 {
+        // A press and release read together come back as one "clicked" event, even with mouseinterval(0).
+        if state & (spotter_button1_pressed() | spotter_button1_clicked()) != 0 {
             kind = .press
         } else if state & spotter_button1_released() != 0 {
             kind = .release

@@ -28,45 +28,46 @@ func runSpotter(_ arguments: [String], environment: [String: String] = [:]) thro
     try runProcess(spotterBinary, arguments, environment: environment)
 }
 
-/// Runs a program to completion. With `captureOutput: false` its output goes to /dev/null — needed for
-/// programs that leave a daemon holding the pipes open (tmux starting its server).
+/// Runs a program to completion with posix_spawn and waitpid (Foundation's Process can miss the exit of a
+/// child whose own child daemonises, as tmux's client does). Output goes through temporary files, so a
+/// daemon holding the descriptors open cannot block the caller; `captureOutput: false` discards it.
 func runProcess(
     _ executable: String, _ arguments: [String], environment: [String: String] = [:], captureOutput: Bool = true
 ) throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
-    process.environment = env
-    process.standardInput = FileHandle.nullDevice
-    guard captureOutput else {
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return ProcessResult(status: process.terminationStatus, stdout: "", stderr: "", stdoutBytes: Data())
+    let directory = FileManager.default.temporaryDirectory
+    let token = UUID().uuidString
+    let outPath = captureOutput ? directory.appendingPathComponent("spotter-test-\(token).out").path : "/dev/null"
+    let errPath = captureOutput ? directory.appendingPathComponent("spotter-test-\(token).err").path : "/dev/null"
+    defer {
+        if captureOutput {
+            unlink(outPath)
+            unlink(errPath)
+        }
     }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read both pipes concurrently so a chatty child never blocks on a full pipe.
-    final class Box: @unchecked Sendable { var data = Data() }
-    let outBox = Box()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-        outBox.data = out.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+        argv.forEach { free($0) }
+        envp.forEach { free($0) }
     }
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    let outData = outBox.data
-    process.waitUntilExit()
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+    guard spawned == 0 else { throw TmuxError(message: "cannot start \(executable): error \(spawned)") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    let outData = captureOutput ? (FileManager.default.contents(atPath: outPath) ?? Data()) : Data()
+    let errData = captureOutput ? (FileManager.default.contents(atPath: errPath) ?? Data()) : Data()
     return ProcessResult(
-        status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        status: exitStatus, stdout: String(decoding: outData, as: UTF8.self),
         stderr: String(decoding: errData, as: UTF8.self), stdoutBytes: outData)
 }
 
@@ -80,10 +81,11 @@ final class TmuxSession {
         socket = "spotter-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         self.columns = columns
         self.rows = rows
+        // The shell ignores Ctrl-C so the pane outlives the program; the program installs its own handler.
         let exports = environment.map { "\($0.key)=\(shellQuote($0.value))" }.joined(separator: " ")
         let line = (exports.isEmpty ? "" : "env \(exports) ") + command.map(shellQuote).joined(separator: " ")
         // `remain-on-exit` keeps the pane after the program ends so its exit status and last screen can be read.
-        try tmux(captureOutput: false, ["-f", "/dev/null", "new-session", "-d", "-x", "\(columns)", "-y", "\(rows)", "-s", "t", "sh", "-c", line + "; echo \"[exit $?]\"; sleep 30"])
+        try tmux(captureOutput: false, ["-f", "/dev/null", "new-session", "-d", "-x", "\(columns)", "-y", "\(rows)", "-s", "t", "sh", "-c", "trap '' INT; " + line + "; echo \"[exit $?]\"; sleep 30"])
         try tmux(["set-option", "-t", "t", "status", "off"])
     }
 

@@ -8,10 +8,10 @@ import Testing
     static let columns = 100
     static let rows = 30
 
-    func openSample(columns: Int = columns, rows: Int = rows, extra: [String] = []) throws -> TmuxSession {
+    func openSample(columns: Int = columns, rows: Int = rows, term: String = "xterm-256color") throws -> TmuxSession {
         try TmuxSession(
-            command: [spotterBinary, "open", samplePath("shapes.mp4"), "--graphics", "halfblock"] + extra,
-            columns: columns, rows: rows, environment: ["COLORTERM": "truecolor"])
+            command: [spotterBinary, "open", samplePath("shapes.mp4"), "--graphics", "halfblock"],
+            columns: columns, rows: rows, environment: ["COLORTERM": "truecolor", "TERM": term])
     }
 
     @Test func stepsFramesAndShowsThemInTimelineAndPicture() throws {
@@ -51,16 +51,34 @@ import Testing
         #expect(exited.contains("[exit 0]"))
     }
 
-    @Test func clickOnTimelineSeeks() throws {
-        let tmux = try openSample()
+    /// xterm-256color asks for SGR (1006) reports, tmux-256color for X10 ones: both must seek.
+    @Test(arguments: ["xterm-256color", "tmux-256color"])
+    func clickOnTimelineSeeks(_ term: String) throws {
+        let tmux = try openSample(term: term)
         try tmux.waitFor { $0.contains("frame 0/") }
-        // SGR mouse press and release on the last column of the bar (row rows-3, 1-based in the report).
-        let row = Self.rows - 3 + 1
-        let column = Self.columns - 2 + 1
-        try tmux.sendLiteral("\u{1B}[<0;\(column);\(row)M\u{1B}[<0;\(column);\(row)m")
         let last = try lastFrameIndex()
-        let screen = try tmux.waitFor { $0.contains("frame \(last)/") }
-        #expect(screen.contains("frame \(last)/\(last)"), "click at the end of the timeline did not seek:\n\(screen)")
+        try tmux.send("G")
+        try tmux.waitFor { $0.contains("frame \(last)/") }
+        // Press and release on a column of the bar (row rows-3; reports are 1-based). X10 reports carry
+        // 32 + position in one byte, so they can only be sent for small columns here.
+        func click(column: Int) throws {
+            let row = Self.rows - 3 + 1
+            if term.hasPrefix("xterm") {
+                try tmux.sendLiteral("\u{1B}[<0;\(column);\(row)M\u{1B}[<0;\(column);\(row)m")
+            } else {
+                let x = Character(Unicode.Scalar(UInt8(32 + column)))
+                let y = Character(Unicode.Scalar(UInt8(32 + row)))
+                try tmux.sendLiteral("\u{1B}[M \(x)\(y)\u{1B}[M#\(x)\(y)")
+            }
+        }
+        try click(column: 2)  // the first column of the bar
+        let start = try tmux.waitFor { $0.contains("frame 0/") }
+        #expect(start.contains("frame 0/\(last)"), "click at the start of the timeline did not seek: \(start.split(separator: "\n").suffix(3))")
+        if term.hasPrefix("xterm") {
+            try click(column: Self.columns - 1)  // the last column of the bar
+            let end = try tmux.waitFor { $0.contains("frame \(last)/") }
+            #expect(end.contains("frame \(last)/\(last)"), "click at the end of the timeline did not seek: \(end.split(separator: "\n").suffix(3))")
+        }
     }
 
     @Test func helpOverlayOpensAndCloses() throws {
@@ -95,10 +113,11 @@ import Testing
 
     @Test func tinyTerminalIsRefusedWithOneLine() throws {
         let tmux = try openSample(columns: 30, rows: 10)
-        let screen = try tmux.waitFor { $0.contains("[exit") }
+        let screen = try tmux.waitFor { $0.contains("[exit") }.replacingOccurrences(of: "\n", with: "")
         #expect(screen.contains("[exit 1]"))
         #expect(screen.contains("30x10"))
         #expect(screen.contains("shapes.mp4"))
+        #expect(screen.components(separatedBy: "spotter:").count == 2, "one error line expected: \(screen)")
     }
 
     @Test func resizeRelaysOut() throws {
