@@ -59,7 +59,9 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media"], swiftSettings: swiftSettings),
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics"], swiftSettings: swiftSettings),
         .testTarget(name: "AnnotationsTests", dependencies: ["Annotations"], swiftSettings: swiftSettings),
-        .testTarget(name: "MolmoRuntimeTests", dependencies: ["MolmoRuntime"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MolmoRuntimeTests", dependencies: ["MolmoRuntime"], exclude: ["Fixtures"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "SpotterUITests", dependencies: ["SpotterUI"], swiftSettings: swiftSettings),
         .testTarget(name: "SpotterCLITests", dependencies: ["spotter"], swiftSettings: swiftSettings),
     ]

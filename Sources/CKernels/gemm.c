@@ -1,0 +1,269 @@
+// Packed-weight matrix multiply C = A · Wᵀ (fp32 or bf16 weights, fp32 activations and accumulation).
+// AVX2+FMA baseline (6×16 register tile); AVX-512 (12×32 tile) chosen at run time.
+#include <immintrin.h>
+#include <string.h>
+
+#include "CKernels.h"
+
+#define P SPOTTER_PANEL
+#define KC 256
+#define AI inline __attribute__((always_inline))
+#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
+
+static int force_baseline = 0;
+static int detected_isa = -1;
+
+int spotter_gemm_isa(void) {
+    if (force_baseline) return 0;
+    if (detected_isa < 0) {
+        uint32_t f = spotter_cpu_features();
+        detected_isa = ((f & SPOTTER_CPU_AVX512F) && (f & SPOTTER_CPU_AVX512BW)) ? 1 : 0;
+    }
+    return detected_isa;
+}
+
+void spotter_gemm_force_baseline(int force) { force_baseline = force; }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Conversions and packing
+
+static AI float bf16_to_f32(uint16_t b) {
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static AI uint16_t f32_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);  // quiet NaN
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+static AI float load_as_f32(const void *src, int dt, size_t i) {
+    switch (dt) {
+    case SPOTTER_BF16: return bf16_to_f32(((const uint16_t *)src)[i]);
+    case SPOTTER_F16: return _cvtsh_ss(((const uint16_t *)src)[i]);
+    default: return ((const float *)src)[i];
+    }
+}
+
+void spotter_convert_to_f32(const void *src, int dt, size_t count, float *dst) {
+    if (dt == SPOTTER_F32) {
+        memcpy(dst, src, count * sizeof(float));
+        return;
+    }
+    for (size_t i = 0; i < count; i++) dst[i] = load_as_f32(src, dt, i);
+}
+
+void spotter_convert_to_bf16(const void *src, int dt, size_t count, uint16_t *dst) {
+    if (dt == SPOTTER_BF16) {
+        memcpy(dst, src, count * sizeof(uint16_t));
+        return;
+    }
+    for (size_t i = 0; i < count; i++) dst[i] = f32_to_bf16(load_as_f32(src, dt, i));
+}
+
+#define PACK_KB 64
+
+void spotter_pack_panel_f32(const void *src, int dt, size_t K, size_t n0, size_t rows, float *panel) {
+    for (size_t k0 = 0; k0 < K; k0 += PACK_KB) {
+        size_t k1 = k0 + PACK_KB < K ? k0 + PACK_KB : K;
+        for (size_t j = 0; j < P; j++) {
+            if (j < rows) {
+                size_t base = (n0 + j) * K;
+                for (size_t k = k0; k < k1; k++) panel[k * P + j] = load_as_f32(src, dt, base + k);
+            } else {
+                for (size_t k = k0; k < k1; k++) panel[k * P + j] = 0.0f;
+            }
+        }
+    }
+}
+
+void spotter_pack_panel_bf16(const void *src, int dt, size_t K, size_t n0, size_t rows, uint16_t *panel) {
+    for (size_t k0 = 0; k0 < K; k0 += PACK_KB) {
+        size_t k1 = k0 + PACK_KB < K ? k0 + PACK_KB : K;
+        for (size_t j = 0; j < P; j++) {
+            if (j < rows) {
+                size_t base = (n0 + j) * K;
+                if (dt == SPOTTER_BF16) {
+                    const uint16_t *s = (const uint16_t *)src;
+                    for (size_t k = k0; k < k1; k++) panel[k * P + j] = s[base + k];
+                } else {
+                    for (size_t k = k0; k < k1; k++) panel[k * P + j] = f32_to_bf16(load_as_f32(src, dt, base + k));
+                }
+            } else {
+                for (size_t k = k0; k < k1; k++) panel[k * P + j] = 0;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// AVX2 micro-kernels: MR ≤ 6 rows × 16 columns (one half of a 32-wide panel; B rows have stride 32).
+
+static AI __m256 load8_bf16(const uint16_t *p) {
+    __m128i h = _mm_loadu_si128((const __m128i *)p);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+#define UK256(NAME, BT, LOADB)                                                                                     \
+    static AI void NAME(const int MR, const float *A, size_t lda, const BT *B, size_t kc, float *C, size_t ldc,    \
+                        int load_c) {                                                                              \
+        __m256 c0[6], c1[6];                                                                                       \
+        for (int i = 0; i < MR; i++) {                                                                             \
+            c0[i] = load_c ? _mm256_loadu_ps(C + i * ldc) : _mm256_setzero_ps();                                   \
+            c1[i] = load_c ? _mm256_loadu_ps(C + i * ldc + 8) : _mm256_setzero_ps();                               \
+        }                                                                                                          \
+        for (size_t k = 0; k < kc; k++) {                                                                          \
+            __m256 b0 = LOADB(B + k * P), b1 = LOADB(B + k * P + 8);                                               \
+            for (int i = 0; i < MR; i++) {                                                                         \
+                __m256 a = _mm256_broadcast_ss(A + i * lda + k);                                                   \
+                c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);                                                             \
+                c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);                                                             \
+            }                                                                                                      \
+        }                                                                                                          \
+        for (int i = 0; i < MR; i++) {                                                                             \
+            _mm256_storeu_ps(C + i * ldc, c0[i]);                                                                  \
+            _mm256_storeu_ps(C + i * ldc + 8, c1[i]);                                                              \
+        }                                                                                                          \
+    }
+
+UK256(uk256_f32, float, _mm256_loadu_ps)
+UK256(uk256_bf16, uint16_t, load8_bf16)
+
+#define DISPATCH6(FN, mr, ...)                                                                                     \
+    switch (mr) {                                                                                                  \
+    case 1: FN(1, __VA_ARGS__); break;                                                                             \
+    case 2: FN(2, __VA_ARGS__); break;                                                                             \
+    case 3: FN(3, __VA_ARGS__); break;                                                                             \
+    case 4: FN(4, __VA_ARGS__); break;                                                                             \
+    case 5: FN(5, __VA_ARGS__); break;                                                                             \
+    default: FN(6, __VA_ARGS__); break;                                                                            \
+    }
+
+// Runs one MR-row block against one 16- or 32-wide column group, going through a bounce tile when the group has
+// fewer than `width` valid columns.
+#define EDGE_CALL(DISPATCH, FN, mr, width, Ab, lda, B, kc, Cb, ldc, nv, load)                                     \
+    do {                                                                                                           \
+        if ((nv) == (width)) {                                                                                     \
+            DISPATCH(FN, mr, Ab, lda, B, kc, Cb, ldc, load);                                                       \
+        } else {                                                                                                   \
+            float tile[12 * 32];                                                                                   \
+            memset(tile, 0, sizeof(tile));                                                                         \
+            if (load)                                                                                              \
+                for (size_t i_ = 0; i_ < (mr); i_++) memcpy(tile + i_ * (width), (Cb) + i_ * (ldc), (nv) * 4);     \
+            DISPATCH(FN, mr, Ab, lda, B, kc, tile, (width), load);                                                 \
+            for (size_t i_ = 0; i_ < (mr); i_++) memcpy((Cb) + i_ * (ldc), tile + i_ * (width), (nv) * 4);         \
+        }                                                                                                          \
+    } while (0)
+
+#define GEMM_DRIVER(NAME, BT, DISPATCH, FN, MRMAX, WIDTH)                                                          \
+    static void NAME(const float *A, size_t lda, size_t M, size_t K, const BT *packed, size_t N, size_t p0,       \
+                     size_t p1, float *C, size_t ldc, int accumulate) {                                            \
+        const size_t halves = P / (WIDTH);                                                                         \
+        if (M <= (MRMAX)) {                                                                                        \
+            for (size_t p = p0; p < p1; p++)                                                                       \
+                for (size_t h = 0; h < halves; h++) {                                                              \
+                    size_t n0 = p * P + h * (WIDTH);                                                               \
+                    if (n0 >= N) break;                                                                            \
+                    size_t nv = N - n0 < (WIDTH) ? N - n0 : (WIDTH);                                               \
+                    const BT *B = packed + p * K * P + h * (WIDTH);                                                \
+                    EDGE_CALL(DISPATCH, FN, M, WIDTH, A, lda, B, K, C + n0, ldc, nv, accumulate);                  \
+                }                                                                                                  \
+            return;                                                                                                \
+        }                                                                                                          \
+        for (size_t k0 = 0; k0 < K; k0 += KC) {                                                                    \
+            size_t kc = K - k0 < KC ? K - k0 : KC;                                                                 \
+            int load = accumulate || k0 > 0;                                                                       \
+            for (size_t p = p0; p < p1; p++)                                                                       \
+                for (size_t h = 0; h < halves; h++) {                                                              \
+                    size_t n0 = p * P + h * (WIDTH);                                                               \
+                    if (n0 >= N) break;                                                                            \
+                    size_t nv = N - n0 < (WIDTH) ? N - n0 : (WIDTH);                                               \
+                    const BT *B = packed + p * K * P + k0 * P + h * (WIDTH);                                       \
+                    for (size_t m = 0; m < M; m += (MRMAX)) {                                                      \
+                        size_t mr = M - m < (MRMAX) ? M - m : (MRMAX);                                             \
+                        EDGE_CALL(DISPATCH, FN, mr, WIDTH, A + m * lda + k0, lda, B, kc, C + m * ldc + n0, ldc,    \
+                                  nv, load);                                                                       \
+                    }                                                                                              \
+                }                                                                                                  \
+        }                                                                                                          \
+    }
+
+GEMM_DRIVER(gemm256_f32, float, DISPATCH6, uk256_f32, 6, 16)
+GEMM_DRIVER(gemm256_bf16, uint16_t, DISPATCH6, uk256_bf16, 6, 16)
+
+// ---------------------------------------------------------------------------------------------------------------
+// AVX-512 micro-kernels: MR ≤ 12 rows × 32 columns.
+
+static AI T512 __m512 load16_bf16(const uint16_t *p) {
+    __m256i h = _mm256_loadu_si256((const __m256i *)p);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+#define UK512(NAME, BT, LOADB)                                                                                     \
+    static AI T512 void NAME(const int MR, const float *A, size_t lda, const BT *B, size_t kc, float *C,           \
+                             size_t ldc, int load_c) {                                                             \
+        __m512 c0[12], c1[12];                                                                                     \
+        for (int i = 0; i < MR; i++) {                                                                             \
+            c0[i] = load_c ? _mm512_loadu_ps(C + i * ldc) : _mm512_setzero_ps();                                   \
+            c1[i] = load_c ? _mm512_loadu_ps(C + i * ldc + 16) : _mm512_setzero_ps();                              \
+        }                                                                                                          \
+        for (size_t k = 0; k < kc; k++) {                                                                          \
+            __m512 b0 = LOADB(B + k * P), b1 = LOADB(B + k * P + 16);                                              \
+            for (int i = 0; i < MR; i++) {                                                                         \
+                __m512 a = _mm512_set1_ps(A[i * lda + k]);                                                         \
+                c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);                                                             \
+                c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);                                                             \
+            }                                                                                                      \
+        }                                                                                                          \
+        for (int i = 0; i < MR; i++) {                                                                             \
+            _mm512_storeu_ps(C + i * ldc, c0[i]);                                                                  \
+            _mm512_storeu_ps(C + i * ldc + 16, c1[i]);                                                             \
+        }                                                                                                          \
+    }
+
+UK512(uk512_f32, float, _mm512_loadu_ps)
+UK512(uk512_bf16, uint16_t, load16_bf16)
+
+#define DISPATCH12(FN, mr, ...)                                                                                    \
+    switch (mr) {                                                                                                  \
+    case 1: FN(1, __VA_ARGS__); break;                                                                             \
+    case 2: FN(2, __VA_ARGS__); break;                                                                             \
+    case 3: FN(3, __VA_ARGS__); break;                                                                             \
+    case 4: FN(4, __VA_ARGS__); break;                                                                             \
+    case 5: FN(5, __VA_ARGS__); break;                                                                             \
+    case 6: FN(6, __VA_ARGS__); break;                                                                             \
+    case 7: FN(7, __VA_ARGS__); break;                                                                             \
+    case 8: FN(8, __VA_ARGS__); break;                                                                             \
+    case 9: FN(9, __VA_ARGS__); break;                                                                             \
+    case 10: FN(10, __VA_ARGS__); break;                                                                           \
+    case 11: FN(11, __VA_ARGS__); break;                                                                           \
+    default: FN(12, __VA_ARGS__); break;                                                                           \
+    }
+
+T512 GEMM_DRIVER(gemm512_f32, float, DISPATCH12, uk512_f32, 12, 32)
+T512 GEMM_DRIVER(gemm512_bf16, uint16_t, DISPATCH12, uk512_bf16, 12, 32)
+
+// ---------------------------------------------------------------------------------------------------------------
+
+void spotter_gemm_f32(const float *A, size_t lda, size_t M, size_t K, const float *packed, size_t N, size_t p0,
+                      size_t p1, float *C, size_t ldc, int accumulate) {
+    if (M == 0 || p0 >= p1) return;
+    if (spotter_gemm_isa() == 1)
+        gemm512_f32(A, lda, M, K, packed, N, p0, p1, C, ldc, accumulate);
+    else
+        gemm256_f32(A, lda, M, K, packed, N, p0, p1, C, ldc, accumulate);
+}
+
+void spotter_gemm_bf16(const float *A, size_t lda, size_t M, size_t K, const uint16_t *packed, size_t N, size_t p0,
+                       size_t p1, float *C, size_t ldc, int accumulate) {
+    if (M == 0 || p0 >= p1) return;
+    if (spotter_gemm_isa() == 1)
+        gemm512_bf16(A, lda, M, K, packed, N, p0, p1, C, ldc, accumulate);
+    else
+        gemm256_bf16(A, lda, M, K, packed, N, p0, p1, C, ldc, accumulate);
+}
