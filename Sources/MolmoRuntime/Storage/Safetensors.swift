@@ -153,6 +153,22 @@ public final class SafetensorsFile {
         return out
     }
 
+    /// Reads a tensor (F32/BF16/F16) as bfloat16 bit patterns, rounding fp32 to nearest even as the runtime's
+    /// bf16 weight format does.
+    public func bfloat16Bits(_ name: String) throws -> [UInt16] {
+        guard let info = tensors[name] else {
+            throw SafetensorsError.invalidTensor(file: path, tensor: name, reason: "not in this file")
+        }
+        guard let kt = info.dtype.kernelType else {
+            throw SafetensorsError.invalidTensor(file: path, tensor: name, reason: "dtype \(info.dtype) is not a float type")
+        }
+        var out = [UInt16](repeating: 0, count: info.elementCount)
+        out.withUnsafeMutableBufferPointer { dst in
+            spotter_convert_to_bf16(bytes(of: info), kt, info.elementCount, dst.baseAddress!)
+        }
+        return out
+    }
+
     /// Reads an integer tensor (I64/I32/I16/I8/U8/U16/U32) as Int.
     public func integers(_ name: String) throws -> [Int] {
         guard let info = tensors[name] else {

@@ -1,0 +1,66 @@
+import Foundation
+import MolmoRuntime
+import Testing
+
+/// bf16 weights (compute in fp32) against the reference run in bfloat16 and against fp32 compute on the same
+/// bf16-rounded weights.
+@Suite struct BF16ParityTests {
+    @Test(arguments: ["qwen3", "olmo3"])
+    func bf16CheckpointMatchesReference(family: String) throws {
+        let ref = try Fixtures.reference(family)
+        let model = try Molmo2LanguageModel.load(directory: Fixtures.url("\(family)-tiny-bf16"), format: .bfloat16)
+        #expect(model.format == .bfloat16)
+        let ids = try ref.integers("text.input_ids")
+        let logits = try model.prefill(ids: ids, cache: model.makeCache(), logits: .all).array
+        let V = model.config.vocabSize
+
+        // Reference in bfloat16 (activations rounded too): 2e-2 relative, same top-1 for the prompt's next token
+        // and wherever the reference's own top-1 margin exceeds that tolerance.
+        let torchBF16 = try ref.floats("text.logits_bf16")
+        let (diff, scale) = maxDifference(logits, torchBF16)
+        #expect(diff <= 2e-2 * scale, "max diff \(diff), scale \(scale)")
+        let ours = rowArgmax(logits, cols: V)
+        let theirs = rowArgmax(torchBF16, cols: V)
+        #expect(ours.last == theirs.last)
+        for row in 0..<ids.count {
+            let r = Array(torchBF16[(row * V)..<((row + 1) * V)]).sorted(by: >)
+            if r[0] - r[1] > 2 * 2e-2 * scale { #expect(ours[row] == theirs[row], "row \(row)") }
+        }
+
+        // Same bf16 weights computed in fp32 by the reference: fp32 tolerance.
+        let f32Compute = try ref.floats("text.logits_bf16_weights_f32_compute")
+        let (d2, s2) = maxDifference(logits, f32Compute)
+        #expect(d2 <= 1e-4 * s2, "fp32-compute diff \(d2), scale \(s2)")
+    }
+
+    /// Converting fp32 weights to bf16 rounds exactly like PyTorch's `.to(torch.bfloat16)`, tensor by tensor.
+    @Test func conversionRoundsLikeReference() throws {
+        let f32 = try CheckpointFiles(directory: Fixtures.url("qwen3-tiny-f32"))
+        let bf16 = try CheckpointFiles(directory: Fixtures.url("qwen3-tiny-bf16"))
+        var compared = 0
+        for name in f32.tensorNames.sorted() {
+            let (fa, ia) = try f32.locate(name)
+            let (fb, ib) = try bf16.locate(name)
+            #expect(ia.dtype == .F32 && ib.dtype == .BF16)
+            let ours = try fa.bfloat16Bits(name)
+            let theirs = try fb.bfloat16Bits(name)
+            let mismatches = zip(ours, theirs).filter { $0 != $1 }.count
+            #expect(mismatches == 0, "\(name): \(mismatches) of \(ours.count) values round differently")
+            compared += ours.count
+        }
+        #expect(compared > 100_000)
+    }
+
+    /// The bf16 matmul kernels equal the fp32 kernels on the same (bf16-valued) weights, and the bf16 format halves
+    /// the weight memory.
+    @Test func bf16StorageEqualsWidenedStorage() throws {
+        let ref = try Fixtures.reference("qwen3")
+        let ids = try ref.integers("text.input_ids")
+        let stored = try Molmo2LanguageModel.load(directory: Fixtures.url("qwen3-tiny-bf16"), format: .bfloat16)
+        let widened = try Molmo2LanguageModel.load(directory: Fixtures.url("qwen3-tiny-bf16"), format: .float32)
+        let b = try stored.prefill(ids: ids, cache: stored.makeCache(), logits: .all).array
+        let c = try widened.prefill(ids: ids, cache: widened.makeCache(), logits: .all).array
+        #expect(maxDifference(b, c).diff == 0)
+        #expect(stored.weightBytes * 2 == widened.weightBytes)
+    }
+}
