@@ -1,6 +1,7 @@
 // Packed-weight matrix multiply C = A · Wᵀ (fp32 or bf16 weights, fp32 activations and accumulation).
 // AVX2+FMA baseline (6×16 register tile); AVX-512 (12×32 tile) chosen at run time.
 #include <immintrin.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "CKernels.h"
@@ -101,6 +102,22 @@ void spotter_pack_panel_bf16(const void *src, int dt, size_t K, size_t n0, size_
     }
 }
 
+// Packs rows [0, mc) × columns [0, kc) of A into blocks of MR rows laid out [k][MR]; missing rows are zero.
+static void pack_a(const float *A, size_t lda, size_t mc, size_t kc, size_t MR, float *Ap) {
+    for (size_t m0 = 0; m0 < mc; m0 += MR) {
+        float *dst = Ap + (m0 / MR) * kc * MR;
+        size_t mr = mc - m0 < MR ? mc - m0 : MR;
+        for (size_t i = 0; i < MR; i++) {
+            if (i < mr) {
+                const float *src = A + (m0 + i) * lda;
+                for (size_t k = 0; k < kc; k++) dst[k * MR + i] = src[k];
+            } else {
+                for (size_t k = 0; k < kc; k++) dst[k * MR + i] = 0.0f;
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // AVX2 micro-kernels: MR ≤ 6 rows × 16 columns (one half of a 32-wide panel; B rows have stride 32).
 
@@ -134,6 +151,31 @@ static AI __m256 load8_bf16(const uint16_t *p) {
 UK256(uk256_f32, float, _mm256_loadu_ps)
 UK256(uk256_bf16, uint16_t, load8_bf16)
 
+// Same with A packed as [k][MR] (MR consecutive row values per k).
+#define UK256P(NAME, BT, LOADB)                                                                                    \
+    static AI void NAME(const int MR, const float *Ap, const BT *B, size_t kc, float *C, size_t ldc, int load_c) { \
+        __m256 c0[6], c1[6];                                                                                       \
+        for (int i = 0; i < MR; i++) {                                                                             \
+            c0[i] = load_c ? _mm256_loadu_ps(C + i * ldc) : _mm256_setzero_ps();                                   \
+            c1[i] = load_c ? _mm256_loadu_ps(C + i * ldc + 8) : _mm256_setzero_ps();                               \
+        }                                                                                                          \
+        for (size_t k = 0; k < kc; k++) {                                                                          \
+            __m256 b0 = LOADB(B + k * P), b1 = LOADB(B + k * P + 8);                                               \
+            for (int i = 0; i < MR; i++) {                                                                         \
+                __m256 a = _mm256_broadcast_ss(Ap + k * MR + i);                                                   \
+                c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);                                                             \
+                c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);                                                             \
+            }                                                                                                      \
+        }                                                                                                          \
+        for (int i = 0; i < MR; i++) {                                                                             \
+            _mm256_storeu_ps(C + i * ldc, c0[i]);                                                                  \
+            _mm256_storeu_ps(C + i * ldc + 8, c1[i]);                                                              \
+        }                                                                                                          \
+    }
+
+UK256P(ukp256_f32, float, _mm256_loadu_ps)
+UK256P(ukp256_bf16, uint16_t, load8_bf16)
+
 #define DISPATCH6(FN, mr, ...)                                                                                     \
     switch (mr) {                                                                                                  \
     case 1: FN(1, __VA_ARGS__); break;                                                                             \
@@ -160,7 +202,7 @@ UK256(uk256_bf16, uint16_t, load8_bf16)
         }                                                                                                          \
     } while (0)
 
-#define GEMM_DRIVER(NAME, BT, DISPATCH, FN, MRMAX, WIDTH)                                                          \
+#define GEMM_DRIVER(NAME, BT, DISPATCH, FN, PFN, MRMAX, WIDTH, MC)                                                          \
     static void NAME(const float *A, size_t lda, size_t M, size_t K, const BT *packed, size_t N, size_t p0,       \
                      size_t p1, float *C, size_t ldc, int accumulate) {                                            \
         const size_t halves = P / (WIDTH);                                                                         \
@@ -175,26 +217,46 @@ UK256(uk256_bf16, uint16_t, load8_bf16)
                 }                                                                                                  \
             return;                                                                                                \
         }                                                                                                          \
+        const size_t mblocks_max = (MC) / (MRMAX);                                                                 \
+        float *Ap = (float *)aligned_alloc(64, (MC) * KC * sizeof(float));                                         \
+        if (!Ap) return;                                                                                           \
         for (size_t k0 = 0; k0 < K; k0 += KC) {                                                                    \
             size_t kc = K - k0 < KC ? K - k0 : KC;                                                                 \
             int load = accumulate || k0 > 0;                                                                       \
-            for (size_t p = p0; p < p1; p++)                                                                       \
-                for (size_t h = 0; h < halves; h++) {                                                              \
-                    size_t n0 = p * P + h * (WIDTH);                                                               \
-                    if (n0 >= N) break;                                                                            \
-                    size_t nv = N - n0 < (WIDTH) ? N - n0 : (WIDTH);                                               \
-                    const BT *B = packed + p * K * P + k0 * P + h * (WIDTH);                                       \
-                    for (size_t m = 0; m < M; m += (MRMAX)) {                                                      \
-                        size_t mr = M - m < (MRMAX) ? M - m : (MRMAX);                                             \
-                        EDGE_CALL(DISPATCH, FN, mr, WIDTH, A + m * lda + k0, lda, B, kc, C + m * ldc + n0, ldc,    \
-                                  nv, load);                                                                       \
+            for (size_t m0 = 0; m0 < M; m0 += (MC)) {                                                              \
+                size_t mc = M - m0 < (MC) ? M - m0 : (MC);                                                         \
+                size_t mblocks = (mc + (MRMAX) - 1) / (MRMAX);                                                     \
+                (void)mblocks_max;                                                                                 \
+                pack_a(A + m0 * lda + k0, lda, mc, kc, (MRMAX), Ap);                                               \
+                for (size_t p = p0; p < p1; p++)                                                                   \
+                    for (size_t h = 0; h < halves; h++) {                                                          \
+                        size_t n0 = p * P + h * (WIDTH);                                                           \
+                        if (n0 >= N) break;                                                                        \
+                        size_t nv = N - n0 < (WIDTH) ? N - n0 : (WIDTH);                                           \
+                        const BT *B = packed + p * K * P + k0 * P + h * (WIDTH);                                   \
+                        for (size_t mb = 0; mb < mblocks; mb++) {                                                  \
+                            size_t mr = mc - mb * (MRMAX) < (MRMAX) ? mc - mb * (MRMAX) : (MRMAX);                 \
+                            float *Cb = C + (m0 + mb * (MRMAX)) * ldc + n0;                                        \
+                            const float *Apb = Ap + mb * kc * (MRMAX);                                             \
+                            if (mr == (MRMAX) && nv == (WIDTH)) {                                                  \
+                                PFN(MRMAX, Apb, B, kc, Cb, ldc, load);                                             \
+                            } else {                                                                               \
+                                float tile[12 * 32];                                                               \
+                                memset(tile, 0, sizeof(tile));                                                     \
+                                if (load)                                                                          \
+                                    for (size_t i_ = 0; i_ < mr; i_++) memcpy(tile + i_ * (WIDTH), Cb + i_ * ldc, nv * 4); \
+                                PFN(MRMAX, Apb, B, kc, tile, (WIDTH), load);                                       \
+                                for (size_t i_ = 0; i_ < mr; i_++) memcpy(Cb + i_ * ldc, tile + i_ * (WIDTH), nv * 4); \
+                            }                                                                                      \
+                        }                                                                                          \
                     }                                                                                              \
-                }                                                                                                  \
+            }                                                                                                      \
         }                                                                                                          \
+        free(Ap);                                                                                                  \
     }
 
-GEMM_DRIVER(gemm256_f32, float, DISPATCH6, uk256_f32, 6, 16)
-GEMM_DRIVER(gemm256_bf16, uint16_t, DISPATCH6, uk256_bf16, 6, 16)
+GEMM_DRIVER(gemm256_f32, float, DISPATCH6, uk256_f32, ukp256_f32, 6, 16, 192)
+GEMM_DRIVER(gemm256_bf16, uint16_t, DISPATCH6, uk256_bf16, ukp256_bf16, 6, 16, 192)
 
 // ---------------------------------------------------------------------------------------------------------------
 // AVX-512 micro-kernels: MR ≤ 12 rows × 32 columns.
@@ -229,6 +291,31 @@ static AI T512 __m512 load16_bf16(const uint16_t *p) {
 UK512(uk512_f32, float, _mm512_loadu_ps)
 UK512(uk512_bf16, uint16_t, load16_bf16)
 
+#define UK512P(NAME, BT, LOADB)                                                                                    \
+    static AI T512 void NAME(const int MR, const float *Ap, const BT *B, size_t kc, float *C, size_t ldc,          \
+                             int load_c) {                                                                         \
+        __m512 c0[12], c1[12];                                                                                     \
+        for (int i = 0; i < MR; i++) {                                                                             \
+            c0[i] = load_c ? _mm512_loadu_ps(C + i * ldc) : _mm512_setzero_ps();                                   \
+            c1[i] = load_c ? _mm512_loadu_ps(C + i * ldc + 16) : _mm512_setzero_ps();                              \
+        }                                                                                                          \
+        for (size_t k = 0; k < kc; k++) {                                                                          \
+            __m512 b0 = LOADB(B + k * P), b1 = LOADB(B + k * P + 16);                                              \
+            for (int i = 0; i < MR; i++) {                                                                         \
+                __m512 a = _mm512_set1_ps(Ap[k * MR + i]);                                                         \
+                c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);                                                             \
+                c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);                                                             \
+            }                                                                                                      \
+        }                                                                                                          \
+        for (int i = 0; i < MR; i++) {                                                                             \
+            _mm512_storeu_ps(C + i * ldc, c0[i]);                                                                  \
+            _mm512_storeu_ps(C + i * ldc + 16, c1[i]);                                                             \
+        }                                                                                                          \
+    }
+
+UK512P(ukp512_f32, float, _mm512_loadu_ps)
+UK512P(ukp512_bf16, uint16_t, load16_bf16)
+
 #define DISPATCH12(FN, mr, ...)                                                                                    \
     switch (mr) {                                                                                                  \
     case 1: FN(1, __VA_ARGS__); break;                                                                             \
@@ -245,8 +332,8 @@ UK512(uk512_bf16, uint16_t, load16_bf16)
     default: FN(12, __VA_ARGS__); break;                                                                           \
     }
 
-T512 GEMM_DRIVER(gemm512_f32, float, DISPATCH12, uk512_f32, 12, 32)
-T512 GEMM_DRIVER(gemm512_bf16, uint16_t, DISPATCH12, uk512_bf16, 12, 32)
+T512 GEMM_DRIVER(gemm512_f32, float, DISPATCH12, uk512_f32, ukp512_f32, 12, 32, 192)
+T512 GEMM_DRIVER(gemm512_bf16, uint16_t, DISPATCH12, uk512_bf16, ukp512_bf16, 12, 32, 192)
 
 // ---------------------------------------------------------------------------------------------------------------
 
