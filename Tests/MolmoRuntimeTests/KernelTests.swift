@@ -1,0 +1,108 @@
+import CKernels
+import Foundation
+import MolmoRuntime
+import Testing
+
+/// Kernels against straightforward double-precision references, on shapes that hit every edge path
+/// (partial panels, partial row blocks, K not a multiple of the block size) with both instruction sets.
+@Suite(.serialized) struct KernelTests {
+    static func random(_ n: Int, _ rng: inout SeededGenerator) -> [Float] { (0..<n).map { _ in rng.nextUnit() - 0.5 } }
+
+    static func bf16Round(_ x: Float) -> Float {
+        var bits = x.bitPattern
+        bits = (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000
+        return Float(bitPattern: bits)
+    }
+
+    @Test(arguments: [0, 1])
+    func matmulMatchesReference(forceBaseline: Int32) throws {
+        spotter_gemm_force_baseline(forceBaseline)
+        defer { spotter_gemm_force_baseline(0) }
+        var rng = SeededGenerator(seed: 99)
+        let shapes = [(1, 1, 1), (1, 33, 17), (3, 70, 300), (7, 32, 256), (13, 31, 257), (25, 100, 513), (200, 65, 40),
+                      (12, 64, 64), (6, 16, 8), (300, 130, 600)]
+        for (m, n, k) in shapes {
+            let a = Self.random(m * k, &rng)
+            let w = Self.random(n * k, &rng)
+            let initial = Self.random(m * n, &rng)
+            for format in WeightFormat.allCases {
+                let packed = PackedLinear(weights: w, outFeatures: n, inFeatures: k, format: format)
+                let wq = format == .float32 ? w : w.map(Self.bf16Round)
+                for accumulate in [false, true] {
+                    var out = initial
+                    a.withUnsafeBufferPointer { ap in
+                        out.withUnsafeMutableBufferPointer { op in
+                            packed.apply(ap.baseAddress!, xStride: k, rows: m, into: op.baseAddress!, outStride: n,
+                                         accumulate: accumulate)
+                        }
+                    }
+                    var worst = 0.0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var s = accumulate ? Double(initial[i * n + j]) : 0
+                            for kk in 0..<k { s += Double(a[i * k + kk]) * Double(wq[j * k + kk]) }
+                            worst = max(worst, abs(s - Double(out[i * n + j])))
+                        }
+                    }
+                    #expect(worst < 1e-5 * Double(k).squareRoot() + 1e-6,
+                            "\(m)×\(n)×\(k) \(format) acc=\(accumulate) isa=\(spotter_gemm_isa()): \(worst)")
+                }
+            }
+        }
+    }
+
+    @Test func attentionWithVisualExtrasMatchesReference() {
+        var rng = SeededGenerator(seed: 5)
+        let d = 24
+        let stride = 3 * d  // keys of several heads interleaved, as in the cache
+        let count = 40
+        let keys = Self.random(count * stride, &rng)
+        let values = Self.random(count * stride, &rng)
+        let q = Self.random(d, &rng)
+        let prefix = 17
+        let extra: [Int32] = [20, 25, 39]
+        var out = [Float](repeating: 0, count: d)
+        var scratch = [Float](repeating: 0, count: count)
+        let scale: Float = 0.3
+        spotter_attend(q, keys, values, stride, d, scale, prefix, extra, extra.count, &scratch, &out)
+        let selected = Array(0..<prefix) + extra.map(Int.init)
+        let scores = selected.map { j in (0..<d).reduce(0.0) { $0 + Double(q[$1]) * Double(keys[j * stride + $1]) } * 0.3 }
+        let mx = scores.max()!
+        let e = scores.map { exp($0 - mx) }
+        let sum = e.reduce(0, +)
+        for i in 0..<d {
+            let ref = zip(selected, e).reduce(0.0) { $0 + $1.1 / sum * Double(values[$1.0 * stride + i]) }
+            #expect(abs(ref - Double(out[i])) < 1e-5)
+        }
+    }
+
+    @Test func rmsNormRopeAndSiluMatchReference() {
+        var rng = SeededGenerator(seed: 6)
+        let n = 37
+        let x = Self.random(n, &rng).map { $0 * 4 }
+        let w = Self.random(n, &rng)
+        var out = [Float](repeating: 0, count: n)
+        spotter_rmsnorm(x, n, w, &out, n, 1, n, 1e-6)
+        let ms = x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(n)
+        for i in 0..<n { #expect(abs(Double(out[i]) - Double(w[i]) * Double(x[i]) / (ms + 1e-6).squareRoot()) < 1e-5) }
+
+        let d = 8
+        var v = Self.random(2 * d, &rng)
+        let original = v
+        let cos = Self.random(d, &rng)
+        let sin = Self.random(d, &rng)
+        spotter_rope(&v, 2, d, cos, sin)
+        for h in 0..<2 {
+            for i in 0..<d {
+                let rot = i < d / 2 ? -original[h * d + i + d / 2] : original[h * d + i - d / 2]
+                #expect(abs(v[h * d + i] - (original[h * d + i] * cos[i] + rot * sin[i])) < 1e-6)
+            }
+        }
+
+        let g: [Float] = [-3, -0.5, 0, 0.7, 5]
+        let val: [Float] = [1, 2, 3, 4, 5]
+        var s = [Float](repeating: 0, count: 5)
+        spotter_silu_mul(g, val, &s, 5)
+        for i in 0..<5 { #expect(abs(s[i] - g[i] / (1 + exp(-g[i])) * val[i]) < 1e-6) }
+    }
+}
