@@ -40,8 +40,24 @@ struct BenchKernelsCommand: ParsableCommand {
     @Flag(help: "Skip the decode (M = 1) shapes.")
     var noDecode = false
 
+    @Option(help: "Also time a checkpoint's language model: load, prefill and decode (weights may be all zero).")
+    var model: String?
+
+    @Option(help: "Weight format for --model: bfloat16 or float32.")
+    var format: String = "bfloat16"
+
+    @Option(help: "Prompt tokens to prefill with --model.")
+    var promptTokens: Int = 256
+
+    @Option(help: "Tokens to decode with --model.")
+    var decodeTokens: Int = 8
+
+    @Flag(help: "Skip the matmul table (useful with --model).")
+    var noMatmul = false
+
     func validate() throws {
-        guard rows > 0, repeats > 0 else { throw ValidationError("--rows and --repeats must be positive.") }
+        guard rows > 0, repeats > 0, promptTokens > 0, decodeTokens > 0 else { throw ValidationError("--rows and --repeats must be positive.") }
+        if WeightFormat(rawValue: format) == nil { throw ValidationError("--format must be bfloat16 or float32.") }
         if (tokenizer == nil) != (corpus == nil) {
             throw ValidationError("Give --tokenizer and --corpus together.")
         }
@@ -65,6 +81,7 @@ struct BenchKernelsCommand: ParsableCommand {
         if !noDecode {
             shapes += [("decode mlp up+gate", 1, 19456, 2560), ("decode mlp down", 1, 2560, 9728)]
         }
+        if noMatmul { shapes = [] }
         print("")
         print(pad("shape", 26) + pad("M×N×K", 18) + pad("ours f32", 11) + pad("AVX2 f32", 11) + pad("ours bf16", 11)
               + pad("OpenBLAS", 11) + pad("f32/BLAS", 9) + pad("AVX2/BLAS", 10) + "max|diff|")
@@ -72,6 +89,43 @@ struct BenchKernelsCommand: ParsableCommand {
             benchShape(name: name, m: m, n: n, k: k, openblas: openblas)
         }
         if let tokenizer, let corpus { try benchTokenizer(tokenizer, corpus) }
+        if let model { try benchModel(model) }
+    }
+
+    func benchModel(_ path: String) throws {
+        let fmt = WeightFormat(rawValue: format)!
+        print("")
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let lm = try Molmo2LanguageModel.load(directory: URL(fileURLWithPath: path), format: fmt)
+        let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        print(String(format: "model: %@ language weights %.2f GiB (%@) loaded in %.1f s; peak RSS %.2f GiB",
+                     path, Double(lm.weightBytes) / Double(1 << 30), fmt.rawValue, loadSeconds,
+                     Double(peakResidentBytes()) / Double(1 << 30)))
+        var rng = SeededGenerator(seed: 3)
+        let ids = (0..<promptTokens).map { _ in Int(rng.next() % UInt64(lm.config.vocabSize)) }
+        let cache = lm.makeCache(capacity: promptTokens + decodeTokens)
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        _ = try lm.prefill(ids: ids, cache: cache)
+        let prefill = Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9
+        var perToken: [Double] = []
+        for i in 0..<decodeTokens {
+            let t = DispatchTime.now().uptimeNanoseconds
+            _ = try lm.prefill(ids: [ids[i % ids.count]], cache: cache)
+            perToken.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9)
+        }
+        let median = perToken.sorted()[perToken.count / 2]
+        print(String(format: "prefill %d tokens: %.2f s (%.1f tokens/s); decode: median %.3f s/token (%.2f tokens/s); peak RSS %.2f GiB",
+                     promptTokens, prefill, Double(promptTokens) / prefill, median, 1 / median,
+                     Double(peakResidentBytes()) / Double(1 << 30)))
+    }
+
+    func peakResidentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
+        }
+        return 0
     }
 
     func benchShape(name: String, m: Int, n: Int, k: Int, openblas: OpenBLAS?) {

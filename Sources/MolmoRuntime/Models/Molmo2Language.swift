@@ -190,6 +190,7 @@ public final class Molmo2LanguageModel {
             var located: [(SafetensorsFile, SafetensorsTensorInfo)] = []
             for (name, rows) in parts {
                 let (file, info) = try checkpoint.weight(name, shape: [rows, inFeatures])
+                file.prefetch(info)
                 sources.append((file.bytes(of: info), info.dtype.kernelType!, rows))
                 located.append((file, info))
             }

@@ -82,6 +82,15 @@ final class MappedFile {
         base = UnsafeRawPointer(mapped)
     }
 
+    /// Asks the kernel to start reading the pages of a range ahead of use.
+    func prefetch(offset: Int, count: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (offset / page) * page
+        let end = min(size, offset + count)
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_WILLNEED)
+    }
+
     /// Tells the kernel the pages of `range` are no longer needed by this process (they stay in the page cache).
     func release(offset: Int, count: Int) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
@@ -134,6 +143,9 @@ public final class SafetensorsFile {
 
     /// Raw bytes of a tensor (valid while this object lives).
     public func bytes(of info: SafetensorsTensorInfo) -> UnsafeRawPointer { file.base + info.fileOffset }
+
+    /// Starts reading a tensor's pages ahead of conversion.
+    public func prefetch(_ info: SafetensorsTensorInfo) { file.prefetch(offset: info.fileOffset, count: info.byteCount) }
 
     /// Lets the kernel drop this process's mapping of a tensor's pages after conversion.
     public func release(_ info: SafetensorsTensorInfo) { file.release(offset: info.fileOffset, count: info.byteCount) }
