@@ -84,7 +84,8 @@ struct BenchKernelsCommand: ParsableCommand {
         if noMatmul { shapes = [] }
         print("")
         print(pad("shape", 26) + pad("M×N×K", 18) + pad("ours f32", 11) + pad("AVX2 f32", 11) + pad("ours bf16", 11)
-              + pad("OpenBLAS", 11) + pad("f32/BLAS", 9) + pad("AVX2/BLAS", 10) + "max|diff|")
+              + pad("OpenBLAS", 11) + pad("f32/BLAS", 9) + pad("AVX2/BLAS", 10) + pad("max|diff|", 10)
+              + pad("f32 cpu-t", 11) + "BLAS cpu-t")
         for (name, m, n, k) in shapes {
             benchShape(name: name, m: m, n: n, k: k, openblas: openblas)
         }
@@ -129,6 +130,7 @@ struct BenchKernelsCommand: ParsableCommand {
     }
 
     func benchShape(name: String, m: Int, n: Int, k: Int, openblas: OpenBLAS?) {
+        var cpuColumns = (Double.nan, Double.nan)
         var rng = SeededGenerator(seed: UInt64(m * 31 + n * 7 + k))
         let a = (0..<(m * k)).map { _ in rng.nextUnit() - 0.5 }
         let w = (0..<(n * k)).map { _ in (rng.nextUnit() - 0.5) * 0.05 }
@@ -159,14 +161,21 @@ struct BenchKernelsCommand: ParsableCommand {
         ]
         if let openblas { variants.append(("blas", { openblas.multiply(ap, wp, bp, m: m, n: n, k: k) })) }
         var best = [Double](repeating: .infinity, count: variants.count)
+        var bestCPU = [Double](repeating: .infinity, count: variants.count)
         for v in variants { v.1() }  // warm-up
         for _ in 0..<repeats {
             for (i, v) in variants.enumerated() {
+                let cpu0 = processCPUSeconds()
                 let start = DispatchTime.now().uptimeNanoseconds
                 v.1()
                 best[i] = min(best[i], Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                bestCPU[i] = min(bestCPU[i], processCPUSeconds() - cpu0)
             }
         }
+        // CPU-time rate: flops per second of CPU actually received, times the thread count — what the kernel
+        // would reach on an idle machine (the wall-clock figure drops when other processes share the cores).
+        let cpuRate = bestCPU.map { flops / ($0 / Double(KernelThreads.count)) / 1e9 }
+        cpuColumns = (cpuRate[0], openblas == nil ? .nan : cpuRate[3])
         let gflops = best.map { flops / $0 / 1e9 }
         let gOurs = gflops[0]
         let gBase = gflops[1]
@@ -178,7 +187,14 @@ struct BenchKernelsCommand: ParsableCommand {
         if openblas != nil { for i in 0..<(m * n) { diff = max(diff, abs(op[i] - bp[i])) } }
         print(pad(name, 26) + pad("\(m)×\(n)×\(k)", 18) + pad(fmt(gOurs), 11) + pad(fmt(gBase), 11)
               + pad(fmt(gBF16), 11) + pad(fmt(gBlas), 11) + pad(pct(gOurs / gBlas), 9) + pad(pct(gBase / gBlas), 10)
-              + (diff.isNaN ? "-" : String(format: "%.1e", diff)))
+              + pad(diff.isNaN ? "-" : String(format: "%.1e", diff), 10)
+              + pad(fmt(cpuColumns.0), 11) + fmt(cpuColumns.1))
+    }
+
+    func processCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     func benchTokenizer(_ path: String, _ corpusPath: String) throws {
