@@ -25,6 +25,28 @@ static inline float dot(const float *a, const float *b, size_t n) {
     return s;
 }
 
+// exp(x) for 8 floats: range reduction by ln 2 and a degree-6 polynomial (max relative error ~2e-7 over the
+// float range; inputs below -87.3 flush to 0).
+static inline __m256 exp256(__m256 x) {
+    const __m256 ln2_hi = _mm256_set1_ps(0.693359375f), ln2_lo = _mm256_set1_ps(-2.12194440e-4f);
+    x = _mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f));
+    __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33654f), _CMP_LT_OQ);
+    __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(fx, ln2_hi, x);
+    r = _mm256_fnmadd_ps(fx, ln2_lo, r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+    __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    return _mm256_andnot_ps(underflow, y);
+}
+
 static inline void axpy(float a, const float *x, float *y, size_t n) {
     __m256 va = _mm256_set1_ps(a);
     size_t i = 0;
@@ -56,7 +78,15 @@ void spotter_rope(float *x, size_t heads, size_t d, const float *cos, const floa
 }
 
 void spotter_silu_mul(const float *gate, const float *value, float *out, size_t n) {
-    for (size_t i = 0; i < n; i++) {
+    size_t i0 = 0;
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (; i0 + 8 <= n; i0 += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i0);
+        __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), g));
+        __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, e));
+        _mm256_storeu_ps(out + i0, _mm256_mul_ps(silu, _mm256_loadu_ps(value + i0)));
+    }
+    for (size_t i = i0; i < n; i++) {
         float g = gate[i];
         out[i] = (g / (1.0f + expf(-g))) * value[i];
     }
@@ -68,28 +98,45 @@ void spotter_add_inplace(float *y, const float *x, size_t n) {
     for (; i < n; i++) y[i] += x[i];
 }
 
+// Softmax in place over n scores (subtract max, exponentiate, return 1/sum).
+static float softmax_inplace(float *s, size_t n) {
+    float mx = -INFINITY;
+    for (size_t j = 0; j < n; j++) mx = s[j] > mx ? s[j] : mx;
+    __m256 vmx = _mm256_set1_ps(mx), vsum = _mm256_setzero_ps();
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmx));
+        _mm256_storeu_ps(s + j, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    float sum = hsum256(vsum);
+    for (; j < n; j++) {
+        s[j] = expf(s[j] - mx);
+        sum += s[j];
+    }
+    return 1.0f / sum;
+}
+
+void spotter_attend_group(const float *q, size_t group, const float *k, const float *v, size_t kv_stride, size_t d,
+                          float scale, size_t prefix, const int32_t *extra, size_t extra_count, float *scratch,
+                          float *out) {
+    size_t count = prefix + extra_count;
+    for (size_t idx = 0; idx < count; idx++) {
+        size_t j = idx < prefix ? idx : (size_t)extra[idx - prefix];
+        const float *kr = k + j * kv_stride;
+        for (size_t h = 0; h < group; h++) scratch[h * count + idx] = dot(q + h * d, kr, d) * scale;
+    }
+    float inv[64];
+    for (size_t h = 0; h < group; h++) inv[h] = softmax_inplace(scratch + h * count, count);
+    for (size_t i = 0; i < group * d; i++) out[i] = 0.0f;
+    for (size_t idx = 0; idx < count; idx++) {
+        size_t j = idx < prefix ? idx : (size_t)extra[idx - prefix];
+        const float *vr = v + j * kv_stride;
+        for (size_t h = 0; h < group; h++) axpy(scratch[h * count + idx] * inv[h], vr, out + h * d, d);
+    }
+}
+
 void spotter_attend(const float *q, const float *k, const float *v, size_t kv_stride, size_t d, float scale,
                     size_t prefix, const int32_t *extra, size_t extra_count, float *scratch, float *out) {
-    size_t count = prefix + extra_count;
-    float mx = -INFINITY;
-    for (size_t j = 0; j < prefix; j++) {
-        float s = dot(q, k + j * kv_stride, d) * scale;
-        scratch[j] = s;
-        if (s > mx) mx = s;
-    }
-    for (size_t e = 0; e < extra_count; e++) {
-        float s = dot(q, k + (size_t)extra[e] * kv_stride, d) * scale;
-        scratch[prefix + e] = s;
-        if (s > mx) mx = s;
-    }
-    float sum = 0.0f;
-    for (size_t j = 0; j < count; j++) {
-        float ex = expf(scratch[j] - mx);
-        scratch[j] = ex;
-        sum += ex;
-    }
-    for (size_t i = 0; i < d; i++) out[i] = 0.0f;
-    float inv = 1.0f / sum;
-    for (size_t j = 0; j < prefix; j++) axpy(scratch[j] * inv, v + j * kv_stride, out, d);
-    for (size_t e = 0; e < extra_count; e++) axpy(scratch[prefix + e] * inv, v + (size_t)extra[e] * kv_stride, out, d);
+    spotter_attend_group(q, 1, k, v, kv_stride, d, scale, prefix, extra, extra_count, scratch, out);
 }

@@ -76,6 +76,31 @@ import Testing
         }
     }
 
+    @Test func groupedAttentionEqualsPerHeadAttention() {
+        var rng = SeededGenerator(seed: 8)
+        let d = 16
+        let group = 4
+        let stride = 2 * d
+        let count = 300
+        let keys = Self.random(count * stride, &rng)
+        let values = Self.random(count * stride, &rng)
+        var q = Self.random(group * d, &rng).map { $0 * 8 }
+        let extra: [Int32] = [250, 299]
+        var perHead = [Float](repeating: 0, count: group * d)
+        var scratch = [Float](repeating: 0, count: group * count)
+        for h in 0..<group {
+            var out = [Float](repeating: 0, count: d)
+            spotter_attend(Array(q[(h * d)..<((h + 1) * d)]), keys, values, stride, d, 0.25, 200, extra, 2, &scratch, &out)
+            perHead.replaceSubrange((h * d)..<((h + 1) * d), with: out)
+        }
+        // in place: the output overwrites the queries
+        q.withUnsafeMutableBufferPointer { qp in
+            spotter_attend_group(qp.baseAddress!, group, keys, values, stride, d, 0.25, 200, extra, 2, &scratch,
+                                 qp.baseAddress!)
+        }
+        #expect(maxDifference(q, perHead).diff < 1e-6)
+    }
+
     @Test func rmsNormRopeAndSiluMatchReference() {
         var rng = SeededGenerator(seed: 6)
         let n = 37
@@ -99,10 +124,13 @@ import Testing
             }
         }
 
-        let g: [Float] = [-3, -0.5, 0, 0.7, 5]
-        let val: [Float] = [1, 2, 3, 4, 5]
-        var s = [Float](repeating: 0, count: 5)
-        spotter_silu_mul(g, val, &s, 5)
-        for i in 0..<5 { #expect(abs(s[i] - g[i] / (1 + exp(-g[i])) * val[i]) < 1e-6) }
+        let g: [Float] = (0..<37).map { Float($0) * 0.9 - 16 } + [-100, 90]
+        let val: [Float] = g.map { _ in 1.5 }
+        var s = [Float](repeating: 0, count: g.count)
+        spotter_silu_mul(g, val, &s, g.count)
+        for i in 0..<g.count {
+            let ref = Double(g[i]) / (1 + exp(-Double(g[i]))) * 1.5
+            #expect(abs(Double(s[i]) - ref) <= 1e-6 * max(1, abs(ref)), "silu(\(g[i]))")
+        }
     }
 }

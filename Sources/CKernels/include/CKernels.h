@@ -68,5 +68,11 @@ void spotter_add_inplace(float *y, const float *x, size_t n);
 /// `scratch` holds prefix + extra_count floats.
 void spotter_attend(const float *q, const float *k, const float *v, size_t kv_stride, size_t d, float scale,
                     size_t prefix, const int32_t *extra, size_t extra_count, float *scratch, float *out);
+/// The same for `group` query heads (GQA) sharing one kv head: q and out hold `group` vectors of d floats
+/// (out may alias q); each key and value row is read once for the whole group. `scratch` holds
+/// group · (prefix + extra_count) floats; group ≤ 64.
+void spotter_attend_group(const float *q, size_t group, const float *k, const float *v, size_t kv_stride, size_t d,
+                          float scale, size_t prefix, const int32_t *extra, size_t extra_count, float *scratch,
+                          float *out);
 
 #endif

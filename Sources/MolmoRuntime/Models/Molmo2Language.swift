@@ -405,18 +405,19 @@ public final class Molmo2LanguageModel {
             r0 += n
         }
 
-        // 2. Attention for every (token, head); the output overwrites the query in place.
+        // 2. Attention for every (token, kv head) with its group of query heads; the output overwrites the
+        //    queries in place. Visual queries also see the visual keys after them in this chunk.
         let scale = 1 / Float(d).squareRoot()
         let group = H / K
         let total = start + S
         let attn = s.attn.data
         visualKeys.withUnsafeBufferPointer { vk in
-            parallelChunks(S * H, minChunk: 4) { a, e in
-                let scores = UnsafeMutablePointer<Float>.allocate(capacity: total)
+            parallelChunks(S * K, minChunk: 2) { a, e in
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * total)
                 defer { scores.deallocate() }
                 for item in a..<e {
-                    let t = item / H
-                    let head = item % H
+                    let t = item / K
+                    let kvHead = item % K
                     let pos = start + t
                     var extra: UnsafePointer<Int32>? = nil
                     var extraCount = 0
@@ -431,10 +432,16 @@ public final class Molmo2LanguageModel {
                         extra = base + lo
                         extraCount = vk.count - lo
                     }
-                    let kvHead = head / group
-                    let q = attn + t * qWidth + head * d
-                    spotter_attend(q, keys + kvHead * d, values + kvHead * d, kvWidth, d, scale, pos + 1, extra,
-                                   extraCount, scores, q)
+                    let q = attn + t * qWidth + kvHead * group * d
+                    if group <= 64 {
+                        spotter_attend_group(q, group, keys + kvHead * d, values + kvHead * d, kvWidth, d, scale,
+                                             pos + 1, extra, extraCount, scores, q)
+                    } else {
+                        for h in 0..<group {
+                            spotter_attend(q + h * d, keys + kvHead * d, values + kvHead * d, kvWidth, d, scale,
+                                           pos + 1, extra, extraCount, scores, q + h * d)
+                        }
+                    }
                 }
             }
         }
