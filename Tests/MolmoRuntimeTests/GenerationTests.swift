@@ -87,3 +87,26 @@ import Testing
         for i in 0..<4 { #expect(abs(Double(counts[i]) / 20000 - expected[i]) < 0.015, "token \(i): \(counts[i])") }
     }
 }
+
+/// Text in, streamed text out, through a whole checkpoint directory.
+@Suite struct TextRuntimeTests {
+    @Test func generatesReferenceContinuationAsText() throws {
+        let ref = try Fixtures.reference("qwen3")
+        let runtime = try Molmo2TextRuntime(directory: Fixtures.url("qwen3-tiny-f32"), format: .float32)
+        let prompt = try #require(ref.metadata["text.prompt"])
+        #expect(runtime.promptIds(prompt) == (try ref.integers("text.input_ids")))  // BOS already present
+        let greedy = try ref.integers("text.greedy")
+        let eos = Set(runtime.generationConfig.eosTokenIds)
+        let expected = greedy.firstIndex(where: eos.contains).map { Array(greedy[...$0]) } ?? greedy
+        var streamed = ""
+        let (text, result) = try runtime.generate(prompt: prompt, maxNewTokens: 32) { streamed += $0; return true }
+        #expect(result.tokens == expected)
+        #expect(text == runtime.tokenizer.decode(expected, skipSpecialTokens: true))
+        #expect(streamed == text)
+
+        // Without its BOS the prompt gets one.
+        let body = String(prompt.dropFirst("<|im_end|>".count))
+        #expect(runtime.promptIds(body).first == runtime.generationConfig.bosTokenId)
+        #expect(Molmo2TextRuntime.chatPrompt(question: "Hi?") == "<|im_start|>user\nHi?<|im_end|>\n<|im_start|>assistant\n")
+    }
+}
