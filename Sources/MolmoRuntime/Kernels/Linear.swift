@@ -25,11 +25,17 @@ public final class PackedLinear {
         storage = AlignedBuffer(byteCount: panels * inFeatures * Int(SPOTTER_PANEL) * format.bytesPerWeight)
     }
 
-    /// Packs a row-major [outFeatures, inFeatures] fp32 matrix (used by tests and benchmarks).
+    /// Packs a row-major [outFeatures, inFeatures] fp32 matrix (used by tests and benchmarks); missing values
+    /// are zero.
     public convenience init(weights: [Float], outFeatures: Int, inFeatures: Int, format: WeightFormat) {
         self.init(outFeatures: outFeatures, inFeatures: inFeatures, format: format)
-        weights.withUnsafeBytes { raw in
-            fill(sources: [(raw.baseAddress!, Int32(SPOTTER_F32.rawValue), outFeatures)])
+        var full = weights
+        if full.count < outFeatures * inFeatures {
+            full += [Float](repeating: 0, count: outFeatures * inFeatures - full.count)
+        }
+        guard outFeatures > 0, inFeatures > 0 else { return }
+        full.withUnsafeBytes { raw in
+            if let base = raw.baseAddress { fill(sources: [(base, Int32(SPOTTER_F32.rawValue), outFeatures)]) }
         }
     }
 

@@ -23,7 +23,7 @@ public final class Tensor {
     public convenience init(rows: Int, cols: Int, values: [Float]) {
         self.init(shape: [rows, cols])
         values.withUnsafeBufferPointer { src in
-            data.update(from: src.baseAddress!, count: min(values.count, count))
+            if let base = src.baseAddress { data.update(from: base, count: min(values.count, count)) }
         }
     }
 

@@ -181,6 +181,29 @@ public final class Molmo2LanguageModel {
         let d = config.headDim
         let I = config.intermediateSize
 
+        // Check every shape against the config before allocating anything, so a config that disagrees with the
+        // weights fails with a named tensor instead of a huge allocation.
+        let qNormWidthCheck = config.qkNormType == "qwen3" ? d : H * d
+        let kNormWidthCheck = config.qkNormType == "qwen3" ? d : K * d
+        if names.embedding.count == 1 {
+            _ = try checkpoint.weight(names.embedding[0], shape: [config.embeddingRows, D])
+        }
+        _ = try checkpoint.weight(names.lnF, shape: [D])
+        _ = try checkpoint.weight(names.lmHead, shape: [config.vocabSize, D])
+        for b in names.blocks {
+            _ = try checkpoint.weight(b.attnNorm, shape: [D])
+            _ = try checkpoint.weight(b.ffNorm, shape: [D])
+            let qkvRows = b.attProj.count == 1 ? [config.qkvWidth] : [H * d, K * d, K * d]
+            for (name, rows) in zip(b.attProj, qkvRows) { _ = try checkpoint.weight(name, shape: [rows, D]) }
+            for (name, rows) in zip(b.attProjBias ?? [], qkvRows) { _ = try checkpoint.weight(name, shape: [rows]) }
+            if let q = b.qNorm { _ = try checkpoint.weight(q, shape: [qNormWidthCheck]) }
+            if let k = b.kNorm { _ = try checkpoint.weight(k, shape: [kNormWidthCheck]) }
+            _ = try checkpoint.weight(b.attnOut, shape: [D, H * d])
+            let ffRows = b.ffProj.count == 1 ? [2 * I] : [I, I]
+            for (name, rows) in zip(b.ffProj, ffRows) { _ = try checkpoint.weight(name, shape: [rows, D]) }
+            _ = try checkpoint.weight(b.ffOut, shape: [D, I])
+        }
+
         func vector(_ name: String, _ n: Int) throws -> [Float] {
             let (file, info) = try checkpoint.weight(name, shape: [n])
             return try file.floats(info.name)
