@@ -198,7 +198,9 @@ struct BenchKernelsCommand: ParsableCommand {
     }
 
     func benchTokenizer(_ path: String, _ corpusPath: String) throws {
-        let tok = try BPETokenizer(url: URL(fileURLWithPath: path))
+        let loadStart = DispatchTime.now().uptimeNanoseconds
+        _ = try BPETokenizer(url: URL(fileURLWithPath: path))
+        let loadMs = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6
         let data = try Data(contentsOf: URL(fileURLWithPath: corpusPath))
         var texts: [String]
         if corpusPath.hasSuffix(".json"), let cases = try JSONValue.parse(data)["encode"]?.array {
@@ -216,8 +218,8 @@ struct BenchKernelsCommand: ParsableCommand {
             for t in texts { tokens += fresh.encode(t).count }
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
-        _ = tok
         print("")
+        print(String(format: "tokenizer: load %.0f ms", loadMs))
         print(String(format: "tokenizer: %d strings, %.2f MB, %d tokens in %.1f ms = %.2f MB/s, %.3f M tokens/s (one thread)",
                      texts.count, Double(bytes) / 1e6, tokens, best * 1000, Double(bytes) / best / 1e6,
                      Double(tokens) / best / 1e6))
