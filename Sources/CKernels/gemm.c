@@ -173,6 +173,36 @@ UK256(uk256_bf16, uint16_t, load8_bf16)
         }                                                                                                          \
     }
 
+#define UKV256(NAME, BT, LOADB)                                                                                    \
+    static AI void NAME(const float *A, const BT *B, size_t kc, float *C, int load_c) {                           \
+        __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps();                                                 \
+        __m256 d0 = _mm256_setzero_ps(), d1 = _mm256_setzero_ps();                                                 \
+        size_t k = 0;                                                                                              \
+        for (; k + 2 <= kc; k += 2) {                                                                              \
+            __m256 x0 = _mm256_broadcast_ss(A + k), x1 = _mm256_broadcast_ss(A + k + 1);                            \
+            c0 = _mm256_fmadd_ps(x0, LOADB(B + k * P), c0);                                                        \
+            c1 = _mm256_fmadd_ps(x0, LOADB(B + k * P + 8), c1);                                                    \
+            d0 = _mm256_fmadd_ps(x1, LOADB(B + (k + 1) * P), d0);                                                  \
+            d1 = _mm256_fmadd_ps(x1, LOADB(B + (k + 1) * P + 8), d1);                                              \
+        }                                                                                                          \
+        if (k < kc) {                                                                                              \
+            __m256 x0 = _mm256_broadcast_ss(A + k);                                                                \
+            c0 = _mm256_fmadd_ps(x0, LOADB(B + k * P), c0);                                                        \
+            c1 = _mm256_fmadd_ps(x0, LOADB(B + k * P + 8), c1);                                                    \
+        }                                                                                                          \
+        c0 = _mm256_add_ps(c0, d0);                                                                                \
+        c1 = _mm256_add_ps(c1, d1);                                                                                \
+        if (load_c) {                                                                                              \
+            c0 = _mm256_add_ps(c0, _mm256_loadu_ps(C));                                                            \
+            c1 = _mm256_add_ps(c1, _mm256_loadu_ps(C + 8));                                                        \
+        }                                                                                                          \
+        _mm256_storeu_ps(C, c0);                                                                                   \
+        _mm256_storeu_ps(C + 8, c1);                                                                               \
+    }
+
+UKV256(ukv256_f32, float, _mm256_loadu_ps)
+UKV256(ukv256_bf16, uint16_t, load8_bf16)
+
 UK256P(ukp256_f32, float, _mm256_loadu_ps)
 UK256P(ukp256_bf16, uint16_t, load8_bf16)
 
@@ -202,10 +232,28 @@ UK256P(ukp256_bf16, uint16_t, load8_bf16)
         }                                                                                                          \
     } while (0)
 
-#define GEMM_DRIVER(NAME, BT, DISPATCH, FN, PFN, MRMAX, WIDTH, MC)                                                          \
+#define GEMM_DRIVER(NAME, BT, DISPATCH, FN, PFN, VFN, MRMAX, WIDTH, MC)                                                          \
     static void NAME(const float *A, size_t lda, size_t M, size_t K, const BT *packed, size_t N, size_t p0,       \
                      size_t p1, float *C, size_t ldc, int accumulate) {                                            \
         const size_t halves = P / (WIDTH);                                                                         \
+        if (M == 1) {                                                                                              \
+            for (size_t p = p0; p < p1; p++)                                                                       \
+                for (size_t h = 0; h < halves; h++) {                                                              \
+                    size_t n0 = p * P + h * (WIDTH);                                                               \
+                    if (n0 >= N) break;                                                                            \
+                    size_t nv = N - n0 < (WIDTH) ? N - n0 : (WIDTH);                                               \
+                    const BT *B = packed + p * K * P + h * (WIDTH);                                                \
+                    if (nv == (WIDTH)) {                                                                           \
+                        VFN(A, B, K, C + n0, accumulate);                                                          \
+                    } else {                                                                                       \
+                        float tile[32] = {0};                                                                      \
+                        if (accumulate) memcpy(tile, C + n0, nv * 4);                                              \
+                        VFN(A, B, K, tile, accumulate);                                                            \
+                        memcpy(C + n0, tile, nv * 4);                                                              \
+                    }                                                                                              \
+                }                                                                                                  \
+            return;                                                                                                \
+        }                                                                                                          \
         if (M <= (MRMAX)) {                                                                                        \
             for (size_t p = p0; p < p1; p++)                                                                       \
                 for (size_t h = 0; h < halves; h++) {                                                              \
@@ -255,8 +303,8 @@ UK256P(ukp256_bf16, uint16_t, load8_bf16)
         free(Ap);                                                                                                  \
     }
 
-GEMM_DRIVER(gemm256_f32, float, DISPATCH6, uk256_f32, ukp256_f32, 6, 16, 192)
-GEMM_DRIVER(gemm256_bf16, uint16_t, DISPATCH6, uk256_bf16, ukp256_bf16, 6, 16, 192)
+GEMM_DRIVER(gemm256_f32, float, DISPATCH6, uk256_f32, ukp256_f32, ukv256_f32, 6, 16, 192)
+GEMM_DRIVER(gemm256_bf16, uint16_t, DISPATCH6, uk256_bf16, ukp256_bf16, ukv256_bf16, 6, 16, 192)
 
 // ---------------------------------------------------------------------------------------------------------------
 // AVX-512 micro-kernels: MR ≤ 12 rows × 32 columns.
@@ -313,6 +361,37 @@ UK512(uk512_bf16, uint16_t, load16_bf16)
         }                                                                                                          \
     }
 
+// One row of A against a 32-wide panel with four independent accumulator chains (decode: bandwidth-bound).
+#define UKV512(NAME, BT, LOADB)                                                                                    \
+    static AI T512 void NAME(const float *A, const BT *B, size_t kc, float *C, int load_c) {                      \
+        __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps();                                                 \
+        __m512 d0 = _mm512_setzero_ps(), d1 = _mm512_setzero_ps();                                                 \
+        size_t k = 0;                                                                                              \
+        for (; k + 2 <= kc; k += 2) {                                                                              \
+            __m512 x0 = _mm512_set1_ps(A[k]), x1 = _mm512_set1_ps(A[k + 1]);                                       \
+            c0 = _mm512_fmadd_ps(x0, LOADB(B + k * P), c0);                                                        \
+            c1 = _mm512_fmadd_ps(x0, LOADB(B + k * P + 16), c1);                                                   \
+            d0 = _mm512_fmadd_ps(x1, LOADB(B + (k + 1) * P), d0);                                                  \
+            d1 = _mm512_fmadd_ps(x1, LOADB(B + (k + 1) * P + 16), d1);                                             \
+        }                                                                                                          \
+        if (k < kc) {                                                                                              \
+            __m512 x0 = _mm512_set1_ps(A[k]);                                                                      \
+            c0 = _mm512_fmadd_ps(x0, LOADB(B + k * P), c0);                                                        \
+            c1 = _mm512_fmadd_ps(x0, LOADB(B + k * P + 16), c1);                                                   \
+        }                                                                                                          \
+        c0 = _mm512_add_ps(c0, d0);                                                                                \
+        c1 = _mm512_add_ps(c1, d1);                                                                                \
+        if (load_c) {                                                                                              \
+            c0 = _mm512_add_ps(c0, _mm512_loadu_ps(C));                                                            \
+            c1 = _mm512_add_ps(c1, _mm512_loadu_ps(C + 16));                                                       \
+        }                                                                                                          \
+        _mm512_storeu_ps(C, c0);                                                                                   \
+        _mm512_storeu_ps(C + 16, c1);                                                                              \
+    }
+
+UKV512(ukv512_f32, float, _mm512_loadu_ps)
+UKV512(ukv512_bf16, uint16_t, load16_bf16)
+
 UK512P(ukp512_f32, float, _mm512_loadu_ps)
 UK512P(ukp512_bf16, uint16_t, load16_bf16)
 
@@ -332,8 +411,8 @@ UK512P(ukp512_bf16, uint16_t, load16_bf16)
     default: FN(12, __VA_ARGS__); break;                                                                           \
     }
 
-T512 GEMM_DRIVER(gemm512_f32, float, DISPATCH12, uk512_f32, ukp512_f32, 12, 32, 192)
-T512 GEMM_DRIVER(gemm512_bf16, uint16_t, DISPATCH12, uk512_bf16, ukp512_bf16, 12, 32, 192)
+T512 GEMM_DRIVER(gemm512_f32, float, DISPATCH12, uk512_f32, ukp512_f32, ukv512_f32, 12, 32, 192)
+T512 GEMM_DRIVER(gemm512_bf16, uint16_t, DISPATCH12, uk512_bf16, ukp512_bf16, ukv512_bf16, 12, 32, 192)
 
 // ---------------------------------------------------------------------------------------------------------------
 
