@@ -63,4 +63,47 @@ import Testing
         let result = try TextGenerator(model: model).generate(prompt: embeddings, visual: flags, maxNewTokens: 16)
         #expect(result.tokens == (try ref.integers("visual.greedy")))
     }
+
+    /// Prefill in two chunks (the second continues the KV cache at later positions) equals the one-pass reference,
+    /// for text and for a visual prompt split right after its visual block.
+    @Test(arguments: ["qwen3", "olmo3"])
+    func chunkedPrefillMatchesReference(family: String) throws {
+        let ref = try Fixtures.reference(family)
+        let model = try Molmo2LanguageModel.load(directory: Fixtures.url("\(family)-tiny-f32"), format: .float32)
+        let V = model.config.vocabSize
+        let ids = try ref.integers("text.input_ids")
+        let expected = try ref.floats("text.logits")
+        let cache = model.makeCache(capacity: 4)  // forces the cache to grow
+        _ = try model.prefill(ids: Array(ids[..<20]), cache: cache, logits: .last)
+        let rest = try model.prefill(ids: Array(ids[20...]), cache: cache, logits: .all)
+        let (diff, scale) = maxDifference(rest.array, Array(expected[(20 * V)...]))
+        #expect(diff <= 1e-4 * scale, "text: \(diff) vs \(scale)")
+        #expect(cache.count == ids.count)
+
+        let config = try Molmo2Config.load(directory: Fixtures.url("\(family)-tiny-f32"))
+        let vids = try ref.integers("visual.input_ids")
+        let flags = try ref.integers("visual.token_type").map { $0 == 1 }
+        let features = try ref.floats("visual.features")
+        let embeddings = try model.embed(vids)
+        let D = model.config.hiddenSize
+        var next = 0
+        for (t, id) in vids.enumerated() where id == config.imagePatchId {
+            for j in 0..<D { embeddings.row(t)[j] += features[next * D + j] }
+            next += 1
+        }
+        let split = try #require(flags.lastIndex(of: true)) + 1
+        let first = Tensor(rows: split, cols: D, values: Array(embeddings.array[..<(split * D)]))
+        let second = Tensor(rows: vids.count - split, cols: D, values: Array(embeddings.array[(split * D)...]))
+        let vcache = model.makeCache()
+        _ = try model.prefill(embeddings: first, visual: Array(flags[..<split]), cache: vcache)
+        let vrest = try model.prefill(embeddings: second, visual: Array(flags[split...]), cache: vcache, logits: .all)
+        let (vd, vs) = maxDifference(vrest.array, Array(try ref.floats("visual.logits")[(split * V)...]))
+        #expect(vd <= 1e-4 * vs, "visual: \(vd) vs \(vs)")
+        #expect(vcache.visual == flags)
+
+        // Forgetting the second chunk and running it again gives the same logits.
+        vcache.truncate(to: split)
+        let again = try model.prefill(embeddings: second, visual: Array(flags[split...]), cache: vcache, logits: .all)
+        #expect(again.array == vrest.array)
+    }
 }
