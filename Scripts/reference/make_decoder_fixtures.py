@@ -249,7 +249,7 @@ def visual_case(tok, cfg, model, g):
     return text, input_ids, token_type, features, embeds
 
 
-def dump_reference(name, model_dir, tok, bf16_dir=None):
+def dump_reference(name, model_dir, tok, bf16_dir=None, f16_dir=None):
     model = Molmo2ForConditionalGeneration.from_pretrained(model_dir, dtype=torch.float32).eval()
     cfg = model.config
     g = torch.Generator().manual_seed(1234)
@@ -289,6 +289,10 @@ def dump_reference(name, model_dir, tok, bf16_dir=None):
         rel = ((lb.float() - logits).abs().max() / logits.abs().max()).item()
         print(f"{name}: bf16 torch vs fp32 relative max diff {rel:.4f}, "
               f"top-1 equal {(lb.float().argmax(-1) == logits.argmax(-1)).float().mean().item():.3f}")
+    if f16_dir is not None:
+        mh = Molmo2ForConditionalGeneration.from_pretrained(f16_dir, dtype=torch.float32).eval()
+        lh, _ = layer_outputs(mh, input_ids=input_ids)
+        ref["text.logits_f16_weights_f32_compute"] = lh.contiguous()
     meta = {"text.prompt": TEXT_PROMPT, "visual.prompt": vtext}
     save_file(ref, os.path.join(OUT, f"reference-{name}.safetensors"), metadata=meta)
 
@@ -323,6 +327,10 @@ def main():
                     json.dump(rc, f, indent=2)
                 resplit_embedding(d, BASE_VOCAB)
         else:
+            f16 = os.path.join(OUT, f"{kind}-tiny-f16")
+            shutil.rmtree(f16, ignore_errors=True)
+            copy.deepcopy(model).to(torch.float16).save_pretrained(f16, max_shard_size="400KB")
+            write_checkpoint_extras(f16, tok_dir, eos)
             native = os.path.join(OUT, f"{kind}-tiny-native-names")
             shutil.rmtree(native, ignore_errors=True)
             os.makedirs(native)
@@ -331,7 +339,7 @@ def main():
             save_file(sd, os.path.join(native, "model.safetensors"), metadata={"format": "pt"})
             shutil.copy(os.path.join(f32, "config.json"), native)
             write_checkpoint_extras(native, tok_dir, eos)
-        dump_reference(kind, f32, tok, bf16_dir=bf16)
+        dump_reference(kind, f32, tok, bf16_dir=bf16, f16_dir=os.path.join(OUT, f"{kind}-tiny-f16") if kind == "qwen3" else None)
     total = 0
     for dirpath, _, files in os.walk(OUT):
         total += sum(os.path.getsize(os.path.join(dirpath, f)) for f in files)

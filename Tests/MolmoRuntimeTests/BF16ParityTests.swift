@@ -63,4 +63,20 @@ import Testing
         #expect(maxDifference(b, c).diff == 0)
         #expect(stored.weightBytes * 2 == widened.weightBytes)
     }
+
+    /// An F16 checkpoint converts on load (to fp32 or bf16) and matches the reference run on its weights.
+    @Test func f16CheckpointLoads() throws {
+        let ref = try Fixtures.reference("qwen3")
+        let ids = try ref.integers("text.input_ids")
+        let files = try CheckpointFiles(directory: Fixtures.url("qwen3-tiny-f16"))
+        #expect(files.bytesByDType.keys.contains(.F16))
+        let model = try Molmo2LanguageModel.load(directory: Fixtures.url("qwen3-tiny-f16"), format: .float32)
+        let logits = try model.prefill(ids: ids, cache: model.makeCache(), logits: .all).array
+        let (diff, scale) = maxDifference(logits, try ref.floats("text.logits_f16_weights_f32_compute"))
+        #expect(diff <= 1e-4 * scale, "\(diff) vs \(scale)")
+        let narrow = try Molmo2LanguageModel.load(directory: Fixtures.url("qwen3-tiny-f16"), format: .bfloat16)
+        let narrowLogits = try narrow.prefill(ids: ids, cache: narrow.makeCache(), logits: .all).array
+        let (d2, s2) = maxDifference(narrowLogits, try ref.floats("text.logits_f16_weights_f32_compute"))
+        #expect(d2 <= 2e-2 * s2)
+    }
 }

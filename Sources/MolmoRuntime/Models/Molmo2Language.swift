@@ -183,8 +183,8 @@ public final class Molmo2LanguageModel {
 
         // Check every shape against the config before allocating anything, so a config that disagrees with the
         // weights fails with a named tensor instead of a huge allocation.
-        let qNormWidthCheck = config.qkNormType == "qwen3" ? d : H * d
-        let kNormWidthCheck = config.qkNormType == "qwen3" ? d : K * d
+        let qNormWidth = config.qkNormType == "qwen3" ? d : H * d
+        let kNormWidth = config.qkNormType == "qwen3" ? d : K * d
         if names.embedding.count == 1 {
             _ = try checkpoint.weight(names.embedding[0], shape: [config.embeddingRows, D])
         }
@@ -196,8 +196,8 @@ public final class Molmo2LanguageModel {
             let qkvRows = b.attProj.count == 1 ? [config.qkvWidth] : [H * d, K * d, K * d]
             for (name, rows) in zip(b.attProj, qkvRows) { _ = try checkpoint.weight(name, shape: [rows, D]) }
             for (name, rows) in zip(b.attProjBias ?? [], qkvRows) { _ = try checkpoint.weight(name, shape: [rows]) }
-            if let q = b.qNorm { _ = try checkpoint.weight(q, shape: [qNormWidthCheck]) }
-            if let k = b.kNorm { _ = try checkpoint.weight(k, shape: [kNormWidthCheck]) }
+            if let q = b.qNorm { _ = try checkpoint.weight(q, shape: [qNormWidth]) }
+            if let k = b.kNorm { _ = try checkpoint.weight(k, shape: [kNormWidth]) }
             _ = try checkpoint.weight(b.attnOut, shape: [D, H * d])
             let ffRows = b.ffProj.count == 1 ? [2 * I] : [I, I]
             for (name, rows) in zip(b.ffProj, ffRows) { _ = try checkpoint.weight(name, shape: [rows, D]) }
@@ -247,8 +247,6 @@ public final class Molmo2LanguageModel {
             f1.release(i1)
         }
 
-        let qNormWidth = config.qkNormType == "qwen3" ? d : H * d
-        let kNormWidth = config.qkNormType == "qwen3" ? d : K * d
         var blocks: [DecoderBlock] = []
         for (i, b) in names.blocks.enumerated() {
             let qkvRows = b.attProj.count == 1 ? [config.qkvWidth] : [H * d, K * d, K * d]
