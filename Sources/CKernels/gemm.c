@@ -433,3 +433,125 @@ void spotter_gemm_bf16(const float *A, size_t lda, size_t M, size_t K, const uin
     else
         gemm256_bf16(A, lda, M, K, packed, N, p0, p1, C, ldc, accumulate);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// bf16 dot products (AVX512_BF16 `vdpbf16ps`): activations are rounded to bf16 (nearest even) and multiplied with
+// the bf16 weights in pairs of k, accumulating in fp32. Opt-in: results differ from the fp32-product kernels by
+// the activation rounding (like PyTorch's bf16 matmul, but with an fp32 output).
+
+#define T512BF __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx2,fma,f16c")))
+#define MRD 12
+#define MCD 192
+
+// A rows [0, mc) × k [0, kc) as bf16 pairs (k even in the low half), blocks of MRD rows laid out [k/2][MRD].
+static void pack_a_pairs(const float *A, size_t lda, size_t mc, size_t kc, uint32_t *Ap) {
+    size_t kp = (kc + 1) / 2;
+    for (size_t m0 = 0; m0 < mc; m0 += MRD) {
+        uint32_t *dst = Ap + (m0 / MRD) * kp * MRD;
+        for (size_t i = 0; i < MRD; i++) {
+            if (m0 + i < mc) {
+                const float *src = A + (m0 + i) * lda;
+                for (size_t p = 0; p < kp; p++) {
+                    uint32_t lo = f32_to_bf16(src[2 * p]);
+                    uint32_t hi = 2 * p + 1 < kc ? f32_to_bf16(src[2 * p + 1]) : 0;
+                    dst[p * MRD + i] = lo | (hi << 16);
+                }
+            } else {
+                for (size_t p = 0; p < kp; p++) dst[p * MRD + i] = 0;
+            }
+        }
+    }
+}
+
+static AI T512BF void ukd512(const uint32_t *Ap, const uint16_t *B, size_t kc, float *C, size_t ldc, int load_c,
+                             size_t rows) {
+    __m512 lo[MRD], hi[MRD];
+    for (int i = 0; i < MRD; i++) lo[i] = hi[i] = _mm512_setzero_ps();
+    size_t pairs = kc / 2;
+    for (size_t p = 0; p < pairs; p++) {
+        __m512i r0 = _mm512_loadu_si512((const void *)(B + 2 * p * P));
+        __m512i r1 = _mm512_loadu_si512((const void *)(B + (2 * p + 1) * P));
+        __m512bh blo = (__m512bh)_mm512_unpacklo_epi16(r0, r1);
+        __m512bh bhi = (__m512bh)_mm512_unpackhi_epi16(r0, r1);
+        for (int i = 0; i < MRD; i++) {
+            __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[p * MRD + i]);
+            lo[i] = _mm512_dpbf16_ps(lo[i], a, blo);
+            hi[i] = _mm512_dpbf16_ps(hi[i], a, bhi);
+        }
+    }
+    if (kc & 1) {
+        __m512i r0 = _mm512_loadu_si512((const void *)(B + 2 * pairs * P));
+        __m512i r1 = _mm512_setzero_si512();
+        __m512bh blo = (__m512bh)_mm512_unpacklo_epi16(r0, r1);
+        __m512bh bhi = (__m512bh)_mm512_unpackhi_epi16(r0, r1);
+        for (int i = 0; i < MRD; i++) {
+            __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[pairs * MRD + i]);
+            lo[i] = _mm512_dpbf16_ps(lo[i], a, blo);
+            hi[i] = _mm512_dpbf16_ps(hi[i], a, bhi);
+        }
+    }
+    // lo lane l holds column 8·(l/4) + l%4, hi lane l column 8·(l/4) + 4 + l%4.
+    const __m512i idx0 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    const __m512i idx1 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+    for (int i = 0; i < MRD; i++) {
+        if ((size_t)i >= rows) break;
+        __m512 c0 = _mm512_permutex2var_ps(lo[i], idx0, hi[i]);
+        __m512 c1 = _mm512_permutex2var_ps(lo[i], idx1, hi[i]);
+        if (load_c) {
+            c0 = _mm512_add_ps(c0, _mm512_loadu_ps(C + i * ldc));
+            c1 = _mm512_add_ps(c1, _mm512_loadu_ps(C + i * ldc + 16));
+        }
+        _mm512_storeu_ps(C + i * ldc, c0);
+        _mm512_storeu_ps(C + i * ldc + 16, c1);
+    }
+}
+
+T512BF static void gemm512_bf16dot(const float *A, size_t lda, size_t M, size_t K, const uint16_t *packed, size_t N,
+                                   size_t p0, size_t p1, float *C, size_t ldc, int accumulate) {
+    uint32_t *Ap = (uint32_t *)aligned_alloc(64, MCD * (KC / 2) * sizeof(uint32_t));
+    if (!Ap) return;
+    for (size_t k0 = 0; k0 < K; k0 += KC) {
+        size_t kc = K - k0 < KC ? K - k0 : KC;
+        int load = accumulate || k0 > 0;
+        for (size_t m0 = 0; m0 < M; m0 += MCD) {
+            size_t mc = M - m0 < MCD ? M - m0 : MCD;
+            size_t mblocks = (mc + MRD - 1) / MRD;
+            pack_a_pairs(A + m0 * lda + k0, lda, mc, kc, Ap);
+            size_t kp = (kc + 1) / 2;
+            for (size_t p = p0; p < p1; p++) {
+                size_t n0 = p * P;
+                size_t nv = N - n0 < P ? N - n0 : P;
+                const uint16_t *B = packed + p * K * P + k0 * P;
+                for (size_t mb = 0; mb < mblocks; mb++) {
+                    size_t mr = mc - mb * MRD < MRD ? mc - mb * MRD : MRD;
+                    float *Cb = C + (m0 + mb * MRD) * ldc + n0;
+                    if (nv == P) {
+                        ukd512(Ap + mb * kp * MRD, B, kc, Cb, ldc, load, mr);
+                    } else {
+                        float tile[MRD * P];
+                        memset(tile, 0, sizeof(tile));
+                        if (load)
+                            for (size_t i = 0; i < mr; i++) memcpy(tile + i * P, Cb + i * ldc, nv * 4);
+                        ukd512(Ap + mb * kp * MRD, B, kc, tile, P, load, mr);
+                        for (size_t i = 0; i < mr; i++) memcpy(Cb + i * ldc, tile + i * P, nv * 4);
+                    }
+                }
+            }
+        }
+    }
+    free(Ap);
+}
+
+int spotter_bf16dot_available(void) {
+    uint32_t f = spotter_cpu_features();
+    return (f & SPOTTER_CPU_AVX512BF16) && (f & SPOTTER_CPU_AVX512F) && (f & SPOTTER_CPU_AVX512BW) && !force_baseline;
+}
+
+void spotter_gemm_bf16dot(const float *A, size_t lda, size_t M, size_t K, const uint16_t *packed, size_t N,
+                          size_t p0, size_t p1, float *C, size_t ldc, int accumulate) {
+    if (M == 0 || p0 >= p1) return;
+    if (spotter_bf16dot_available())
+        gemm512_bf16dot(A, lda, M, K, packed, N, p0, p1, C, ldc, accumulate);
+    else
+        spotter_gemm_bf16(A, lda, M, K, packed, N, p0, p1, C, ldc, accumulate);
+}

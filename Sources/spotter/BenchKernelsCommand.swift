@@ -52,6 +52,9 @@ struct BenchKernelsCommand: ParsableCommand {
     @Option(help: "Tokens to decode with --model.")
     var decodeTokens: Int = 8
 
+    @Flag(help: "With --model and bfloat16: use AVX512_BF16 dot products for prefill.")
+    var bf16Dot = false
+
     @Flag(help: "Skip the matmul table (useful with --model).")
     var noMatmul = false
 
@@ -84,7 +87,7 @@ struct BenchKernelsCommand: ParsableCommand {
         if noMatmul { shapes = [] }
         print("")
         print(pad("shape", 26) + pad("M×N×K", 18) + pad("ours f32", 11) + pad("AVX2 f32", 11) + pad("ours bf16", 11)
-              + pad("OpenBLAS", 11) + pad("f32/BLAS", 9) + pad("AVX2/BLAS", 10) + pad("max|diff|", 10)
+              + pad("bf16 dot", 10) + pad("OpenBLAS", 11) + pad("f32/BLAS", 9) + pad("AVX2/BLAS", 10) + pad("max|diff|", 10)
               + pad("f32 cpu-t", 11) + "BLAS cpu-t")
         for (name, m, n, k) in shapes {
             benchShape(name: name, m: m, n: n, k: k, openblas: openblas)
@@ -98,6 +101,7 @@ struct BenchKernelsCommand: ParsableCommand {
         print("")
         let t0 = DispatchTime.now().uptimeNanoseconds
         let lm = try Molmo2LanguageModel.load(directory: URL(fileURLWithPath: path), format: fmt)
+        lm.useBF16DotProducts = bf16Dot
         let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         print(String(format: "model: %@ language weights %.2f GiB (%@) loaded in %.1f s; peak RSS %.2f GiB",
                      path, Double(lm.weightBytes) / Double(1 << 30), fmt.rawValue, loadSeconds,
@@ -115,8 +119,8 @@ struct BenchKernelsCommand: ParsableCommand {
             perToken.append(Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9)
         }
         let median = perToken.sorted()[perToken.count / 2]
-        print(String(format: "prefill %d tokens: %.2f s (%.1f tokens/s); decode: median %.3f s/token (%.2f tokens/s); peak RSS %.2f GiB",
-                     promptTokens, prefill, Double(promptTokens) / prefill, median, 1 / median,
+        print(String(format: "prefill%@ %d tokens: %.2f s (%.1f tokens/s); decode: median %.3f s/token (%.2f tokens/s); peak RSS %.2f GiB",
+                     bf16Dot ? " (bf16 dot products)" : "", promptTokens, prefill, Double(promptTokens) / prefill, median, 1 / median,
                      Double(peakResidentBytes()) / Double(1 << 30)))
     }
 
@@ -158,6 +162,7 @@ struct BenchKernelsCommand: ParsableCommand {
                 spotter_gemm_force_baseline(0)
             }),
             ("bf16", { bf16.apply(ap, xStride: k, rows: m, into: op, outStride: n) }),
+            ("bf16dot", { bf16.apply(ap, xStride: k, rows: m, into: op, outStride: n, bf16DotProducts: true) }),
         ]
         if let openblas { variants.append(("blas", { openblas.multiply(ap, wp, bp, m: m, n: n, k: k) })) }
         var best = [Double](repeating: .infinity, count: variants.count)
@@ -175,18 +180,19 @@ struct BenchKernelsCommand: ParsableCommand {
         // CPU-time rate: flops per second of CPU actually received, times the thread count — what the kernel
         // would reach on an idle machine (the wall-clock figure drops when other processes share the cores).
         let cpuRate = bestCPU.map { flops / ($0 / Double(KernelThreads.count)) / 1e9 }
-        cpuColumns = (cpuRate[0], openblas == nil ? .nan : cpuRate[3])
+        cpuColumns = (cpuRate[0], openblas == nil ? .nan : cpuRate[4])
         let gflops = best.map { flops / $0 / 1e9 }
         let gOurs = gflops[0]
         let gBase = gflops[1]
         let gBF16 = gflops[2]
-        let gBlas = openblas == nil ? Double.nan : gflops[3]
+        let gDot = m >= 16 && KernelSettings.bf16DotProductsAvailable ? gflops[3] : Double.nan
+        let gBlas = openblas == nil ? Double.nan : gflops[4]
         // fp32 result again for the comparison
         variants[0].1()
         var diff: Float = openblas == nil ? .nan : 0
         if openblas != nil { for i in 0..<(m * n) { diff = max(diff, abs(op[i] - bp[i])) } }
         print(pad(name, 26) + pad("\(m)×\(n)×\(k)", 18) + pad(fmt(gOurs), 11) + pad(fmt(gBase), 11)
-              + pad(fmt(gBF16), 11) + pad(fmt(gBlas), 11) + pad(pct(gOurs / gBlas), 9) + pad(pct(gBase / gBlas), 10)
+              + pad(fmt(gBF16), 11) + pad(fmt(gDot), 10) + pad(fmt(gBlas), 11) + pad(pct(gOurs / gBlas), 9) + pad(pct(gBase / gBlas), 10)
               + pad(diff.isNaN ? "-" : String(format: "%.1e", diff), 10)
               + pad(fmt(cpuColumns.0), 11) + fmt(cpuColumns.1))
     }

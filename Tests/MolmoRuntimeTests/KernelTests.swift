@@ -134,3 +134,51 @@ import Testing
         }
     }
 }
+
+/// The opt-in bf16 dot-product kernels: equal to a reference that rounds activations and weights to bf16.
+@Suite(.serialized) struct BF16DotKernelTests {
+    @Test func bf16DotMatchesRoundedReference() throws {
+        var rng = SeededGenerator(seed: 11)
+        for (m, n, k) in [(16, 32, 64), (29, 70, 301), (200, 33, 256), (13, 64, 1000)] {
+            let a = KernelTests.random(m * k, &rng)
+            let w = KernelTests.random(n * k, &rng)
+            let packed = PackedLinear(weights: w, outFeatures: n, inFeatures: k, format: .bfloat16)
+            for accumulate in [false, true] {
+                var out = [Float](repeating: 0.25, count: m * n)
+                a.withUnsafeBufferPointer { ap in
+                    out.withUnsafeMutableBufferPointer { op in
+                        spotter_gemm_bf16dot(ap.baseAddress!, k, m, k, packed.panelsForTesting, n, 0,
+                                             (n + 31) / 32, op.baseAddress!, n, accumulate ? 1 : 0)
+                    }
+                }
+                // With AVX512_BF16 the activations are rounded; without it the call falls back to the exact kernel.
+                let roundA = KernelSettings.bf16DotProductsAvailable
+                var worst = 0.0
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var s = accumulate ? 0.25 : 0.0
+                        for kk in 0..<k {
+                            let av = roundA ? KernelTests.bf16Round(a[i * k + kk]) : a[i * k + kk]
+                            s += Double(av) * Double(KernelTests.bf16Round(w[j * k + kk]))
+                        }
+                        worst = max(worst, abs(s - Double(out[i * n + j])))
+                    }
+                }
+                #expect(worst < 1e-4, "\(m)×\(n)×\(k) acc=\(accumulate): \(worst)")
+            }
+        }
+    }
+
+    @Test func bf16DotModelStaysWithinBF16Tolerance() throws {
+        let ref = try Fixtures.reference("qwen3")
+        let model = try Molmo2LanguageModel.load(directory: Fixtures.url("qwen3-tiny-bf16"), format: .bfloat16)
+        let ids = try ref.integers("text.input_ids")
+        model.useBF16DotProducts = true
+        let logits = try model.prefill(ids: ids, cache: model.makeCache(), logits: .all).array
+        let torchBF16 = try ref.floats("text.logits_bf16")
+        let (diff, scale) = maxDifference(logits, torchBF16)
+        #expect(diff <= 2e-2 * scale, "\(diff) vs \(scale)")
+        let V = model.config.vocabSize
+        #expect(rowArgmax(logits, cols: V).last == rowArgmax(torchBF16, cols: V).last)
+    }
+}

@@ -49,6 +49,13 @@ void spotter_gemm_f32(const float *A, size_t lda, size_t M, size_t K, const floa
 void spotter_gemm_bf16(const float *A, size_t lda, size_t M, size_t K, const uint16_t *packed, size_t N, size_t p0,
                        size_t p1, float *C, size_t ldc, int accumulate);
 
+/// 1 when the CPU has AVX512_BF16 (and the baseline is not forced).
+int spotter_bf16dot_available(void);
+/// As spotter_gemm_bf16, but with AVX512_BF16 dot products: A is rounded to bf16 first (fp32 accumulation).
+/// Falls back to spotter_gemm_bf16 on CPUs without AVX512_BF16.
+void spotter_gemm_bf16dot(const float *A, size_t lda, size_t M, size_t K, const uint16_t *packed, size_t N,
+                          size_t p0, size_t p1, float *C, size_t ldc, int accumulate);
+
 // ---------------------------------------------------------------------------------------------------------------
 // Row operations (single thread; the Swift side splits rows across threads).
 

@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Foundation
 
@@ -13,6 +14,12 @@ public enum KernelThreads {
 
     /// Sets the thread count (values below 1 become 1).
     public static func set(_ n: Int) { configured = max(1, n) }
+}
+
+/// Capabilities of the kernels on this CPU.
+public enum KernelSettings {
+    /// True when this CPU can run the bf16 dot-product kernels (AVX512_BF16).
+    public static var bf16DotProductsAvailable: Bool { spotter_bf16dot_available() != 0 }
 }
 
 /// Runs `body(chunkStart, chunkEnd)` over `0..<total` split into at most `KernelThreads.count` contiguous chunks,

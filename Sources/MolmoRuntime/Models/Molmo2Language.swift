@@ -150,6 +150,11 @@ public final class Molmo2LanguageModel {
     let ropePlain: RotaryTable
     let ropeScaled: RotaryTable
 
+    /// Opt-in: prefill matmuls with bf16 weights round activations to bf16 and use AVX512_BF16 dot products
+    /// (about 2× faster prefill on CPUs that have them; within bf16 tolerance of the reference). Default false:
+    /// exact fp32 products.
+    public var useBF16DotProducts = false
+
     /// Bytes of converted weights held in memory.
     public var weightBytes: Int { wte.byteCount + lmHead.byteCount + blocks.reduce(0) { $0 + $1.byteCount } }
 
@@ -381,6 +386,7 @@ public final class Molmo2LanguageModel {
         let kvWidth = K * d
         let keys = cache.keyRows(l)
         let values = cache.valueRows(l)
+        let dot = useBF16DotProducts
         let (cosRows, sinRows) = b.scaledRope ? (rope.scaledCos, rope.scaledSin) : (rope.plainCos, rope.plainSin)
 
         // 1. q/k/v for every token: projections, q/k norm, RoPE; k and v go straight into the cache.
@@ -394,7 +400,7 @@ public final class Molmo2LanguageModel {
                 rmsNorm(h.row(r0), stride: D, weight: b.attnNorm, out: s.normed.data, outStride: D, rows: n, width: D, eps: eps)
                 input = UnsafePointer(s.normed.data)
             }
-            b.attProj.apply(input, xStride: D, rows: n, into: s.qkv.data, outStride: c.qkvWidth)
+            b.attProj.apply(input, xStride: D, rows: n, into: s.qkv.data, outStride: c.qkvWidth, bf16DotProducts: dot)
             let qkv = s.qkv.data
             let qkvW = c.qkvWidth
             if let bias = b.attProjBias {
@@ -471,7 +477,7 @@ public final class Molmo2LanguageModel {
         r0 = 0
         while r0 < S {
             let n = min(s.chunk, S - r0)
-            b.attnOut.apply(attn + r0 * qWidth, xStride: qWidth, rows: n, into: s.out.data, outStride: D)
+            b.attnOut.apply(attn + r0 * qWidth, xStride: qWidth, rows: n, into: s.out.data, outStride: D, bf16DotProducts: dot)
             if c.normAfter {
                 rmsNorm(s.out.data, stride: D, weight: b.attnNorm, out: s.out.data, outStride: D, rows: n, width: D, eps: eps)
             }
@@ -483,10 +489,10 @@ public final class Molmo2LanguageModel {
                 rmsNorm(h.row(r0), stride: D, weight: b.ffNorm, out: s.normed.data, outStride: D, rows: n, width: D, eps: eps)
                 input = UnsafePointer(s.normed.data)
             }
-            b.ffProj.apply(input, xStride: D, rows: n, into: s.mlp.data, outStride: 2 * I)
+            b.ffProj.apply(input, xStride: D, rows: n, into: s.mlp.data, outStride: 2 * I, bf16DotProducts: dot)
             siluMul(gate: s.mlp.data + I, value: s.mlp.data, inStride: 2 * I, out: s.act.data, outStride: I, rows: n,
                     width: I)
-            b.ffOut.apply(s.act.data, xStride: I, rows: n, into: s.out.data, outStride: D)
+            b.ffOut.apply(s.act.data, xStride: I, rows: n, into: s.out.data, outStride: D, bf16DotProducts: dot)
             if c.normAfter {
                 rmsNorm(s.out.data, stride: D, weight: b.ffNorm, out: s.out.data, outStride: D, rows: n, width: D, eps: eps)
             }
