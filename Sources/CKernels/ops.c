@@ -117,26 +117,105 @@ static float softmax_inplace(float *s, size_t n) {
     return 1.0f / sum;
 }
 
-void spotter_attend_group(const float *q, size_t group, const float *k, const float *v, size_t kv_stride, size_t d,
-                          float scale, size_t prefix, const int32_t *extra, size_t extra_count, float *scratch,
-                          float *out) {
-    size_t count = prefix + extra_count;
-    for (size_t idx = 0; idx < count; idx++) {
-        size_t j = idx < prefix ? idx : (size_t)extra[idx - prefix];
-        const float *kr = k + j * kv_stride;
-        for (size_t h = 0; h < group; h++) scratch[h * count + idx] = dot(q + h * d, kr, d) * scale;
+// ---------------------------------------------------------------------------------------------------------------
+// Blocked attention for one kv head: a block of query rows (tokens × the query heads of the group) against all
+// keys at once. Keys are stored transposed ([d][stride], zero beyond the cached tokens) so that Q·Kᵀ and P·V are
+// both small matrix products with the same 6×W register tile.
+
+#include <stdlib.h>
+#include <string.h>
+
+// C[R × W] (= or +=) A[R × kk] (row stride lda) · B[kk × W] (row stride ldb); R ≤ 6, W ∈ {8, 16}.
+static inline __attribute__((always_inline)) void tile6(const int R, const int W, const float *A, size_t lda,
+                                                        const float *B, size_t ldb, size_t kk, float *C, size_t ldc) {
+    __m256 c0[6], c1[6];
+    for (int i = 0; i < R; i++) c0[i] = c1[i] = _mm256_setzero_ps();
+    for (size_t k = 0; k < kk; k++) {
+        __m256 b0 = _mm256_loadu_ps(B + k * ldb);
+        __m256 b1 = W == 16 ? _mm256_loadu_ps(B + k * ldb + 8) : _mm256_setzero_ps();
+        for (int i = 0; i < R; i++) {
+            __m256 a = _mm256_broadcast_ss(A + i * lda + k);
+            c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
+            if (W == 16) c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
+        }
     }
-    float inv[64];
-    for (size_t h = 0; h < group; h++) inv[h] = softmax_inplace(scratch + h * count, count);
-    for (size_t i = 0; i < group * d; i++) out[i] = 0.0f;
-    for (size_t idx = 0; idx < count; idx++) {
-        size_t j = idx < prefix ? idx : (size_t)extra[idx - prefix];
-        const float *vr = v + j * kv_stride;
-        for (size_t h = 0; h < group; h++) axpy(scratch[h * count + idx] * inv[h], vr, out + h * d, d);
+    for (int i = 0; i < R; i++) {
+        _mm256_storeu_ps(C + i * ldc, c0[i]);
+        if (W == 16) _mm256_storeu_ps(C + i * ldc + 8, c1[i]);
     }
 }
 
-void spotter_attend(const float *q, const float *k, const float *v, size_t kv_stride, size_t d, float scale,
-                    size_t prefix, const int32_t *extra, size_t extra_count, float *scratch, float *out) {
-    spotter_attend_group(q, 1, k, v, kv_stride, d, scale, prefix, extra, extra_count, scratch, out);
+static void matmul_rows(size_t rows, int W, const float *A, size_t lda, const float *B, size_t ldb, size_t kk,
+                        float *C, size_t ldc) {
+    for (size_t r0 = 0; r0 < rows; r0 += 6) {
+        size_t r = rows - r0 < 6 ? rows - r0 : 6;
+        const float *a = A + r0 * lda;
+        float *c = C + r0 * ldc;
+#define TILE_CASE(RR)                                                                                              \
+    case RR:                                                                                                       \
+        if (W == 16)                                                                                               \
+            tile6(RR, 16, a, lda, B, ldb, kk, c, ldc);                                                             \
+        else                                                                                                       \
+            tile6(RR, 8, a, lda, B, ldb, kk, c, ldc);                                                              \
+        break;
+        switch (r) {
+            TILE_CASE(1)
+            TILE_CASE(2)
+            TILE_CASE(3)
+            TILE_CASE(4)
+            TILE_CASE(5)
+            default:
+                if (W == 16)
+                    tile6(6, 16, a, lda, B, ldb, kk, c, ldc);
+                else
+                    tile6(6, 8, a, lda, B, ldb, kk, c, ldc);
+                break;
+        }
+#undef TILE_CASE
+    }
+}
+
+size_t spotter_attention_scratch_floats(size_t group, size_t tokens, size_t d, size_t keys) {
+    size_t rows = group * tokens;
+    size_t kpad = (keys + 15) / 16 * 16;
+    return rows * d * 2 + rows * kpad + 16;
+}
+
+void spotter_attention_block(const float *q, size_t q_stride, size_t group, size_t d, const float *kt,
+                             size_t kt_stride, const float *v, size_t v_stride, size_t start, size_t t0, size_t nt,
+                             const uint8_t *visual, size_t chunk_end, float scale, float *scratch, float *out,
+                             size_t out_stride) {
+    size_t rows = group * nt;
+    // keys needed: causal up to the last token's position, or the whole chunk for visual queries
+    size_t kmax = start + t0 + nt;
+    for (size_t u = 0; u < nt; u++)
+        if (visual[start + t0 + u]) kmax = chunk_end;
+    size_t kpad = (kmax + 15) / 16 * 16;
+    float *Q = scratch;
+    float *O = Q + rows * d;
+    float *S = O + rows * d;
+    for (size_t u = 0; u < nt; u++)
+        for (size_t r = 0; r < group; r++) memcpy(Q + (u * group + r) * d, q + u * q_stride + r * d, d * 4);
+    // S = Q · Kᵀ over 16-key blocks (keys beyond the cache are zero in the transposed store)
+    for (size_t j0 = 0; j0 < kpad; j0 += 16) matmul_rows(rows, 16, Q, d, kt + j0, kt_stride, d, S + j0, kpad);
+    // mask, scale, softmax
+    for (size_t u = 0; u < nt; u++) {
+        size_t pos = start + t0 + u;
+        int vis = visual[pos];
+        for (size_t r = 0; r < group; r++) {
+            float *s = S + (u * group + r) * kpad;
+            for (size_t j = 0; j < kmax; j++) {
+                int allowed = j <= pos || (vis && j < chunk_end && visual[j]);
+                s[j] = allowed ? s[j] * scale : -INFINITY;
+            }
+            float inv = softmax_inplace(s, kmax);
+            for (size_t j = 0; j < kmax; j++) s[j] *= inv;
+        }
+    }
+    // O = P · V, in 16- (then 8-) wide column blocks of the head dimension
+    size_t c0 = 0;
+    for (; c0 + 16 <= d; c0 += 16) matmul_rows(rows, 16, S, kpad, v + c0, v_stride, kmax, O + c0, d);
+    for (; c0 + 8 <= d; c0 += 8) matmul_rows(rows, 8, S, kpad, v + c0, v_stride, kmax, O + c0, d);
+    for (size_t u = 0; u < nt; u++)
+        for (size_t r = 0; r < group; r++) memcpy(out + u * out_stride + r * d, O + (u * group + r) * d, d * 4);
 }

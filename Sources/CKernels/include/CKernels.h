@@ -69,17 +69,16 @@ void spotter_silu_mul(const float *gate, const float *value, float *out, size_t 
 /// y[i] += x[i].
 void spotter_add_inplace(float *y, const float *x, size_t n);
 
-/// One query vector against the cached keys/values of one kv head. The keys attended are 0..<prefix plus the
-/// ascending indices in `extra` (all ≥ prefix; used for bidirectional visual tokens). Scores are scaled, softmaxed in
-/// fp32 and the values summed into `out` (d floats). Key/value rows have length d and stride `kv_stride` elements.
-/// `scratch` holds prefix + extra_count floats.
-void spotter_attend(const float *q, const float *k, const float *v, size_t kv_stride, size_t d, float scale,
-                    size_t prefix, const int32_t *extra, size_t extra_count, float *scratch, float *out);
-/// The same for `group` query heads (GQA) sharing one kv head: q and out hold `group` vectors of d floats
-/// (out may alias q); each key and value row is read once for the whole group. `scratch` holds
-/// group · (prefix + extra_count) floats; group ≤ 64.
-void spotter_attend_group(const float *q, size_t group, const float *k, const float *v, size_t kv_stride, size_t d,
-                          float scale, size_t prefix, const int32_t *extra, size_t extra_count, float *scratch,
-                          float *out);
+/// Floats of scratch `spotter_attention_block` needs.
+size_t spotter_attention_scratch_floats(size_t group, size_t tokens, size_t d, size_t keys);
+/// Attention of `nt` consecutive tokens (t0 … t0+nt−1 of a chunk starting at position `start`) × the `group` query
+/// heads of one kv head. q: token u, head r at q + u·q_stride + r·d. Keys transposed: kt[c·kt_stride + j]
+/// (zero for j ≥ cached tokens, up to a multiple of 16); values v[j·v_stride + c]. Query at position p attends
+/// keys j ≤ p, and, if visual[p], every visual key j < chunk_end. Softmax in fp32. d must be a multiple of 8.
+/// out may alias q.
+void spotter_attention_block(const float *q, size_t q_stride, size_t group, size_t d, const float *kt,
+                             size_t kt_stride, const float *v, size_t v_stride, size_t start, size_t t0, size_t nt,
+                             const uint8_t *visual, size_t chunk_end, float scale, float *scratch, float *out,
+                             size_t out_stride);
 
 #endif

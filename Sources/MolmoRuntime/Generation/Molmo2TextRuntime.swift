@@ -61,7 +61,8 @@ public final class Molmo2TextRuntime {
             if piece.isEmpty { return true }
             return onText?(piece) ?? true
         }
-        if let rest = Optional(stream.flush()), !rest.isEmpty { _ = onText?(rest) }
+        let rest = stream.flush()
+        if !rest.isEmpty { _ = onText?(rest) }
         return (tokenizer.decode(result.tokens, skipSpecialTokens: true), result)
     }
 }

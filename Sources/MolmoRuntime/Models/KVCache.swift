@@ -1,12 +1,16 @@
 import Foundation
 
-/// Per-layer cache of post-RoPE keys and values (fp32, [tokens, kvHeads·headDim] per layer) plus each cached
-/// token's visual flag. Grows by doubling.
+/// Per-layer cache of post-RoPE keys and values (fp32) plus each cached token's visual flag. Keys are stored
+/// transposed per kv head ([kvHeads][headDim][capacity], so attention scores are a matrix product over
+/// consecutive keys); values as rows [capacity][kvHeads·headDim]. Grows by doubling; capacity is a multiple of 16
+/// and unused key slots are zero.
 public final class KVCache {
     /// Number of layers.
     public let layers: Int
-    /// Width of one cached key or value row (kvHeads · headDim).
-    public let rowWidth: Int
+    /// Number of kv heads.
+    public let kvHeads: Int
+    /// Head dimension.
+    public let headDim: Int
     /// Tokens the buffers hold before they grow.
     public private(set) var capacity: Int
     /// Tokens cached so far (= the position of the next token).
@@ -16,14 +20,27 @@ public final class KVCache {
     var keys: [AlignedBuffer]
     var values: [AlignedBuffer]
 
-    /// An empty cache for a model with `layers` layers and `rowWidth` = kvHeads · headDim.
-    public init(layers: Int, rowWidth: Int, capacity: Int = 256) {
+    /// An empty cache.
+    public init(layers: Int, kvHeads: Int, headDim: Int, capacity: Int = 256) {
         self.layers = layers
-        self.rowWidth = rowWidth
-        self.capacity = max(1, capacity)
-        keys = (0..<layers).map { _ in AlignedBuffer(byteCount: max(1, capacity) * rowWidth * 4) }
-        values = (0..<layers).map { _ in AlignedBuffer(byteCount: max(1, capacity) * rowWidth * 4) }
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+        self.capacity = KVCache.round(capacity)
+        let cap = self.capacity
+        keys = (0..<layers).map { _ in KVCache.zeroed(cap * kvHeads * headDim) }
+        values = (0..<layers).map { _ in KVCache.zeroed(cap * kvHeads * headDim) }
     }
+
+    private static func round(_ n: Int) -> Int { max(16, (n + 15) / 16 * 16) }
+
+    private static func zeroed(_ floats: Int) -> AlignedBuffer {
+        let b = AlignedBuffer(byteCount: floats * 4)
+        b.raw.initializeMemory(as: UInt8.self, repeating: 0, count: floats * 4)
+        return b
+    }
+
+    /// Width of one value row (kvHeads · headDim).
+    public var rowWidth: Int { kvHeads * headDim }
 
     /// Bytes of cache per token (keys and values of every layer).
     public var bytesPerToken: Int { 2 * layers * rowWidth * 4 }
@@ -34,10 +51,13 @@ public final class KVCache {
         guard needed > capacity else { return }
         var newCapacity = capacity
         while newCapacity < needed { newCapacity *= 2 }
+        let rows = kvHeads * headDim
         for l in 0..<layers {
-            let k = AlignedBuffer(byteCount: newCapacity * rowWidth * 4)
-            let v = AlignedBuffer(byteCount: newCapacity * rowWidth * 4)
-            k.raw.copyMemory(from: keys[l].raw, byteCount: count * rowWidth * 4)
+            let k = KVCache.zeroed(newCapacity * rows)
+            let v = KVCache.zeroed(newCapacity * rows)
+            let oldK = keys[l].raw.assumingMemoryBound(to: Float.self)
+            let newK = k.raw.assumingMemoryBound(to: Float.self)
+            for r in 0..<rows { (newK + r * newCapacity).update(from: oldK + r * capacity, count: count) }
             v.raw.copyMemory(from: values[l].raw, byteCount: count * rowWidth * 4)
             keys[l] = k
             values[l] = v
@@ -45,14 +65,20 @@ public final class KVCache {
         capacity = newCapacity
     }
 
-    /// Key rows of a layer.
-    @inline(__always) func keyRows(_ layer: Int) -> UnsafeMutablePointer<Float> {
+    /// Transposed keys of a layer: head g, dimension c, token j at [(g·headDim + c)·capacity + j].
+    @inline(__always) func transposedKeys(_ layer: Int) -> UnsafeMutablePointer<Float> {
         keys[layer].raw.assumingMemoryBound(to: Float.self)
     }
 
     /// Value rows of a layer.
     @inline(__always) func valueRows(_ layer: Int) -> UnsafeMutablePointer<Float> {
         values[layer].raw.assumingMemoryBound(to: Float.self)
+    }
+
+    /// Stores the key (kvHeads · headDim floats) of the token at `position` in `layer`.
+    @inline(__always) func storeKey(_ key: UnsafePointer<Float>, layer: Int, position: Int) {
+        let kt = transposedKeys(layer)
+        for r in 0..<(kvHeads * headDim) { kt[r * capacity + position] = key[r] }
     }
 
     /// Marks `flags.count` tokens (already written in every layer) as cached.
@@ -64,7 +90,12 @@ public final class KVCache {
     /// Forgets every token from `position` on (for re-prompting after a shared prefix).
     public func truncate(to position: Int) {
         guard position < count else { return }
-        count = max(0, position)
+        let keep = max(0, position)
+        for l in 0..<layers {
+            let kt = transposedKeys(l)
+            for r in 0..<(kvHeads * headDim) { (kt + r * capacity + keep).update(repeating: 0, count: count - keep) }
+        }
+        count = keep
         visual.removeLast(visual.count - count)
     }
 }

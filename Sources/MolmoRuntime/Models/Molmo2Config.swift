@@ -148,7 +148,7 @@ public struct Molmo2TextConfig: Decodable, Equatable, Sendable {
         guard numAttentionHeads % numKeyValueHeads == 0 else {
             throw bad("num_attention_heads \(numAttentionHeads) is not a multiple of num_key_value_heads \(numKeyValueHeads)")
         }
-        guard headDim % 2 == 0 else { throw bad("head_dim \(headDim) must be even for rotary embeddings") }
+        guard headDim % 8 == 0 else { throw bad("head_dim \(headDim) must be a multiple of 8 (attention kernels)") }
         guard qkNormType == "qwen3" || qkNormType == "olmo" else { throw bad("unsupported qk_norm_type '\(qkNormType)'") }
         guard hiddenAct == "silu" else { throw bad("unsupported hidden_act '\(hiddenAct)' (only silu)") }
         guard rope.ropeType == "default" || rope.ropeType == "yarn" else {

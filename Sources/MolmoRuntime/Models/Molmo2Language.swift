@@ -286,7 +286,8 @@ public final class Molmo2LanguageModel {
 
     /// An empty KV cache sized for this model.
     public func makeCache(capacity: Int = 256) -> KVCache {
-        KVCache(layers: config.numHiddenLayers, rowWidth: config.numKeyValueHeads * config.headDim, capacity: capacity)
+        KVCache(layers: config.numHiddenLayers, kvHeads: config.numKeyValueHeads, headDim: config.headDim,
+                capacity: capacity)
     }
 
     /// Token embeddings [ids.count, hidden]. Id −1 (padding) maps to row 0, as the reference does.
@@ -316,7 +317,9 @@ public final class Molmo2LanguageModel {
             throw DecoderError.shapeMismatch("\(flags.count) visual flags for \(S) tokens")
         }
         guard S > 0 else { throw DecoderError.shapeMismatch("empty input") }
-        guard cache.layers == config.numHiddenLayers, cache.rowWidth == config.numKeyValueHeads * config.headDim else {
+        guard cache.layers == config.numHiddenLayers, cache.kvHeads == config.numKeyValueHeads,
+            cache.headDim == config.headDim
+        else {
             throw DecoderError.shapeMismatch("KV cache does not belong to this model")
         }
         let start = cache.count
@@ -328,10 +331,10 @@ public final class Molmo2LanguageModel {
         let h = Tensor(shape: [S, D])
         h.data.update(from: embeddings.data, count: S * D)
         let rope = RopeRows(plain: ropePlain, scaled: ropeScaled, start: start, count: S, headDim: config.headDim)
-        let visualKeys = flags.enumerated().compactMap { $0.element ? Int32(start + $0.offset) : nil }
+        let visualFlags: [UInt8] = (cache.visual + flags).map { $0 ? 1 : 0 }
         let scratch = PrefillScratch(config: config, tokens: S)
         for (l, block) in blocks.enumerated() {
-            forwardBlock(block, layer: l, h: h, start: start, flags: flags, visualKeys: visualKeys, rope: rope,
+            forwardBlock(block, layer: l, h: h, start: start, visualFlags: visualFlags, rope: rope,
                          cache: cache, scratch: scratch)
             hiddenStates?(l, h)
         }
@@ -372,8 +375,8 @@ public final class Molmo2LanguageModel {
         }
     }
 
-    private func forwardBlock(_ b: DecoderBlock, layer l: Int, h: Tensor, start: Int, flags: [Bool],
-                              visualKeys: [Int32], rope: RopeRows, cache: KVCache, scratch s: PrefillScratch) {
+    private func forwardBlock(_ b: DecoderBlock, layer l: Int, h: Tensor, start: Int, visualFlags: [UInt8],
+                              rope: RopeRows, cache: KVCache, scratch s: PrefillScratch) {
         let c = config
         let S = h.rows
         let D = c.hiddenSize
@@ -384,7 +387,6 @@ public final class Molmo2LanguageModel {
         let eps = Float(c.rmsNormEps)
         let qWidth = H * d
         let kvWidth = K * d
-        let keys = cache.keyRows(l)
         let values = cache.valueRows(l)
         let dot = useBF16DotProducts
         let (cosRows, sinRows) = b.scaledRope ? (rope.scaledCos, rope.scaledSin) : (rope.plainCos, rope.plainSin)
@@ -425,50 +427,36 @@ public final class Molmo2LanguageModel {
                     spotter_rope(row, H, d, cosRows + t * d, sinRows + t * d)
                     spotter_rope(row + qWidth, K, d, cosRows + t * d, sinRows + t * d)
                     (attn + t * qWidth).update(from: row, count: qWidth)
-                    (keys + (start + t) * kvWidth).update(from: row + qWidth, count: kvWidth)
+                    cache.storeKey(row + qWidth, layer: l, position: start + t)
                     (values + (start + t) * kvWidth).update(from: row + qWidth + kvWidth, count: kvWidth)
                 }
             }
             r0 += n
         }
 
-        // 2. Attention for every (token, kv head) with its group of query heads; the output overwrites the
-        //    queries in place. Visual queries also see the visual keys after them in this chunk.
+        // 2. Attention, in blocks of tokens × the query heads of one kv head; the output overwrites the queries
+        //    in place. Visual queries also see every visual key of this chunk.
         let scale = 1 / Float(d).squareRoot()
         let group = H / K
         let total = start + S
         let attn = s.attn.data
-        visualKeys.withUnsafeBufferPointer { vk in
-            parallelChunks(S * K, minChunk: 2) { a, e in
-                let scores = UnsafeMutablePointer<Float>.allocate(capacity: group * total)
-                defer { scores.deallocate() }
+        let tokensPerBlock = max(1, 12 / group)
+        let blocksOfTokens = (S + tokensPerBlock - 1) / tokensPerBlock
+        let keysT = cache.transposedKeys(l)
+        let capacity = cache.capacity
+        visualFlags.withUnsafeBufferPointer { vis in
+            parallelChunks(blocksOfTokens * K, minChunk: 1) { a, e in
+                let scratch = UnsafeMutablePointer<Float>.allocate(
+                    capacity: spotter_attention_scratch_floats(group, tokensPerBlock, d, total))
+                defer { scratch.deallocate() }
                 for item in a..<e {
-                    let t = item / K
                     let kvHead = item % K
-                    let pos = start + t
-                    var extra: UnsafePointer<Int32>? = nil
-                    var extraCount = 0
-                    if flags[t], let base = vk.baseAddress {
-                        // visual keys after this position (sorted ascending)
-                        var lo = 0
-                        var hi = vk.count
-                        while lo < hi {
-                            let mid = (lo + hi) / 2
-                            if Int(vk[mid]) <= pos { lo = mid + 1 } else { hi = mid }
-                        }
-                        extra = base + lo
-                        extraCount = vk.count - lo
-                    }
-                    let q = attn + t * qWidth + kvHead * group * d
-                    if group <= 64 {
-                        spotter_attend_group(q, group, keys + kvHead * d, values + kvHead * d, kvWidth, d, scale,
-                                             pos + 1, extra, extraCount, scores, q)
-                    } else {
-                        for h in 0..<group {
-                            spotter_attend(q + h * d, keys + kvHead * d, values + kvHead * d, kvWidth, d, scale,
-                                           pos + 1, extra, extraCount, scores, q + h * d)
-                        }
-                    }
+                    let t0 = (item / K) * tokensPerBlock
+                    let n = min(tokensPerBlock, S - t0)
+                    let q = attn + t0 * qWidth + kvHead * group * d
+                    spotter_attention_block(q, qWidth, group, d, keysT + kvHead * d * capacity, capacity,
+                                            values + kvHead * d, kvWidth, start, t0, n, vis.baseAddress, total,
+                                            scale, scratch, q, qWidth)
                 }
             }
         }
