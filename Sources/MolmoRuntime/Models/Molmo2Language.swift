@@ -1,4 +1,5 @@
 import CKernels
+import Dispatch
 import Foundation
 
 // MARK: - Weight names
@@ -444,12 +445,17 @@ public final class Molmo2LanguageModel {
         let blocksOfTokens = (S + tokensPerBlock - 1) / tokensPerBlock
         let keysT = cache.transposedKeys(l)
         let capacity = cache.capacity
+        let items = blocksOfTokens * K
+        let threads = min(KernelThreads.count, items)
         visualFlags.withUnsafeBufferPointer { vis in
-            parallelChunks(blocksOfTokens * K, minChunk: 1) { a, e in
+            // Items are interleaved across threads: later tokens attend to more keys, so contiguous ranges
+            // would leave the first thread idle.
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
                 let scratch = UnsafeMutablePointer<Float>.allocate(
                     capacity: spotter_attention_scratch_floats(group, tokensPerBlock, d, total))
                 defer { scratch.deallocate() }
-                for item in a..<e {
+                var item = thread
+                while item < items {
                     let kvHead = item % K
                     let t0 = (item / K) * tokensPerBlock
                     let n = min(tokensPerBlock, S - t0)
@@ -457,6 +463,7 @@ public final class Molmo2LanguageModel {
                     spotter_attention_block(q, qWidth, group, d, keysT + kvHead * d * capacity, capacity,
                                             values + kvHead * d, kvWidth, start, t0, n, vis.baseAddress, total,
                                             scale, scratch, q, qWidth)
+                    item += threads
                 }
             }
         }
