@@ -5,9 +5,5 @@ struct Spotter: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spotter",
         abstract: "Ground questions in video: scrub, point, track, correct, export.",
-        subcommands: [BenchLocal.self, DoctorCommand.self])
-}
-
-struct BenchLocal: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", subcommands: [BenchKernelsCommand.self])
+        subcommands: [])
 }
