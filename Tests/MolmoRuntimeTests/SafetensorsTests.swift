@@ -21,9 +21,10 @@ func temporaryDirectory() throws -> URL {
 @Suite struct SafetensorsTests {
     func open(_ header: String, _ data: [UInt8]) throws -> SafetensorsFile {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("t.safetensors")
         try safetensorsBytes(header: header, data: data).write(to: url)
-        return try SafetensorsFile(path: url.path)
+        return try SafetensorsFile(path: url.path)  // the mapping outlives the directory entry
     }
 
     func expectInvalid(_ header: String, _ data: [UInt8], mentioning word: String) {
@@ -74,6 +75,7 @@ func temporaryDirectory() throws -> URL {
 
     @Test func rejectsBadLengthPrefix() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         for (name, bytes) in [
             ("short", Data([1, 2, 3])),
             ("huge", Data([0, 0, 0, 0x10, 0, 0, 0, 0]) + Data(repeating: 0x20, count: 16)),
@@ -97,6 +99,7 @@ func temporaryDirectory() throws -> URL {
 
     @Test func missingAndMisshapedTensorsNameTheTensorAndShard() throws {
         let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let source = Fixtures.url("qwen3-tiny-f32")
         for name in try FileManager.default.contentsOfDirectory(atPath: source.path) {
             try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: dir.appendingPathComponent(name))
@@ -124,6 +127,7 @@ func temporaryDirectory() throws -> URL {
 
         // A weight missing from a single-file checkpoint names the tensor.
         let single = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: single) }
         try safetensorsBytes(
             header: "{\"model.transformer.wte.embedding\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
             data: [0, 0, 0, 0]
