@@ -210,6 +210,12 @@ public final class Molmo2LanguageModel {
             _ = try checkpoint.weight(b.ffOut, shape: [D, I])
         }
 
+        func kernelType(_ file: SafetensorsFile, _ info: SafetensorsTensorInfo) throws -> Int32 {
+            guard let t = info.dtype.kernelType else {
+                throw CheckpointError.unsupportedDType(tensor: info.name, shard: file.path, dtype: info.dtype.rawValue)
+            }
+            return t
+        }
         func vector(_ name: String, _ n: Int) throws -> [Float] {
             let (file, info) = try checkpoint.weight(name, shape: [n])
             return try file.floats(info.name)
@@ -220,7 +226,7 @@ public final class Molmo2LanguageModel {
             for (name, rows) in parts {
                 let (file, info) = try checkpoint.weight(name, shape: [rows, inFeatures])
                 file.prefetch(info)
-                sources.append((file.bytes(of: info), info.dtype.kernelType!, rows))
+                sources.append((file.bytes(of: info), try kernelType(file, info), rows))
                 located.append((file, info))
             }
             let out = PackedLinear(
@@ -234,7 +240,7 @@ public final class Molmo2LanguageModel {
         let wte = EmbeddingTable(rows: config.embeddingRows, width: D, format: format)
         if names.embedding.count == 1 {
             let (file, info) = try checkpoint.weight(names.embedding[0], shape: [config.embeddingRows, D])
-            wte.fill(firstRow: 0, count: config.embeddingRows, from: file.bytes(of: info), dtype: info.dtype.kernelType!)
+            wte.fill(firstRow: 0, count: config.embeddingRows, from: file.bytes(of: info), dtype: try kernelType(file, info))
             file.release(info)
         } else {
             // Released checkpoints split the table as [vocab] + [additional]; transformers 5.24's save_pretrained
@@ -247,8 +253,8 @@ public final class Molmo2LanguageModel {
             }
             _ = try checkpoint.weight(names.embedding[0], shape: [rows0, D])
             let (f1, i1) = try checkpoint.weight(names.embedding[1], shape: [config.embeddingRows - rows0, D])
-            wte.fill(firstRow: 0, count: rows0, from: f0.bytes(of: i0), dtype: i0.dtype.kernelType!)
-            wte.fill(firstRow: rows0, count: config.embeddingRows - rows0, from: f1.bytes(of: i1), dtype: i1.dtype.kernelType!)
+            wte.fill(firstRow: 0, count: rows0, from: f0.bytes(of: i0), dtype: try kernelType(f0, i0))
+            wte.fill(firstRow: rows0, count: config.embeddingRows - rows0, from: f1.bytes(of: i1), dtype: try kernelType(f1, i1))
             f0.release(i0)
             f1.release(i1)
         }
