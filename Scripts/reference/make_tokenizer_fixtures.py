@@ -134,7 +134,40 @@ def sample_texts(n, seed=20261125):
     return texts[:n]
 
 
+CL100K_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+
+
+def build_cl100k_variant():
+    """A tiny byte-level BPE trained with the cl100k/Llama-3 split (number runs of up to 3, no normalizer, inverted
+    'removed' split), as OLMo tokenizers use, so that its merges include multi-digit tokens."""
+    from tokenizers import Regex, decoders, models, pre_tokenizers, trainers
+    tok = Tokenizer(models.BPE(unk_token=None, fuse_unk=False, byte_fallback=False))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(CL100K_SPLIT), behavior="removed", invert=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    rng = random.Random(5)
+    corpus = [" ".join(str(rng.randint(0, 99999)) for _ in range(20)) for _ in range(200)]
+    corpus += [" ".join(rng.choice(WORDS) for _ in range(12)) for _ in range(200)] + CODE + UNICODE
+    trainer = trainers.BpeTrainer(vocab_size=600, min_frequency=2, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(corpus, trainer)
+    tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in ["<|endoftext|>"] + MOLMO])
+    out_dir = os.path.join(OUT, "tokenizer-cl100k-tiny")
+    os.makedirs(out_dir, exist_ok=True)
+    tok.save(os.path.join(out_dir, "tokenizer.json"), pretty=False)
+    texts = sample_texts(2000, seed=99)
+    cases = [{"text": t, "ids": tok.encode(t, add_special_tokens=False).ids} for t in texts]
+    with open(os.path.join(OUT, "tokenizer-cl100k-cases.json"), "w") as f:
+        json.dump({"encode": cases}, f, ensure_ascii=False, separators=(",", ":"))
+    print("cl100k variant: '12345' ->", tok.encode("12345").ids, "'2026' ->", tok.encode("2026").ids)
+
+
 def main():
+    build_cl100k_variant()
     tok, path = build_tokenizer()
     texts = sample_texts(12000)
     cases = []

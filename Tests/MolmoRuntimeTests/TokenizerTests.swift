@@ -78,6 +78,23 @@ import Testing
         #expect(tokenizer.decode(try ref.integers("text.input_ids")) == prompt)
     }
 
+    /// The cl100k/Llama-3 split (number runs of up to three, no normalizer, inverted "Removed" split) of OLMo
+    /// tokenizers, on the tiny vocabulary.
+    @Test func cl100kVariantEncodesLikeHFTokenizers() throws {
+        let tokenizer = try BPETokenizer(url: Fixtures.url("tokenizer-cl100k-tiny/tokenizer.json"))
+        let cases = try #require(try JSONValue.parse(try Data(contentsOf: Fixtures.url("tokenizer-cl100k-cases.json")))["encode"]?.array)
+        #expect(cases.count == 2000)
+        var bad = 0
+        for c in cases {
+            let text = try #require(c["text"]?.string)
+            if tokenizer.encode(text) != (try #require(c["ids"]?.array).compactMap(\.int)) { bad += 1 }
+        }
+        #expect(bad == 0, "\(bad) of \(cases.count) differ")
+        // Number runs split in threes ("123" + "45"); HF gives these ids for this fixture. A one-digit split could
+        // not produce the "12" and "45" tokens.
+        #expect(tokenizer.encode("12345") == [300, 18, 351])
+    }
+
     @Test func rejectsUnsupportedTokenizers() {
         let wordPiece = #"{"model":{"type":"WordPiece","vocab":{}}}"#
         #expect(throws: TokenizerError.self) { try BPETokenizer(data: Data(wordPiece.utf8), file: "x.json") }

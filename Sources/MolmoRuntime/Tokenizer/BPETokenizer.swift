@@ -18,8 +18,8 @@ public enum TokenizerError: Error, CustomStringConvertible {
     }
 }
 
-/// Byte-level BPE tokenizer read from a Hugging Face `tokenizer.json` of the Qwen2/Qwen3 kind: NFC normalizer,
-/// the Qwen split regex + ByteLevel pre-tokenizer, BPE merges by rank, added/special tokens matched atomically
+/// Byte-level BPE tokenizer read from a Hugging Face `tokenizer.json` of the Qwen2/Qwen3 kind: NFC (or no)
+/// normalizer, the Qwen split regex (or its cl100k variant) + ByteLevel pre-tokenizer, BPE merges by rank, added/special tokens matched atomically
 /// (leftmost-longest) before everything else, ByteLevel decoder.
 public final class BPETokenizer {
     /// One added token (`added_tokens` entry).
@@ -46,6 +46,7 @@ public final class BPETokenizer {
     private let merges: [UInt64: (rank: Int32, id: Int32)]
     private let ignoreMerges: Bool
     private let normalizeNFC: Bool
+    private let maxDigits: Int
     private let addedTrie: ByteTrie
     private var cache: [[UInt8]: [Int32]] = [:]
     private let cacheLock = NSLock()
@@ -83,14 +84,18 @@ public final class BPETokenizer {
         case let .some(n) where n["type"]?.string == "NFC": normalizeNFC = true
         case let .some(n): throw unsupported("normalizer \(n["type"]?.string ?? "?")")
         }
-        // pre-tokenizer: Sequence[Split(Qwen regex, Isolated), ByteLevel(use_regex: false)]
+        // pre-tokenizer: Sequence[Split(Qwen or cl100k regex, keeping the matches), ByteLevel(use_regex: false)].
+        // The matches tile the text, so "Isolated" and inverted "Removed" keep the same pieces.
         guard let pre = root["pre_tokenizer"], pre["type"]?.string == "Sequence",
             let steps = pre["pretokenizers"]?.array, steps.count == 2,
-            steps[0]["type"]?.string == "Split", steps[0]["pattern"]?["Regex"]?.string == QwenPreTokenizer.pattern,
-            steps[0]["behavior"]?.string == "Isolated", steps[0]["invert"]?.bool != true,
+            steps[0]["type"]?.string == "Split",
+            let digits = steps[0]["pattern"]?["Regex"]?.string.flatMap(QwenPreTokenizer.maxDigits(forPattern:)),
+            (steps[0]["behavior"]?.string == "Isolated" && steps[0]["invert"]?.bool != true)
+                || (steps[0]["behavior"]?.string == "Removed" && steps[0]["invert"]?.bool == true),
             steps[1]["type"]?.string == "ByteLevel", steps[1]["use_regex"]?.bool == false,
             steps[1]["add_prefix_space"]?.bool != true
-        else { throw unsupported("pre_tokenizer is not the Qwen split + ByteLevel sequence") }
+        else { throw unsupported("pre_tokenizer is not the Qwen/cl100k split + ByteLevel sequence") }
+        maxDigits = digits
         guard root["decoder"]?["type"]?.string == "ByteLevel" else { throw unsupported("decoder is not ByteLevel") }
 
         guard let vocab = model["vocab"]?.object else { throw invalid("model.vocab is missing") }
@@ -248,7 +253,7 @@ public final class BPETokenizer {
         }
         let scalars = Array(text.unicodeScalars)
         let classes = QwenPreTokenizer.classes(scalars)
-        let ends = QwenPreTokenizer.split(scalars, classes: classes)
+        let ends = QwenPreTokenizer.split(scalars, classes: classes, maxDigits: maxDigits)
         var start = 0
         var piece: [UInt8] = []
         for end in ends {

@@ -4,9 +4,18 @@ import Foundation
 /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
 /// with the leftmost-first alternation semantics of the Oniguruma engine HF tokenizers uses (`\s` = White_Space,
 /// `\p{L}`/`\p{N}` = general categories L*/N*). The matches tile the input, so pieces are consecutive ranges.
+/// The cl100k/Llama-3 variant (`\p{N}{1,3}` instead of `\p{N}`, used by OLMo tokenizers) differs only in the
+/// length of number runs.
 enum QwenPreTokenizer {
     static let pattern =
         #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    static let cl100kPattern =
+        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+
+    /// Longest number run of a pattern (1 for Qwen, 3 for cl100k), or nil for an unknown pattern.
+    static func maxDigits(forPattern p: String) -> Int? {
+        p == pattern ? 1 : p == cl100kPattern ? 3 : nil
+    }
 
     /// Character classes of the pattern.
     struct Class: OptionSet {
@@ -38,13 +47,13 @@ enum QwenPreTokenizer {
     }
 
     /// End (exclusive) of every piece, in order.
-    static func split(_ s: [Unicode.Scalar], classes c: [Class]) -> [Int] {
+    static func split(_ s: [Unicode.Scalar], classes c: [Class], maxDigits: Int = 1) -> [Int] {
         let n = s.count
         var ends: [Int] = []
         ends.reserveCapacity(n / 3 + 1)
         var i = 0
         while i < n {
-            let e = matchEnd(s, c, at: i, count: n)
+            let e = matchEnd(s, c, at: i, count: n, maxDigits: maxDigits)
             ends.append(e)
             i = e
         }
@@ -62,7 +71,7 @@ enum QwenPreTokenizer {
     @inline(__always)
     static func isOther(_ c: Class) -> Bool { c.isDisjoint(with: [.letter, .number, .space]) }
 
-    static func matchEnd(_ s: [Unicode.Scalar], _ c: [Class], at i: Int, count n: Int) -> Int {
+    static func matchEnd(_ s: [Unicode.Scalar], _ c: [Class], at i: Int, count n: Int, maxDigits: Int) -> Int {
         // 1. contractions
         if s[i] == "'" && i + 1 < n {
             let a = folded(s[i + 1])
@@ -84,8 +93,12 @@ enum QwenPreTokenizer {
             while j < n && c[j].contains(.letter) { j += 1 }
             return j
         }
-        // 3. \p{N}
-        if ci.contains(.number) { return i + 1 }
+        // 3. \p{N} (or \p{N}{1,3})
+        if ci.contains(.number) {
+            var j = i + 1
+            while j < n && j - i < maxDigits && c[j].contains(.number) { j += 1 }
+            return j
+        }
         // 4.  ?[^\s\p{L}\p{N}]+[\r\n]*
         var j = i
         if s[j] == " " && j + 1 < n && isOther(c[j + 1]) { j += 1 }
