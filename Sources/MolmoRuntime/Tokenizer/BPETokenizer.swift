@@ -19,8 +19,10 @@ public enum TokenizerError: Error, CustomStringConvertible {
 }
 
 /// Byte-level BPE tokenizer read from a Hugging Face `tokenizer.json` of the Qwen2/Qwen3 kind: NFC (or no)
-/// normalizer, the Qwen split regex (or its cl100k variant) + ByteLevel pre-tokenizer, BPE merges by rank, added/special tokens matched atomically
-/// (leftmost-longest) before everything else, ByteLevel decoder.
+/// normalizer, the Qwen split regex (or its cl100k variant) + ByteLevel pre-tokenizer, BPE merges by rank,
+/// added/special tokens matched atomically (leftmost-longest) before everything else, ByteLevel decoder.
+/// Added tokens are matched on the raw text whatever their `normalized` flag (all Qwen/Molmo2 tokens are
+/// non-normalized); `lstrip`/`rstrip` are honoured, `single_word` is not. Other tokenizer kinds are rejected.
 public final class BPETokenizer {
     /// One added token (`added_tokens` entry).
     public struct AddedToken: Sendable, Equatable {
