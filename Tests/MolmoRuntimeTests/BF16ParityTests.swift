@@ -80,3 +80,54 @@ import Testing
         #expect(d2 <= 2e-2 * s2)
     }
 }
+
+/// A checkpoint whose LM head is an exact copy of the base embedding (as Molmo2-4B's) stores it once.
+@Suite struct TiedEmbeddingTests {
+    /// Writes `tensors` (name, dtype, shape, bytes) as one safetensors file.
+    static func write(_ tensors: [(String, String, [Int], Data)], to url: URL) throws {
+        var header: [String] = []
+        var offset = 0
+        var data = Data()
+        for (name, dtype, shape, bytes) in tensors {
+            header.append("\"\(name)\":{\"dtype\":\"\(dtype)\",\"shape\":\(shape),\"data_offsets\":[\(offset),\(offset + bytes.count)]}")
+            offset += bytes.count
+            data.append(bytes)
+        }
+        try safetensorsBytes(header: "{" + header.joined(separator: ",") + "}", data: Array(data)).write(to: url)
+    }
+
+    @Test func tiedHeadIsStoredOnceAndGivesIdenticalLogits() throws {
+        let source = Fixtures.url("qwen3-tiny-native-names")
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for f in ["config.json", "generation_config.json"] {
+            try FileManager.default.copyItem(at: source.appendingPathComponent(f), to: dir.appendingPathComponent(f))
+        }
+        let file = try SafetensorsFile(path: source.appendingPathComponent("model.safetensors").path)
+        let embedding = try #require(file.tensors["model.language_model.embed_tokens.weight"])
+        let config = try Molmo2Config.load(directory: source).text
+        var tensors: [(String, String, [Int], Data)] = []
+        for (name, info) in file.tensors.sorted(by: { $0.key < $1.key }) {
+            var bytes = Data(bytes: file.bytes(of: info), count: info.byteCount)
+            if name == "lm_head.weight" {
+                bytes = Data(bytes: file.bytes(of: embedding), count: info.byteCount)  // first vocab rows
+            }
+            tensors.append((name, info.dtype.rawValue, info.shape, bytes))
+        }
+        try Self.write(tensors, to: dir.appendingPathComponent("model.safetensors"))
+
+        let ids = [0, 5, 17, config.vocabSize - 1, config.vocabSize, config.vocabSize + 9, 3]
+        for format in WeightFormat.allCases {
+            let shared = try Molmo2LanguageModel.load(directory: dir, format: format)
+            let separate = try Molmo2LanguageModel.load(directory: dir, format: format, shareTiedEmbedding: false)
+            #expect(shared.sharesEmbeddingWithHead && !separate.sharesEmbeddingWithHead)
+            #expect(separate.weightBytes - shared.weightBytes == config.vocabSize * config.hiddenSize * format.bytesPerWeight)
+            #expect(try shared.embed(ids).array == (try separate.embed(ids).array))
+            let a = try shared.prefill(ids: ids, cache: shared.makeCache(), logits: .all).array
+            let b = try separate.prefill(ids: ids, cache: separate.makeCache(), logits: .all).array
+            #expect(a == b)
+        }
+        // The untied fixture is not shared.
+        #expect(!(try Molmo2LanguageModel.load(directory: source, format: .float32)).sharesEmbeddingWithHead)
+    }
+}

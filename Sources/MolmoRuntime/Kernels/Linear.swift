@@ -138,6 +138,21 @@ public final class PackedLinear {
         }
     }
 
+    /// Writes weight row `n` (W[n, :], inFeatures values) as fp32 into `out` (strided reads across one panel).
+    func copyRow(_ n: Int, into out: UnsafeMutablePointer<Float>) {
+        let P = Int(SPOTTER_PANEL)
+        let K = inFeatures
+        let p = n / P
+        let j = n % P
+        if format == .float32 {
+            let panel = storage.raw.assumingMemoryBound(to: Float.self) + p * K * P + j
+            for k in 0..<K { out[k] = panel[k * P] }
+        } else {
+            let panel = storage.raw.assumingMemoryBound(to: UInt16.self) + p * K * P + j
+            for k in 0..<K { out[k] = Float(bitPattern: UInt32(panel[k * P]) << 16) }
+        }
+    }
+
     /// The packed bf16 panels (tests call the C kernels on them directly); nil for fp32 storage.
     public var panelsForTesting: UnsafePointer<UInt16>? {
         format == .bfloat16 ? UnsafePointer(storage.raw.assumingMemoryBound(to: UInt16.self)) : nil

@@ -144,7 +144,13 @@ public final class Molmo2LanguageModel {
     public let format: WeightFormat
     /// Which checkpoint naming layout the weights came from ("released" or "native").
     public let weightLayout: String
+    /// Embedding rows stored outside the head (all rows, or only the additional ones when the head is tied).
     let wte: EmbeddingTable
+    /// Number of leading embedding rows read from the LM head (vocabSize when tied, else 0).
+    let embeddingRowsInHead: Int
+
+    /// True when the base embedding is read from the (identical) LM head instead of a second copy.
+    public var sharesEmbeddingWithHead: Bool { embeddingRowsInHead > 0 }
     let blocks: [DecoderBlock]
     let lnF: [Float]
     let lmHead: PackedLinear
@@ -159,8 +165,9 @@ public final class Molmo2LanguageModel {
     /// Bytes of converted weights held in memory.
     public var weightBytes: Int { wte.byteCount + lmHead.byteCount + blocks.reduce(0) { $0 + $1.byteCount } }
 
-    init(config: Molmo2TextConfig, format: WeightFormat, layout: String, wte: EmbeddingTable, blocks: [DecoderBlock],
-         lnF: [Float], lmHead: PackedLinear) {
+    init(config: Molmo2TextConfig, format: WeightFormat, layout: String, wte: EmbeddingTable, embeddingRowsInHead: Int,
+         blocks: [DecoderBlock], lnF: [Float], lmHead: PackedLinear) {
+        self.embeddingRowsInHead = embeddingRowsInHead
         self.config = config
         self.format = format
         weightLayout = layout
@@ -176,8 +183,9 @@ public final class Molmo2LanguageModel {
 
     /// Loads and converts the language weights of a checkpoint, tensor by tensor, releasing each source tensor's
     /// mapped pages after conversion so that at most one copy of the weights is resident.
-    public static func load(checkpoint: CheckpointFiles, config: Molmo2TextConfig, format: WeightFormat) throws
-        -> Molmo2LanguageModel
+    /// `shareTiedEmbedding` (default true) stores the base embedding only once when the LM head is an exact copy.
+    public static func load(checkpoint: CheckpointFiles, config: Molmo2TextConfig, format: WeightFormat,
+                            shareTiedEmbedding: Bool = true) throws -> Molmo2LanguageModel
     {
         let names = try LanguageTensorNames.sanitize(
             names: Set(checkpoint.tensorNames), config: config, directory: checkpoint.directory.path)
@@ -236,15 +244,14 @@ public final class Molmo2LanguageModel {
             return out
         }
 
-        // Embedding rows: base vocabulary then additional rows (one tensor or two).
-        let wte = EmbeddingTable(rows: config.embeddingRows, width: D, format: format)
+        // Embedding rows: base vocabulary then additional rows, from one tensor or two. Released checkpoints split
+        // the table as [vocab] + [additional]; transformers 5.24's save_pretrained splits it into two equal halves.
+        // Any split whose rows add up is accepted.
+        var segments: [(file: SafetensorsFile, info: SafetensorsTensorInfo, rows: Int)] = []
         if names.embedding.count == 1 {
             let (file, info) = try checkpoint.weight(names.embedding[0], shape: [config.embeddingRows, D])
-            wte.fill(firstRow: 0, count: config.embeddingRows, from: file.bytes(of: info), dtype: try kernelType(file, info))
-            file.release(info)
+            segments.append((file, info, config.embeddingRows))
         } else {
-            // Released checkpoints split the table as [vocab] + [additional]; transformers 5.24's save_pretrained
-            // splits the concatenated table into two equal halves. Any split whose rows add up is accepted.
             let (f0, i0) = try checkpoint.locate(names.embedding[0])
             let rows0 = i0.shape.first ?? 0
             guard i0.shape.count == 2, rows0 <= config.embeddingRows else {
@@ -253,10 +260,31 @@ public final class Molmo2LanguageModel {
             }
             _ = try checkpoint.weight(names.embedding[0], shape: [rows0, D])
             let (f1, i1) = try checkpoint.weight(names.embedding[1], shape: [config.embeddingRows - rows0, D])
-            wte.fill(firstRow: 0, count: rows0, from: f0.bytes(of: i0), dtype: try kernelType(f0, i0))
-            wte.fill(firstRow: rows0, count: config.embeddingRows - rows0, from: f1.bytes(of: i1), dtype: try kernelType(f1, i1))
-            f0.release(i0)
-            f1.release(i1)
+            segments += [(f0, i0, rows0), (f1, i1, config.embeddingRows - rows0)]
+        }
+        // A head that is a byte-for-byte copy of the base embedding (Molmo2-4B) is stored once: base rows are then
+        // read back from the packed head.
+        var headRows = 0
+        if shareTiedEmbedding, let first = segments.first, first.rows >= config.vocabSize {
+            let (hf, hi) = try checkpoint.weight(names.lmHead, shape: [config.vocabSize, D])
+            if hi.dtype == first.info.dtype,
+                memcmp(hf.bytes(of: hi), first.file.bytes(of: first.info), hi.byteCount) == 0
+            {
+                headRows = config.vocabSize
+            }
+        }
+        let wte = EmbeddingTable(rows: config.embeddingRows - headRows, width: D, format: format)
+        var segmentStart = 0
+        for seg in segments {
+            let segmentEnd = segmentStart + seg.rows
+            let from = max(segmentStart, headRows)
+            if from < segmentEnd {
+                wte.fill(firstRow: from - headRows, count: segmentEnd - from,
+                         from: seg.file.bytes(of: seg.info) + (from - segmentStart) * D * seg.info.dtype.size,
+                         dtype: try kernelType(seg.file, seg.info))
+            }
+            seg.file.release(seg.info)
+            segmentStart = segmentEnd
         }
 
         var blocks: [DecoderBlock] = []
@@ -281,14 +309,17 @@ public final class Molmo2LanguageModel {
         let lnF = try vector(names.lnF, D)
         let lmHead = try linear([(names.lmHead, config.vocabSize)], inFeatures: D)
         return Molmo2LanguageModel(
-            config: config, format: format, layout: names.layout, wte: wte, blocks: blocks, lnF: lnF, lmHead: lmHead)
+            config: config, format: format, layout: names.layout, wte: wte, embeddingRowsInHead: headRows, blocks: blocks,
+            lnF: lnF, lmHead: lmHead)
     }
 
     /// Loads the language model of the checkpoint in `directory`.
-    public static func load(directory: URL, format: WeightFormat) throws -> Molmo2LanguageModel {
+    public static func load(directory: URL, format: WeightFormat, shareTiedEmbedding: Bool = true) throws
+        -> Molmo2LanguageModel
+    {
         let config = try Molmo2Config.load(directory: directory)
         let files = try CheckpointFiles(directory: directory)
-        return try load(checkpoint: files, config: config.text, format: format)
+        return try load(checkpoint: files, config: config.text, format: format, shareTiedEmbedding: shareTiedEmbedding)
     }
 
     /// An empty KV cache sized for this model.
@@ -302,8 +333,14 @@ public final class Molmo2LanguageModel {
         let out = Tensor(shape: [ids.count, config.hiddenSize])
         for (r, id) in ids.enumerated() {
             let row = id == -1 ? 0 : id
-            guard row >= 0, row < wte.rows else { throw DecoderError.tokenOutOfRange(id: id, rows: wte.rows) }
-            wte.copyRow(row, into: out.row(r))
+            guard row >= 0, row < config.embeddingRows else {
+                throw DecoderError.tokenOutOfRange(id: id, rows: config.embeddingRows)
+            }
+            if row < embeddingRowsInHead {
+                lmHead.copyRow(row, into: out.row(r))
+            } else {
+                wte.copyRow(row - embeddingRowsInHead, into: out.row(r))
+            }
         }
         return out
     }
