@@ -7,7 +7,7 @@ struct Spotter: ParsableCommand {
         abstract: "Ground questions in video: scrub, point, track, correct, export.",
         subcommands: [
             OpenCommand.self, ProbeCommand.self, RenderCommand.self, ExportCommand.self, ImportCommand.self,
-            CompareCommand.self, BenchCommand.self,
+            CompareCommand.self, DoctorCommand.self, BenchCommand.self,
         ],
         defaultSubcommand: OpenCommand.self)
 }
@@ -16,5 +16,5 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Spotter's speed on real work, next to reference tools timed in the same run.",
-        subcommands: [BenchRenderCommand.self, BenchAnnotationsCommand.self])
+        subcommands: [BenchRenderCommand.self, BenchAnnotationsCommand.self, BenchKernelsCommand.self])
 }

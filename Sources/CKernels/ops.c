@@ -1,0 +1,221 @@
+// Row operations of the decoder: RMSNorm, rotary embedding, SwiGLU, residual add, attention (AVX2+FMA baseline).
+#include <immintrin.h>
+#include <math.h>
+
+#include "CKernels.h"
+
+static inline float hsum256(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+static inline float dot(const float *a, const float *b, size_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    float s = hsum256(_mm256_add_ps(s0, s1));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+// exp(x) for 8 floats: range reduction by ln 2 and a degree-6 polynomial (max relative error ~2e-7 over the
+// float range; inputs below -87.3 flush to 0).
+static inline __m256 exp256(__m256 x) {
+    const __m256 ln2_hi = _mm256_set1_ps(0.693359375f), ln2_lo = _mm256_set1_ps(-2.12194440e-4f);
+    x = _mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f));
+    __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33654f), _CMP_LT_OQ);
+    __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(fx, ln2_hi, x);
+    r = _mm256_fnmadd_ps(fx, ln2_lo, r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+    __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    return _mm256_andnot_ps(underflow, y);
+}
+
+static inline void axpy(float a, const float *x, float *y, size_t n) {
+    __m256 va = _mm256_set1_ps(a);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+void spotter_rmsnorm(const float *x, size_t x_stride, const float *w, float *out, size_t out_stride, size_t rows,
+                     size_t n, float eps) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * x_stride;
+        float *o = out + r * out_stride;
+        float ms = dot(xr, xr, n) / (float)n;
+        float inv = 1.0f / sqrtf(ms + eps);
+        for (size_t i = 0; i < n; i++) o[i] = w[i] * (xr[i] * inv);
+    }
+}
+
+void spotter_rope(float *x, size_t heads, size_t d, const float *cos, const float *sin) {
+    size_t half = d / 2;
+    for (size_t h = 0; h < heads; h++) {
+        float *v = x + h * d;
+        for (size_t i = 0; i < half; i++) {
+            float a = v[i], b = v[i + half];
+            v[i] = a * cos[i] - b * sin[i];
+            v[i + half] = b * cos[i + half] + a * sin[i + half];
+        }
+    }
+}
+
+void spotter_silu_mul(const float *gate, const float *value, float *out, size_t n) {
+    size_t i0 = 0;
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (; i0 + 8 <= n; i0 += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i0);
+        __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), g));
+        __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, e));
+        _mm256_storeu_ps(out + i0, _mm256_mul_ps(silu, _mm256_loadu_ps(value + i0)));
+    }
+    for (size_t i = i0; i < n; i++) {
+        float g = gate[i];
+        out[i] = (g / (1.0f + expf(-g))) * value[i];
+    }
+}
+
+void spotter_add_inplace(float *y, const float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
+    for (; i < n; i++) y[i] += x[i];
+}
+
+// Softmax in place over n scores (subtract max, exponentiate, return 1/sum).
+static float softmax_inplace(float *s, size_t n) {
+    float mx = -INFINITY;
+    for (size_t j = 0; j < n; j++) mx = s[j] > mx ? s[j] : mx;
+    __m256 vmx = _mm256_set1_ps(mx), vsum = _mm256_setzero_ps();
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmx));
+        _mm256_storeu_ps(s + j, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    float sum = hsum256(vsum);
+    for (; j < n; j++) {
+        s[j] = expf(s[j] - mx);
+        sum += s[j];
+    }
+    return 1.0f / sum;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Blocked attention for one kv head: a block of query rows (tokens × the query heads of the group) against all
+// keys at once. Keys are stored transposed ([d][stride], zero beyond the cached tokens) so that Q·Kᵀ and P·V are
+// both small matrix products with the same 6×W register tile.
+
+#include <stdlib.h>
+#include <string.h>
+
+// C[R × W] (= or +=) A[R × kk] (row stride lda) · B[kk × W] (row stride ldb); R ≤ 6, W ∈ {8, 16}.
+static inline __attribute__((always_inline)) void tile6(const int R, const int W, const float *A, size_t lda,
+                                                        const float *B, size_t ldb, size_t kk, float *C, size_t ldc) {
+    __m256 c0[6], c1[6];
+    for (int i = 0; i < R; i++) c0[i] = c1[i] = _mm256_setzero_ps();
+    for (size_t k = 0; k < kk; k++) {
+        __m256 b0 = _mm256_loadu_ps(B + k * ldb);
+        __m256 b1 = W == 16 ? _mm256_loadu_ps(B + k * ldb + 8) : _mm256_setzero_ps();
+        for (int i = 0; i < R; i++) {
+            __m256 a = _mm256_broadcast_ss(A + i * lda + k);
+            c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
+            if (W == 16) c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
+        }
+    }
+    for (int i = 0; i < R; i++) {
+        _mm256_storeu_ps(C + i * ldc, c0[i]);
+        if (W == 16) _mm256_storeu_ps(C + i * ldc + 8, c1[i]);
+    }
+}
+
+static void matmul_rows(size_t rows, int W, const float *A, size_t lda, const float *B, size_t ldb, size_t kk,
+                        float *C, size_t ldc) {
+    for (size_t r0 = 0; r0 < rows; r0 += 6) {
+        size_t r = rows - r0 < 6 ? rows - r0 : 6;
+        const float *a = A + r0 * lda;
+        float *c = C + r0 * ldc;
+#define TILE_CASE(RR)                                                                                              \
+    case RR:                                                                                                       \
+        if (W == 16)                                                                                               \
+            tile6(RR, 16, a, lda, B, ldb, kk, c, ldc);                                                             \
+        else                                                                                                       \
+            tile6(RR, 8, a, lda, B, ldb, kk, c, ldc);                                                              \
+        break;
+        switch (r) {
+            TILE_CASE(1)
+            TILE_CASE(2)
+            TILE_CASE(3)
+            TILE_CASE(4)
+            TILE_CASE(5)
+            default:
+                if (W == 16)
+                    tile6(6, 16, a, lda, B, ldb, kk, c, ldc);
+                else
+                    tile6(6, 8, a, lda, B, ldb, kk, c, ldc);
+                break;
+        }
+#undef TILE_CASE
+    }
+}
+
+size_t spotter_attention_scratch_floats(size_t group, size_t tokens, size_t d, size_t keys) {
+    size_t rows = group * tokens;
+    size_t kpad = (keys + 15) / 16 * 16;
+    return rows * d * 2 + rows * kpad + 16;
+}
+
+void spotter_attention_block(const float *q, size_t q_stride, size_t group, size_t d, const float *kt,
+                             size_t kt_stride, const float *v, size_t v_stride, size_t start, size_t t0, size_t nt,
+                             const uint8_t *visual, size_t chunk_end, float scale, float *scratch, float *out,
+                             size_t out_stride) {
+    size_t rows = group * nt;
+    // keys needed: causal up to the last token's position, or the whole chunk for visual queries
+    size_t kmax = start + t0 + nt;
+    for (size_t u = 0; u < nt; u++)
+        if (visual[start + t0 + u]) kmax = chunk_end;
+    size_t kpad = (kmax + 15) / 16 * 16;
+    float *Q = scratch;
+    float *O = Q + rows * d;
+    float *S = O + rows * d;
+    for (size_t u = 0; u < nt; u++)
+        for (size_t r = 0; r < group; r++) memcpy(Q + (u * group + r) * d, q + u * q_stride + r * d, d * 4);
+    // S = Q · Kᵀ over 16-key blocks (keys beyond the cache are zero in the transposed store)
+    for (size_t j0 = 0; j0 < kpad; j0 += 16) matmul_rows(rows, 16, Q, d, kt + j0, kt_stride, d, S + j0, kpad);
+    // mask, scale, softmax
+    for (size_t u = 0; u < nt; u++) {
+        size_t pos = start + t0 + u;
+        int vis = visual[pos];
+        for (size_t r = 0; r < group; r++) {
+            float *s = S + (u * group + r) * kpad;
+            for (size_t j = 0; j < kmax; j++) {
+                int allowed = j <= pos || (vis && j < chunk_end && visual[j]);
+                s[j] = allowed ? s[j] * scale : -INFINITY;
+            }
+            float inv = softmax_inplace(s, kmax);
+            for (size_t j = 0; j < kmax; j++) s[j] *= inv;
+        }
+    }
+    // O = P · V, in 16- (then 8-) wide column blocks of the head dimension
+    size_t c0 = 0;
+    for (; c0 + 16 <= d; c0 += 16) matmul_rows(rows, 16, S, kpad, v + c0, v_stride, kmax, O + c0, d);
+    for (; c0 + 8 <= d; c0 += 8) matmul_rows(rows, 8, S, kpad, v + c0, v_stride, kmax, O + c0, d);
+    for (size_t u = 0; u < nt; u++)
+        for (size_t r = 0; r < group; r++) memcpy(out + u * out_stride + r * d, O + (u * group + r) * d, d * 4);
+}

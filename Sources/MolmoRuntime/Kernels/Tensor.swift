@@ -1,0 +1,69 @@
+import Foundation
+
+/// A dense row-major fp32 tensor that owns its (64-byte aligned) memory. Runtime activations are 2-D
+/// `[rows, cols]`; the last dimension is contiguous.
+public final class Tensor {
+    /// Dimensions, outermost first.
+    public let shape: [Int]
+    /// Number of elements.
+    public let count: Int
+    /// The elements.
+    public let data: UnsafeMutablePointer<Float>
+
+    /// A zero-filled tensor.
+    public init(shape: [Int]) {
+        self.shape = shape
+        count = shape.reduce(1, *)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        data = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        data.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    /// A 2-D tensor filled from `values` (row-major).
+    public convenience init(rows: Int, cols: Int, values: [Float]) {
+        self.init(shape: [rows, cols])
+        values.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { data.update(from: base, count: min(values.count, count)) }
+        }
+    }
+
+    deinit { UnsafeMutableRawPointer(data).deallocate() }
+
+    /// Size of the first dimension.
+    public var rows: Int { shape.count > 1 ? shape[0] : 1 }
+    /// Size of the last dimension (the row length).
+    public var cols: Int { shape.last ?? 1 }
+
+    /// Pointer to row `i` of a 2-D tensor.
+    @inline(__always) public func row(_ i: Int) -> UnsafeMutablePointer<Float> { data + i * cols }
+
+    /// The elements as an array.
+    public var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+
+    /// Row `i` as an array.
+    public func rowArray(_ i: Int) -> [Float] { Array(UnsafeBufferPointer(start: row(i), count: cols)) }
+}
+
+/// How the runtime stores linear-layer and embedding weights in memory.
+public enum WeightFormat: String, Sendable, CaseIterable {
+    /// 4 bytes per weight, exact.
+    case float32
+    /// 2 bytes per weight (bfloat16, rounded to nearest even); compute stays fp32.
+    case bfloat16
+
+    /// Bytes per stored weight.
+    public var bytesPerWeight: Int { self == .float32 ? 4 : 2 }
+}
+
+/// Aligned raw storage that frees itself.
+final class AlignedBuffer {
+    let raw: UnsafeMutableRawPointer
+    let byteCount: Int
+
+    init(byteCount: Int) {
+        self.byteCount = byteCount
+        raw = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 64), alignment: 64)
+    }
+
+    deinit { raw.deallocate() }
+}

@@ -1,0 +1,132 @@
+import CKernels
+import Foundation
+
+/// What a checkpoint directory holds and what running it here would take: family, sizes, on-disk dtype, memory
+/// estimates per weight format, and whether this machine can run it. Reads headers and configs only.
+public struct CheckpointReport: Sendable {
+    /// Decoder family.
+    public var family: DecoderFamily
+    /// The decoder configuration.
+    public var text: Molmo2TextConfig
+    /// True when the config and weights carry a vision tower.
+    public var hasVision: Bool
+    /// Weight naming layout ("released" or "native").
+    public var weightLayout: String
+    /// Number of safetensors files.
+    public var shardCount: Int
+    /// Bytes of tensor data on disk.
+    public var checkpointBytes: Int
+    /// Bytes on disk per dtype.
+    public var bytesByDType: [SafetensorsDType: Int]
+    /// Parameters of the language model (embedding, blocks, head).
+    public var languageParameters: Int
+    /// All other parameters (vision tower, connector).
+    public var otherParameters: Int
+    /// Whether tokenizer.json is present and loads, with its size or the reason it does not.
+    public var tokenizerStatus: String
+    /// End-of-sequence ids from generation_config.json.
+    public var eosTokenIds: [Int]
+    /// Context length used for the memory estimate.
+    public var contextTokens: Int
+    /// MemAvailable of this machine, if known.
+    public var availableMemory: Int?
+    /// CPU features relevant to the kernels.
+    public var cpuFeatures: [String]
+    /// The CPU has the AVX2+FMA baseline the kernels need.
+    public var cpuSupported: Bool
+
+    /// Bytes of KV cache per token (fp32 keys and values of every layer).
+    public var kvBytesPerToken: Int { 2 * text.numHiddenLayers * text.numKeyValueHeads * text.headDim * 4 }
+
+    /// Estimated peak resident memory with the given weight format: converted weights (language and other tensors),
+    /// KV cache for `contextTokens`, prefill activations, and one source tensor mapped during conversion.
+    public func memoryNeeded(format: WeightFormat) -> Int {
+        let weights = (languageParameters + otherParameters) * format.bytesPerWeight
+        let kv = kvBytesPerToken * contextTokens
+        let c = text
+        let chunk = min(contextTokens, 256)
+        let activations = contextTokens * (2 * c.hiddenSize + c.numAttentionHeads * c.headDim) * 4
+            + chunk * (c.qkvWidth + 3 * c.intermediateSize + 2 * c.hiddenSize) * 4
+            + chunk * c.vocabSize * 4
+        let largestSource = c.vocabSize * c.hiddenSize * 4
+        return weights + kv + activations + largestSource + 256 << 20
+    }
+
+    /// True when `format` fits the available memory and the CPU is supported.
+    public func canRun(format: WeightFormat) -> Bool {
+        guard cpuSupported else { return false }
+        guard let available = availableMemory else { return true }
+        return memoryNeeded(format: format) <= available
+    }
+}
+
+/// Builds a `CheckpointReport` for a directory, or says in one line why the directory is not a usable checkpoint.
+public enum CheckpointInspector {
+    /// Inspects `directory` (headers and JSON only; no weights are read).
+    public static func inspect(directory: URL, contextTokens: Int = 8192) throws -> CheckpointReport {
+        let config = try Molmo2Config.load(directory: directory)
+        let files = try CheckpointFiles(directory: directory)
+        let names = try LanguageTensorNames.sanitize(
+            names: Set(files.tensorNames), config: config.text, directory: directory.path)
+        var languageNames = Set(names.embedding + [names.lnF, names.lmHead])
+        for b in names.blocks {
+            languageNames.formUnion([b.attnNorm, b.ffNorm, b.attnOut, b.ffOut] + b.attProj + b.ffProj)
+            languageNames.formUnion([b.qNorm, b.kNorm].compactMap { $0 } + (b.attProjBias ?? []))
+        }
+        var language = 0
+        var other = 0
+        for name in files.tensorNames {
+            let (_, info) = try files.locate(name)
+            if languageNames.contains(name) { language += info.elementCount } else { other += info.elementCount }
+        }
+        let missing = languageNames.filter { !files.contains($0) }.sorted()
+        if let first = missing.first { throw CheckpointError.missingTensor(tensor: first, directory: directory.path) }
+
+        let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
+        let tokenizerStatus: String
+        if FileManager.default.fileExists(atPath: tokenizerURL.path) {
+            do {
+                let tok = try BPETokenizer(url: tokenizerURL)
+                var status = "loads, \(tok.vocabularySize) ids"
+                if let patch = config.imagePatchId {
+                    status += tok.id(of: "<im_patch>") == patch
+                        ? ", <im_patch> = \(patch) as in config.json"
+                        : ", <im_patch> does not match config.json image_patch_id \(patch)"
+                }
+                tokenizerStatus = status
+            } catch {
+                tokenizerStatus = "does not load: \(error)"
+            }
+        } else {
+            tokenizerStatus = "missing"
+        }
+        let generation = try GenerationConfig.load(directory: directory)
+        let f = spotter_cpu_features()
+        let has = { (bit: spotter_cpu_feature) in f & UInt32(bit.rawValue) != 0 }
+        var features: [String] = []
+        for (bit, label) in [
+            (SPOTTER_CPU_AVX2, "avx2"), (SPOTTER_CPU_FMA, "fma"), (SPOTTER_CPU_F16C, "f16c"),
+            (SPOTTER_CPU_AVX512F, "avx512f"), (SPOTTER_CPU_AVX512BW, "avx512bw"), (SPOTTER_CPU_AVX512VNNI, "avx512vnni"),
+            (SPOTTER_CPU_AVX512BF16, "avx512bf16"),
+        ] where has(bit) {
+            features.append(label)
+        }
+        return CheckpointReport(
+            family: config.family, text: config.text, hasVision: config.hasVision && other > 0,
+            weightLayout: names.layout, shardCount: files.shards.count, checkpointBytes: files.totals.bytes,
+            bytesByDType: files.bytesByDType, languageParameters: language, otherParameters: other,
+            tokenizerStatus: tokenizerStatus, eosTokenIds: generation.eosTokenIds, contextTokens: contextTokens,
+            availableMemory: availableMemoryBytes(), cpuFeatures: features,
+            cpuSupported: has(SPOTTER_CPU_AVX2) && has(SPOTTER_CPU_FMA))
+    }
+
+    /// MemAvailable from /proc/meminfo, in bytes.
+    public static func availableMemoryBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
+        }
+        return nil
+    }
+}

@@ -1,3 +1,0 @@
-import CKernels
-/// MolmoRuntime module. See docs/architecture.md for what it owns.
-public enum MolmoRuntimeModule {}
