@@ -18,11 +18,13 @@ public final class ViewerApp {
     private var state: AppState
     private let painter: VideoPainter
     private let session: TerminalSession
+    private let annotations: AnnotationSession?
 
-    public init(state: AppState, painter: VideoPainter, session: TerminalSession) {
+    public init(state: AppState, painter: VideoPainter, session: TerminalSession, annotations: AnnotationSession?) {
         self.state = state
         self.painter = painter
         self.session = session
+        self.annotations = annotations
     }
 
     private static func monotonicSeconds() -> Double {
@@ -34,12 +36,16 @@ public final class ViewerApp {
     /// Runs until the user quits or a terminating signal arrives.
     public func run() {
         Palette.install()
-        state.layout = Layout(columns: session.columns, rows: session.rows)
+        annotations?.refresh(&state, tracksChanged: true)
+        state.relayout(columns: session.columns, rows: session.rows)
         var needsFullRepaint = true
         var paintedFrame = -1
+        var paintedRevision = -1
         var paintedLayout = state.layout
         while !state.shouldQuit && !session.interrupted {
+            let frameBefore = state.frame
             _ = Reducer.reduce(&state, .tick(now: ViewerApp.monotonicSeconds()))
+            if state.frame != frameBefore { annotations?.refresh(&state, tracksChanged: false) }
 
             if needsFullRepaint || state.layout != paintedLayout {
                 session.invalidateScreen()
@@ -51,12 +57,15 @@ public final class ViewerApp {
             if let problem = painter.lastError, state.message == nil { state.message = problem }
             PaneView.draw(state)
             session.flush()
-            if !state.layout.isTooSmall && state.mode != .help && state.frame != paintedFrame {
+            if !state.layout.isTooSmall && state.mode != .help
+                && (state.frame != paintedFrame || state.annotations.revision != paintedRevision)
+            {
                 session.writeRaw(painter.paint(state))
                 paintedFrame = state.frame
+                paintedRevision = state.annotations.revision
                 if let problem = painter.lastError { state.message = problem }
                 painter.prefetch(after: state.frame, state: state)
-                if case .command = state.mode { session.flush() }  // put the prompt cursor back
+                if case .prompt = state.mode { session.flush() }  // put the prompt cursor back
             }
 
             let timeout = state.isPlaying ? nextFrameDelayMilliseconds() : 250
@@ -65,10 +74,7 @@ public final class ViewerApp {
             // Drain a burst (key repeat, mouse drag) so the screen shows its end state, not every step.
             while events.count < 64, let more = session.nextEvent(timeoutMilliseconds: 0) { events.append(more) }
             for event in events {
-                let previousMode = state.mode
-                let effects = Reducer.reduce(&state, .input(event))
-                if effects.contains(.repaintAll) { needsFullRepaint = true }
-                if previousMode == .help && state.mode != .help { needsFullRepaint = true }
+                if Dispatcher.dispatch(.input(event), state: &state, annotations: annotations) { needsFullRepaint = true }
                 if state.shouldQuit { break }
             }
         }
@@ -82,5 +88,29 @@ public final class ViewerApp {
         let due = playback.startClock + (media.timestamps[next] - media.timestamps[playback.startFrame])
         let delay = (due - ViewerApp.monotonicSeconds()) * 1000
         return min(50, max(1, Int(delay.rounded(.up))))
+    }
+}
+
+/// One step of the application: the reducer, then its effects (edits are committed to the store before
+/// anything is drawn), then the annotation view for the new frame. Shared by the run loop and the tests.
+public enum Dispatcher {
+    /// Returns true when the whole screen must be repainted.
+    @discardableResult
+    public static func dispatch(_ action: Action, state: inout AppState, annotations: AnnotationSession?) -> Bool {
+        let previousMode = state.mode
+        let previousFrame = state.frame
+        var repaint = false
+        for effect in Reducer.reduce(&state, action) {
+            if effect.isRepaintAll {
+                repaint = true
+            } else if let annotations {
+                annotations.perform(effect, on: &state)
+            } else {
+                state.message = "no project is open (--no-project): edits are off"
+            }
+        }
+        if state.frame != previousFrame { annotations?.refresh(&state, tracksChanged: false) }
+        if previousMode == .help && state.mode != .help { repaint = true }
+        return repaint
     }
 }

@@ -49,12 +49,32 @@ public struct MediaFacts: Equatable, Sendable {
     }
 }
 
+/// What a one-line prompt at the bottom asks for.
+public enum PromptKind: Equatable, Sendable {
+    /// `:` — a frame or a time to go to.
+    case goTo
+    /// A new label for the selected track.
+    case label
+    /// The id of the track to merge the selected one into.
+    case mergeInto
+
+    public var caption: String {
+        switch self {
+        case .goTo: return ":"
+        case .label: return "label: "
+        case .mergeInto: return "merge into track #"
+        }
+    }
+}
+
 /// Which overlay or input mode owns the keyboard.
 public enum Mode: Equatable, Sendable {
     case normal
     case help
-    /// The `:` prompt with what has been typed so far.
-    case command(String)
+    /// A prompt with what has been typed so far.
+    case prompt(PromptKind, String)
+    /// Arrows and hjkl nudge the selected point (1 px, shifted 10 px) until Enter, Esc or m.
+    case move
 }
 
 /// The whole state of the viewer as a value; the reducer changes it, the view draws it.
@@ -66,7 +86,10 @@ public struct AppState: Equatable, Sendable {
     /// Set while playing: the frame and clock time playback started from.
     public var playback: Playback?
     public var message: String?
-    public var rendererName: String
+    public var graphics: ViewerGraphics
+    public var annotations = AnnotationState()
+    /// The project file's name, shown in the status line.
+    public var projectName: String?
     public var shouldQuit = false
 
     public struct Playback: Equatable, Sendable {
@@ -74,10 +97,17 @@ public struct AppState: Equatable, Sendable {
         public var startClock: Double
     }
 
-    public init(media: MediaFacts, columns: Int, rows: Int, rendererName: String) {
+    public init(media: MediaFacts, columns: Int, rows: Int, graphics: ViewerGraphics) {
         self.media = media
         self.layout = Layout(columns: columns, rows: rows)
-        self.rendererName = rendererName
+        self.graphics = graphics
+    }
+
+    public var rendererName: String { graphics.name }
+
+    /// Recomputes the layout for a screen size, keeping room for one lane per track (as many as fit).
+    public mutating func relayout(columns: Int, rows: Int) {
+        layout = Layout(columns: columns, rows: rows, tracks: annotations.tracks.count)
     }
 
     public var isPlaying: Bool { playback != nil }

@@ -1,3 +1,4 @@
+import Annotations
 import Foundation
 import Media
 import TerminalGraphics
@@ -80,11 +81,13 @@ public final class FramePainter: VideoPainter {
             lastError = "\(error)"
             image = RGBImage(width: mapping.displayWidth, height: mapping.displayHeight, fill: background)
         }
+        var picture = image
+        PointOverlay.paint(state.annotations, into: &picture, mapping: mapping)
         switch graphics.renderer {
         case .halfBlock:
-            return halfBlock.encode(image, row: mapping.imageRow, column: mapping.imageColumn)
+            return halfBlock.encode(picture, row: mapping.imageRow, column: mapping.imageColumn)
         case .sixel:
-            return sixel.encode(image, row: mapping.imageRow, column: mapping.imageColumn)
+            return sixel.encode(picture, row: mapping.imageRow, column: mapping.imageColumn)
         }
     }
 
@@ -92,5 +95,53 @@ public final class FramePainter: VideoPainter {
         let mapping = graphics.mapping(for: state.media, in: state.layout.viewer)
         guard mapping.displayWidth > 0, mapping.displayHeight > 0 else { return }
         server.prefetch(from: frame + 1, count: 12, width: mapping.displayWidth, height: mapping.displayHeight)
+    }
+}
+
+/// Draws the project's points on a frame already scaled to the display: stored visible points as filled discs,
+/// interpolated (ghost) points as rings, occluded ones as crosses, the selected track ringed in white with a
+/// short trail of where it was on the previous frames.
+public enum PointOverlay {
+    public static let trailFrames = 12
+
+    public static func paint(_ annotations: AnnotationState, into image: inout RGBImage, mapping: ViewportMapping) {
+        guard !annotations.framePoints.isEmpty else { return }
+        let radius = max(1.5, Double(image.width) / 200)
+        if let track = annotations.selectedTrack, let here = annotations.selectedPoint {
+            paintTrail(track, endingAt: here.entry.frame, into: &image, mapping: mapping)
+        }
+        for point in annotations.framePoints {
+            let entry = point.entry
+            guard entry.visibility != .outside, let track = annotations.track(point.track) else { continue }
+            let color = RGB(r: track.color.red, g: track.color.green, b: track.color.blue)
+            let p = mapping.imagePoint(sourceX: entry.x, sourceY: entry.y)
+            if point.track == annotations.selected {
+                Overlay.ring(in: &image, centerX: p.x, centerY: p.y, radius: radius + 2, color: .white)
+            }
+            switch (entry.visibility, point.isInterpolated) {
+            case (.occluded, _):
+                Overlay.cross(in: &image, centerX: p.x, centerY: p.y, armLength: Int(radius.rounded(.up)) + 1, color: color)
+            case (_, true):
+                Overlay.ring(in: &image, centerX: p.x, centerY: p.y, radius: radius, color: color)
+            default:
+                Overlay.disc(in: &image, centerX: p.x, centerY: p.y, radius: radius, fill: color, outline: .black)
+            }
+        }
+    }
+
+    static func paintTrail(_ track: Track, endingAt frame: Int, into image: inout RGBImage, mapping: ViewportMapping) {
+        let color = RGB(r: track.color.red, g: track.color.green, b: track.color.blue)
+        var previous: PixelPoint?
+        for f in max(0, frame - trailFrames)...frame {
+            guard let resolved = track.resolved(at: f), resolved.entry.visibility != .outside else {
+                previous = nil
+                continue
+            }
+            let p = mapping.imagePoint(sourceX: resolved.entry.x, sourceY: resolved.entry.y)
+            if let q = previous {
+                Overlay.line(in: &image, fromX: q.x, fromY: q.y, toX: p.x, toY: p.y, color: color)
+            }
+            previous = p
+        }
     }
 }

@@ -20,30 +20,49 @@ public struct CellRect: Equatable, Sendable {
 }
 
 /// Where each pane sits for a given screen size. Computed, never hard-coded, so resizing re-lays out.
+///
+/// From the bottom: the status line, the timeline labels, one lane per track (as many as fit), the timeline
+/// bar; above them the viewer, with the objects pane on its right when the screen is wide enough.
 public struct Layout: Equatable, Sendable {
     /// The smallest screen the application draws on; smaller ones get a one-line message.
     public static let minimumColumns = 40
     public static let minimumRows = 12
+    /// Width of the objects pane, shown from `objectsPaneMinimumColumns` screen columns on.
+    public static let objectsPaneWidth = 28
+    public static let objectsPaneMinimumColumns = 80
+    /// The viewer keeps at least this many rows; lanes take what is left, up to `maximumLanes`.
+    public static let minimumViewerRows = 8
+    public static let maximumLanes = 8
 
     public var screenColumns: Int
     public var screenRows: Int
     public var viewer: CellRect
+    public var objects: CellRect
+    /// The bar row, the lanes and the label row together.
     public var timeline: CellRect
+    public var lanes: CellRect
+    public var labels: CellRect
     public var status: CellRect
 
     public var isTooSmall: Bool {
         screenColumns < Layout.minimumColumns || screenRows < Layout.minimumRows
     }
 
-    public init(columns: Int, rows: Int) {
+    public init(columns: Int, rows: Int, tracks: Int = 0) {
         screenColumns = columns
         screenRows = rows
+        let laneCount = max(0, min(tracks, Layout.maximumLanes, rows - 3 - Layout.minimumViewerRows))
         status = CellRect(column: 0, row: rows - 1, width: columns, height: 1)
-        timeline = CellRect(column: 0, row: rows - 3, width: columns, height: 2)
-        viewer = CellRect(column: 0, row: 0, width: columns, height: max(0, rows - 3))
+        labels = CellRect(column: 0, row: rows - 2, width: columns, height: 1)
+        lanes = CellRect(column: 0, row: rows - 2 - laneCount, width: columns, height: laneCount)
+        let barRow = rows - 3 - laneCount
+        timeline = CellRect(column: 0, row: barRow, width: columns, height: laneCount + 2)
+        let sidePane = columns >= Layout.objectsPaneMinimumColumns ? Layout.objectsPaneWidth : 0
+        viewer = CellRect(column: 0, row: 0, width: columns - sidePane, height: max(0, barRow))
+        objects = CellRect(column: columns - sidePane, row: 0, width: sidePane, height: max(0, barRow))
     }
 
-    /// The frame index a click at `column` on the timeline bar selects.
+    /// The frame index a click at `column` on the timeline bar (or a lane) selects.
     public func frameForTimelineColumn(_ column: Int, frameCount: Int) -> Int? {
         let bar = timelineBar
         guard frameCount > 0, column >= bar.column, column < bar.column + bar.width else { return nil }
@@ -60,7 +79,7 @@ public struct Layout: Equatable, Sendable {
         return bar.column + Int((fraction * Double(bar.width - 1)).rounded())
     }
 
-    /// The bar row of the timeline: the whole width minus a one-cell margin each side.
+    /// The bar row of the timeline: the whole width minus a one-cell margin each side. Lanes share its columns.
     public var timelineBar: CellRect {
         CellRect(column: timeline.column + 1, row: timeline.row, width: timeline.width - 2, height: 1)
     }

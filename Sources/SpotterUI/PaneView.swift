@@ -1,5 +1,7 @@
+import Annotations
 import CNcurses
 import Foundation
+import TerminalGraphics
 
 /// Colour pairs used by the panes.
 enum Palette: Int16 {
@@ -34,6 +36,8 @@ enum PaneView {
             return
         }
         drawTimeline(state)
+        drawLanes(state)
+        ObjectsPane.draw(state)
         drawStatus(state)
         if state.mode == .help { drawHelp(layout) }
     }
@@ -65,12 +69,12 @@ enum PaneView {
             }
             put(row: bar.row, column: column, glyph, width: 1, attribute: pair.attribute)
         }
-        let labelRow = layout.timeline.row + 1
+        let labelRow = layout.labels.row
         clearRow(labelRow, from: layout.timeline.column, width: layout.timeline.width)
         let time = media.timestamps.isEmpty ? 0 : media.timestamps[state.frame]
         let left = " frame \(state.frame)/\(media.lastFrame)  \(Timecode.format(time)) / \(Timecode.format(media.duration))"
         put(row: labelRow, column: 0, left, width: layout.timeline.width, attribute: spotter_a_bold())
-        let hint = "space play  ←/→ step  : go to  ? help  q quit "
+        let hint = "space play  ←/→ step  Tab select  u undo  ? help "
         let hintStart = layout.timeline.width - hint.count
         if hintStart > left.count + 2 {
             put(row: labelRow, column: hintStart, hint, width: hint.count, attribute: Palette.dim.attribute)
@@ -80,38 +84,86 @@ enum PaneView {
     static func drawStatus(_ state: AppState) {
         let row = state.layout.status.row
         let width = state.layout.status.width
-        if case .command(let text) = state.mode {
+        if case .prompt(let kind, let text) = state.mode {
             clearRow(row, from: 0, width: width)
-            put(row: row, column: 0, ":" + text, width: width, attribute: Palette.prompt.attribute)
+            let caption = kind == .mergeInto ? "merge #\(state.annotations.selected?.rawValue ?? 0) into track #" : kind.caption
+            put(row: row, column: 0, caption + text, width: width, attribute: Palette.prompt.attribute)
             _ = curs_set(1)
-            _ = wmove(spotter_stdscr(), Int32(row), Int32(min(width - 1, text.count + 1)))
+            _ = wmove(spotter_stdscr(), Int32(row), Int32(min(width - 1, caption.count + text.count)))
             return
         }
         _ = curs_set(0)
         let media = state.media
-        let playing = state.isPlaying ? "▶ playing" : "❚❚ paused"
-        var text = " \(media.name)  \(media.width)x\(media.height)  \(String(format: "%.3g", media.fps)) fps  \(state.rendererName)  \(playing)"
+        var text: String
         var attribute = Palette.statusBar.attribute
         if let message = state.message {
             text = " " + message
             attribute = Palette.message.attribute | spotter_a_bold()
+        } else if state.mode == .move {
+            text = " MOVE  ←↑↓→/hjkl 1 px, shift 10 px; Enter or Esc when done"
+            attribute = Palette.message.attribute | spotter_a_bold()
+        } else {
+            let playing = state.isPlaying ? "▶ playing" : "❚❚ paused"
+            text = " \(media.name)  \(media.width)x\(media.height)  \(String(format: "%.3g", media.fps)) fps  \(state.rendererName)  \(playing)"
+            if let project = state.projectName {
+                text += "  · \(project)"
+            }
+            if let track = state.annotations.selectedTrack {
+                text += "  · selected #\(track.id.rawValue) \(track.label)"
+            }
         }
         put(row: row, column: 0, text.padding(toLength: max(text.count, width), withPad: " ", startingAt: 0), width: width, attribute: attribute)
+    }
+
+    /// One lane per track under the bar: keyframes, stored points, occlusion and interpolated spans.
+    static func drawLanes(_ state: AppState) {
+        let layout = state.layout
+        guard layout.lanes.height > 0 else { return }
+        let bar = layout.timelineBar
+        let tracks = Reducer.laneTracks(state)
+        let marker = layout.timelineColumn(forFrame: state.frame, frameCount: state.media.frameCount)
+        for lane in 0..<layout.lanes.height {
+            let row = layout.lanes.row + lane
+            clearRow(row, from: layout.lanes.column, width: layout.lanes.width)
+            guard lane < tracks.count else { continue }
+            let track = tracks[lane]
+            let selected = track.id == state.annotations.selected
+            let pair = TrackColors.pair(for: track)
+            put(row: row, column: 0, selected ? "▶" : "▌", width: 1, attribute: pair)
+            let glyphs = LaneGlyphs.glyphs(for: track, frameCount: state.media.frameCount, width: bar.width)
+            var text = String(glyphs)
+            if bar.column + bar.width > marker, marker >= bar.column, glyphs[marker - bar.column] == LaneGlyphs.empty {
+                var chars = Array(text)
+                chars[marker - bar.column] = "┊"
+                text = String(chars)
+            }
+            put(row: row, column: bar.column, text, width: bar.width, attribute: selected ? pair | spotter_a_bold() : pair)
+        }
     }
 
     static let helpLines: [String] = [
         "Spotter — keys",
         "",
-        "space        play / pause at the source rate",
-        "← → / h l    previous / next frame",
-        "shift-← →    10 frames back / forward",
-        "PgUp PgDn    5 seconds back / forward",
-        "g G          first / last frame",
-        ":            go to a frame (120) or a time (4.5s, 1:02.5)",
-        "click        on the timeline: seek there",
-        "Ctrl-L       redraw the screen",
-        "?            this help",
-        "q            quit",
+        "space          play / pause at the source rate",
+        "← → / d f      previous / next frame",
+        "shift-← → D F  10 frames back / forward",
+        "PgUp PgDn      5 seconds back / forward",
+        "g G            first / last frame",
+        ":              go to a frame (120) or a time (4.5s, 1:02.5)",
+        "click timeline seek there (a lane also selects its track)",
+        "",
+        "click picture  on a point: select it; else place the selected",
+        "               track's point here, or start a new track",
+        "Tab shift-Tab  select next / previous track; Esc: none",
+        "n              new track          l  label",
+        "m              move the point: arrows/hjkl 1 px, shift 10 px",
+        "k              keyframe on/off    r e  next / previous keyframe",
+        "q / o          occluded / outside on this frame (with a selection)",
+        "x Del          delete the point   X  delete the track",
+        "M              merge into a track s  split at this frame",
+        "u  Ctrl-R      undo / redo (every edit is saved as you make it)",
+        "Ctrl-L         redraw             ?  this help",
+        "q (no selection), Q, Ctrl-C       quit",
         "",
         "any key closes this help",
     ]
@@ -119,8 +171,8 @@ enum PaneView {
     static func drawHelp(_ layout: Layout) {
         let innerWidth = (helpLines.map(\.count).max() ?? 0) + 4
         let width = min(layout.screenColumns, innerWidth)
-        let height = min(layout.viewer.height + layout.timeline.height, helpLines.count + 2)
-        let top = max(0, (layout.viewer.height - height) / 2)
+        let height = min(layout.screenRows - 1, helpLines.count + 2)
+        let top = max(0, (layout.screenRows - 1 - height) / 2)
         let left = max(0, (layout.screenColumns - width) / 2)
         for r in 0..<height {
             let line: String
@@ -146,5 +198,76 @@ enum PaneView {
         _ = wattr_on(spotter_stdscr(), attribute, nil)
         _ = mvwaddstr(spotter_stdscr(), Int32(row), Int32(column), clipped)
         _ = wattr_off(spotter_stdscr(), attribute, nil)
+    }
+}
+
+/// The objects pane: one row per track with its colour, id, label, point count and where the points came from.
+enum ObjectsPane {
+    static let headerRows = 2
+
+    static func draw(_ state: AppState) {
+        let pane = state.layout.objects
+        guard !pane.isEmpty else { return }
+        let tracks = state.annotations.tracks
+        for r in 0..<pane.height {
+            PaneView.put(row: pane.row + r, column: pane.column, "│" + String(repeating: " ", count: pane.width - 1), width: pane.width, attribute: Palette.dim.attribute)
+        }
+        let inner = pane.width - 2
+        let undo = (state.annotations.canUndo ? "u" : "-") + (state.annotations.canRedo ? "^R" : "--")
+        PaneView.put(row: pane.row, column: pane.column + 2, "Objects (\(tracks.count))".padding(toLength: inner - 4, withPad: " ", startingAt: 0) + undo, width: inner, attribute: spotter_a_bold())
+        if tracks.isEmpty {
+            let hint = ["click the picture to", "place a point; n: new", "track; ? for keys"]
+            for (i, line) in hint.enumerated() where i + headerRows < pane.height {
+                PaneView.put(row: pane.row + headerRows + i, column: pane.column + 2, line, width: inner, attribute: Palette.dim.attribute)
+            }
+            return
+        }
+        PaneView.put(row: pane.row + 1, column: pane.column + 2, " id label        pts  H/M/T", width: inner, attribute: Palette.dim.attribute)
+        for (i, track) in tracks.enumerated() where i + headerRows < pane.height {
+            let row = pane.row + headerRows + i
+            let selected = track.id == state.annotations.selected
+            var human = 0, machine = 0, tracker = 0
+            for entry in track.entries {
+                switch entry.provenance {
+                case .human: human += 1
+                case .model: machine += 1
+                case .tracker, .interpolated: tracker += 1
+                }
+            }
+            let here = state.annotations.framePoints.contains { $0.track == track.id && !$0.isInterpolated } ? "•" : " "
+            let label = String(track.label.prefix(10)).padding(toLength: 10, withPad: " ", startingAt: 0)
+            let id = String("\(track.id.rawValue)".suffix(3))
+            let line = "\(id.leftPadded(3)) \(label)\(here)\(String(track.entries.count).leftPadded(4)) \(human)/\(machine)/\(tracker)"
+            PaneView.put(row: row, column: pane.column + 1, "■", width: 1, attribute: TrackColors.pair(for: track))
+            PaneView.put(row: row, column: pane.column + 2, line, width: inner, attribute: selected ? spotter_a_reverse() : 0)
+        }
+    }
+}
+
+/// ncurses colour pairs for track colours (nearest xterm-256 entry; 8 colours on poorer terminals).
+enum TrackColors {
+    static let firstPair: Int16 = 32
+    nonisolated(unsafe) static var assigned: [Int64: Int16] = [:]
+
+    static func pair(for track: Track) -> attr_t {
+        guard has_colors() else { return 0 }
+        let packed = track.color.packed
+        if let pair = assigned[packed] { return attr_t(spotter_color_pair(Int32(pair))) }
+        let pair = firstPair + Int16(assigned.count % 200)
+        let color: Int16
+        if spotter_colors() >= 256 {
+            color = Int16(XtermPalette.nearestIndex(to: RGB(r: track.color.red, g: track.color.green, b: track.color.blue)))
+        } else {
+            color = Int16(COLOR_WHITE)
+        }
+        init_pair(pair, color, -1)
+        assigned[packed] = pair
+        return attr_t(spotter_color_pair(Int32(pair)))
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }

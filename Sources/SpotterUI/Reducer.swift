@@ -1,3 +1,4 @@
+import Annotations
 import Foundation
 
 /// Actions the reducer understands: input plus the passage of time.
@@ -8,15 +9,35 @@ public enum Action: Equatable, Sendable {
 }
 
 /// Side effects the run loop performs after a reduction.
-public enum Effect: Equatable, Sendable {
+public enum Effect: Sendable {
     /// Everything on screen must be repainted (mode change, resize): the video region too.
     case repaintAll
+    /// Commit an edit to the project store; with `selectCreated`, select the track it creates.
+    case edit(Edit, selectCreated: Bool)
+    case undo
+    case redo
+
+    public var isRepaintAll: Bool {
+        if case .repaintAll = self { return true }
+        return false
+    }
+
+    /// The edit, if this effect is one.
+    public var edit: Edit? {
+        if case .edit(let edit, _) = self { return edit }
+        return nil
+    }
 }
 
-/// Pure state transitions of the viewer; no terminal, no decoding.
+/// Pure state transitions of the viewer and editor; no terminal, no decoding, no store.
 public enum Reducer {
     /// Frames moved by shift-arrows.
     public static let shortJump = 10
+    /// Source pixels moved by a nudge, and by a shifted nudge.
+    public static let nudge = 1.0
+    public static let bigNudge = 10.0
+    /// Label of tracks created by a click or `n`.
+    public static let defaultLabel = "object"
 
     public static func reduce(_ state: inout AppState, _ action: Action) -> [Effect] {
         switch action {
@@ -24,7 +45,7 @@ public enum Reducer {
             advancePlayback(&state, now: now)
             return []
         case .input(.resize(let columns, let rows)):
-            state.layout = Layout(columns: columns, rows: rows)
+            state.relayout(columns: columns, rows: rows)
             return [.repaintAll]
         case .input(.mouse(let mouse)):
             return handleMouse(&state, mouse)
@@ -32,10 +53,12 @@ public enum Reducer {
             switch state.mode {
             case .help:
                 state.mode = .normal
-                if key == .character("q") { state.shouldQuit = true }
+                if key == .character("Q") { state.shouldQuit = true }
                 return [.repaintAll]
-            case .command(let text):
-                return handleCommandKey(&state, key, text: text)
+            case .prompt(let kind, let text):
+                return handlePromptKey(&state, key, kind: kind, text: text)
+            case .move:
+                return handleMoveKey(&state, key)
             case .normal:
                 return handleKey(&state, key)
             }
@@ -49,8 +72,13 @@ public enum Reducer {
 
     static func handleKey(_ state: inout AppState, _ key: Key) -> [Effect] {
         let last = state.media.lastFrame
+        let selected = state.annotations.selected
         switch key {
-        case .character("q"), .control("c"):
+        case .character("Q"), .control("c"):
+            state.shouldQuit = true
+        case .character("q"):
+            // CVAT's "occluded" when a track is selected; quit otherwise.
+            if let id = selected { return toggleVisibility(&state, id, .occluded) }
             state.shouldQuit = true
         case .character(" "):
             if state.playback != nil {
@@ -59,13 +87,13 @@ public enum Reducer {
                 if state.frame >= last { state.frame = 0 }
                 state.playback = .init(startFrame: state.frame, startClock: .nan)
             }
-        case .right, .character("l"):
+        case .right, .character("f"):
             seek(&state, to: state.frame + 1)
-        case .left, .character("h"):
+        case .left, .character("d"):
             seek(&state, to: state.frame - 1)
-        case .shiftRight, .character("L"):
+        case .shiftRight, .character("F"):
             seek(&state, to: state.frame + shortJump)
-        case .shiftLeft, .character("H"):
+        case .shiftLeft, .character("D"):
             seek(&state, to: state.frame - shortJump)
         case .pageDown:
             seek(&state, to: state.frame + longJump(state.media))
@@ -77,24 +105,155 @@ public enum Reducer {
             seek(&state, to: last)
         case .character(":"):
             state.playback = nil
-            state.mode = .command("")
+            state.mode = .prompt(.goTo, "")
         case .character("?"):
             state.mode = .help
             return [.repaintAll]
         case .control("l"):
             return [.repaintAll]
+
+        // Selection.
+        case .tab, .backTab:
+            selectNext(&state, forward: key == .tab)
+        case .escape:
+            if selected != nil { select(&state, nil) }
+
+        // Editing.
+        case .character("n"):
+            state.playback = nil
+            return [.edit(.createTrack(NewTrack(label: defaultLabel)), selectCreated: true)]
+        case .character("u"):
+            state.playback = nil
+            return [.undo]
+        case .control("r"):
+            state.playback = nil
+            return [.redo]
+        case .character("r"), .character("e"):
+            if let target = state.annotations.keyframe(from: state.frame, forward: key == .character("r")) {
+                seek(&state, to: target)
+            } else {
+                state.message = key == .character("r") ? "no keyframe after this frame" : "no keyframe before this frame"
+            }
+        default:
+            guard let id = selected else {
+                if isEditingKey(key) { state.message = "select a track first (Tab, or click a point; n makes a new one)" }
+                return []
+            }
+            return handleTrackKey(&state, key, id)
+        }
+        return []
+    }
+
+    static func isEditingKey(_ key: Key) -> Bool {
+        switch key {
+        case .character("k"), .character("o"), .character("x"), .delete, .character("X"), .character("l"),
+            .character("M"), .character("s"), .character("m"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Keys that act on the selected track.
+    static func handleTrackKey(_ state: inout AppState, _ key: Key, _ id: TrackID) -> [Effect] {
+        state.playback = nil
+        let frame = state.frame
+        let point = state.annotations.selectedPoint
+        switch key {
+        case .character("k"):
+            guard point != nil else {
+                state.message = "track #\(id.rawValue) has no point on this frame"
+                return []
+            }
+            return [.edit(.toggleKeyframe(id, frame: frame), selectCreated: false)]
+        case .character("o"):
+            return toggleVisibility(&state, id, .outside)
+        case .character("x"), .delete:
+            guard let point, !point.isInterpolated else {
+                state.message = "no stored point of #\(id.rawValue) on this frame to delete"
+                return []
+            }
+            return [.edit(.deletePoint(id, frame: frame), selectCreated: false)]
+        case .character("X"):
+            select(&state, nil)
+            return [.edit(.deleteTrack(id), selectCreated: false)]
+        case .character("l"):
+            state.mode = .prompt(.label, state.annotations.track(id)?.label ?? "")
+        case .character("M"):
+            state.mode = .prompt(.mergeInto, "")
+        case .character("s"):
+            return [.edit(.split(id, atFrame: frame), selectCreated: true)]
+        case .character("m"):
+            guard point != nil else {
+                state.message = "track #\(id.rawValue) has no point on this frame to move"
+                return []
+            }
+            state.mode = .move
         default:
             break
         }
         return []
     }
 
-    static func handleCommandKey(_ state: inout AppState, _ key: Key, text: String) -> [Effect] {
+    static func toggleVisibility(_ state: inout AppState, _ id: TrackID, _ target: Visibility) -> [Effect] {
+        state.playback = nil
+        guard let point = state.annotations.selectedPoint else {
+            state.message = "track #\(id.rawValue) has no point on this frame"
+            return []
+        }
+        let next: Visibility = point.entry.visibility == target ? .visible : target
+        return [.edit(.setVisibility(id, frame: state.frame, next), selectCreated: false)]
+    }
+
+    static func handleMoveKey(_ state: inout AppState, _ key: Key) -> [Effect] {
+        guard let id = state.annotations.selected, let point = state.annotations.selectedPoint else {
+            state.mode = .normal
+            return []
+        }
+        var dx = 0.0
+        var dy = 0.0
+        switch key {
+        case .left, .character("h"): dx = -nudge
+        case .right, .character("l"): dx = nudge
+        case .up, .character("k"): dy = -nudge
+        case .down, .character("j"): dy = nudge
+        case .shiftLeft, .character("H"): dx = -bigNudge
+        case .shiftRight, .character("L"): dx = bigNudge
+        case .shiftUp, .character("K"): dy = -bigNudge
+        case .shiftDown, .character("J"): dy = bigNudge
+        case .enter, .escape, .character("m"):
+            state.mode = .normal
+            return []
+        default:
+            return []
+        }
+        let x = min(max(0, point.entry.x + dx), Double(state.media.width))
+        let y = min(max(0, point.entry.y + dy), Double(state.media.height))
+        return [.edit(.setPoint(id, frame: state.frame, x: x, y: y), selectCreated: false)]
+    }
+
+    static func handlePromptKey(_ state: inout AppState, _ key: Key, kind: PromptKind, text: String) -> [Effect] {
         switch key {
         case .escape:
             state.mode = .normal
         case .enter:
             state.mode = .normal
+            return submitPrompt(&state, kind: kind, text: text)
+        case .backspace:
+            if text.isEmpty { state.mode = .normal } else { state.mode = .prompt(kind, String(text.dropLast())) }
+        case .control("u"):
+            state.mode = .prompt(kind, "")
+        case .character(let c):
+            state.mode = .prompt(kind, text + String(c))
+        default:
+            break
+        }
+        return []
+    }
+
+    static func submitPrompt(_ state: inout AppState, kind: PromptKind, text: String) -> [Effect] {
+        switch kind {
+        case .goTo:
             switch GoToTarget.parse(text) {
             case .frame(let index)?:
                 if index < 0 || index > state.media.lastFrame {
@@ -111,32 +270,127 @@ public enum Reducer {
             case nil:
                 state.message = "not a frame or time: \(text) (try 120, 4.5s or 1:02.5)"
             }
-        case .backspace:
-            if text.isEmpty { state.mode = .normal } else { state.mode = .command(String(text.dropLast())) }
-        case .character(let c):
-            state.mode = .command(text + String(c))
-        default:
-            break
+        case .label:
+            let label = text.trimmingCharacters(in: .whitespaces)
+            guard let id = state.annotations.selected else { return [] }
+            guard !label.isEmpty else {
+                state.message = "a label cannot be empty"
+                return []
+            }
+            return [.edit(.relabel(id, label), selectCreated: false)]
+        case .mergeInto:
+            guard let from = state.annotations.selected else { return [] }
+            let digits = text.trimmingCharacters(in: CharacterSet(charactersIn: " #"))
+            guard let n = Int64(digits), let target = state.annotations.track(TrackID(n))?.id else {
+                state.message = "no track #\(text) to merge into"
+                return []
+            }
+            guard target != from else {
+                state.message = "cannot merge a track into itself"
+                return []
+            }
+            select(&state, target)
+            return [.edit(.merge(into: target, from: from), selectCreated: false)]
         }
         return []
     }
 
     static func handleMouse(_ state: inout AppState, _ mouse: MouseEvent) -> [Effect] {
-        guard mouse.kind == .press || mouse.kind == .drag else {
-            if mouse.kind == .scrollUp { seek(&state, to: state.frame - 1) }
-            if mouse.kind == .scrollDown { seek(&state, to: state.frame + 1) }
+        switch mouse.kind {
+        case .scrollUp:
+            seek(&state, to: state.frame - 1)
+            return []
+        case .scrollDown:
+            seek(&state, to: state.frame + 1)
+            return []
+        case .press:
+            break
+        default:
             return []
         }
         if state.mode == .help {
             state.mode = .normal
             return [.repaintAll]
         }
-        if mouse.row == state.layout.timelineBar.row,
-            let target = state.layout.frameForTimelineColumn(mouse.column, frameCount: state.media.frameCount)
+        let layout = state.layout
+        if mouse.row >= layout.timeline.row && mouse.row < layout.labels.row,
+            let target = layout.frameForTimelineColumn(mouse.column, frameCount: state.media.frameCount)
         {
+            // The bar seeks; a lane also selects its track.
+            if mouse.row > layout.timeline.row {
+                let lane = mouse.row - layout.lanes.row
+                if lane >= 0 && lane < laneTracks(state).count { select(&state, laneTracks(state)[lane].id) }
+            }
             seek(&state, to: target)
+            return []
+        }
+        if layout.objects.contains(column: mouse.column, row: mouse.row) {
+            let index = mouse.row - layout.objects.row - ObjectsPane.headerRows
+            let tracks = state.annotations.tracks
+            if index >= 0 && index < tracks.count { select(&state, tracks[index].id) }
+            return []
+        }
+        if layout.viewer.contains(column: mouse.column, row: mouse.row) {
+            return clickInViewer(&state, column: mouse.column, row: mouse.row)
         }
         return []
+    }
+
+    /// The tracks that have a lane, in lane order: the selected one is always among them.
+    public static func laneTracks(_ state: AppState) -> [Track] {
+        let tracks = state.annotations.tracks
+        let capacity = state.layout.lanes.height
+        guard tracks.count > capacity, capacity > 0, let selected = state.annotations.selected,
+            let index = tracks.firstIndex(where: { $0.id == selected })
+        else { return Array(tracks.prefix(capacity)) }
+        let start = min(max(0, index - capacity / 2), tracks.count - capacity)
+        return Array(tracks[start..<(start + capacity)])
+    }
+
+    /// A click on the picture: on a point, select its track; elsewhere, place the selected track's point
+    /// here, or start a new track with it when none is selected.
+    static func clickInViewer(_ state: inout AppState, column: Int, row: Int) -> [Effect] {
+        state.playback = nil
+        let mapping = state.graphics.mapping(for: state.media, in: state.layout.viewer)
+        guard let source = mapping.sourcePoint(column: column, row: row) else { return [] }
+        // Hit test in cells: a point within one cell of the click.
+        var best: (FramePoint, Int)?
+        for point in state.annotations.framePoints where point.entry.visibility != .outside {
+            guard let cell = mapping.cell(sourceX: point.entry.x, sourceY: point.entry.y) else { continue }
+            let distance = max(abs(cell.column - column), abs(cell.row - row))
+            if distance <= 1 && (best == nil || distance < best!.1) { best = (point, distance) }
+        }
+        if let (hit, _) = best, hit.track != state.annotations.selected {
+            select(&state, hit.track)
+            return []
+        }
+        let x = min(max(0, source.x), Double(state.media.width))
+        let y = min(max(0, source.y), Double(state.media.height))
+        if let id = state.annotations.selected {
+            return [.edit(.setPoint(id, frame: state.frame, x: x, y: y), selectCreated: false)]
+        }
+        let entry = PointEntry(frame: state.frame, x: x, y: y)
+        return [.edit(.createTrack(NewTrack(label: defaultLabel, entries: [entry])), selectCreated: true)]
+    }
+
+    static func select(_ state: inout AppState, _ id: TrackID?) {
+        guard state.annotations.selected != id else { return }
+        state.annotations.selected = id
+        state.annotations.revision += 1
+        if state.mode == .move { state.mode = .normal }
+    }
+
+    static func selectNext(_ state: inout AppState, forward: Bool) {
+        let ids = state.annotations.tracks.map(\.id)
+        guard !ids.isEmpty else {
+            state.message = "no tracks yet: click the picture or press n"
+            return
+        }
+        guard let current = state.annotations.selected, let index = ids.firstIndex(of: current) else {
+            select(&state, forward ? ids.first : ids.last)
+            return
+        }
+        select(&state, ids[(index + (forward ? 1 : ids.count - 1)) % ids.count])
     }
 
     /// Moves to `frame` (clamped), stopping playback: a manual seek always wins over the clock.

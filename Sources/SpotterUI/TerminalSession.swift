@@ -178,8 +178,10 @@ public final class TerminalSession {
         return .mouse(MouseEvent(kind: kind, column: Int(event.x), row: Int(event.y)))
     }
 
-    /// Forces the next refresh to repaint every cell (used after overlays close or on Ctrl-L).
+    /// Blanks the screen model and forces the next refresh to repaint every cell (after overlays close, resize, Ctrl-L);
+    /// the panes are drawn again and the video region is repainted by its painter.
     public func invalidateScreen() {
+        _ = werase(spotter_stdscr())
         _ = clearok(spotter_stdscr(), true)
     }
 

@@ -1,3 +1,4 @@
+import Annotations
 import ArgumentParser
 import Foundation
 import Media
@@ -23,8 +24,9 @@ struct OpenCommand: ParsableCommand {
         commandName: "open",
         abstract: "Open a video or image in the terminal viewer.",
         discussion: """
-            Step through the video frame by frame, play it at its own rate, jump to frames or times.
-            Press ? in the viewer for the keys. The picture uses truecolor half-blocks, or sixel where the
+            Step through the video frame by frame, play it at its own rate, jump to frames or times, and
+            place, move and correct points and tracks. Every edit is saved in the project file (NAME.spotter
+            beside the media, or --project) before the screen shows it. Press ? in the viewer for the keys. The picture uses truecolor half-blocks, or sixel where the
             terminal supports it; --graphics overrides the detection.
             """)
 
@@ -33,6 +35,15 @@ struct OpenCommand: ParsableCommand {
 
     @Option(help: "How to draw the picture: auto, halfblock, halfblock256 or sixel.")
     var graphics: GraphicsMode = .auto
+
+    @Option(help: "The project file (default: NAME.spotter beside the media).")
+    var project: String?
+
+    @Flag(help: "Open the project even if it was made for a different media file.")
+    var force = false
+
+    @Flag(help: "View only: open no project and allow no edits.")
+    var noProject = false
 
     func run() throws {
         let server: FrameServer
@@ -48,6 +59,16 @@ struct OpenCommand: ParsableCommand {
         if let size = TerminalSession.size(), size.columns < Layout.minimumColumns || size.rows < Layout.minimumRows {
             fail("\(file): \(TerminalError.tooSmall(columns: size.columns, rows: size.rows))")
         }
+        var store: ProjectStore?
+        if !noProject {
+            do {
+                store = try MediaProject.openStore(
+                    mediaPath: file, projectPath: project, info: server.info, frameTimestamps: server.frameTimestamps,
+                    force: force)
+            } catch {
+                fail("\(error)")
+            }
+        }
         let capabilities = TerminalCapabilities.probe(
             inputFD: STDIN_FILENO, outputFD: STDOUT_FILENO, environment: ProcessInfo.processInfo.environment, timeout: 0.3)
         let chosen = ViewerGraphics.choose(graphics, capabilities: capabilities)
@@ -61,9 +82,13 @@ struct OpenCommand: ParsableCommand {
         } catch {
             fail("\(file): \(error)")
         }
-        let state = AppState(media: media, columns: session.columns, rows: session.rows, rendererName: chosen.name)
-        let app = ViewerApp(state: state, painter: FramePainter(server: server, graphics: chosen), session: session)
+        var state = AppState(media: media, columns: session.columns, rows: session.rows, graphics: chosen)
+        state.projectName = store?.url.lastPathComponent
+        let app = ViewerApp(
+            state: state, painter: FramePainter(server: server, graphics: chosen), session: session,
+            annotations: store.map(AnnotationSession.init))
         app.run()
         session.end()
+        try? store?.close()
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import SpotterUI
 import TerminalGraphics
 import Testing
 
@@ -8,9 +9,11 @@ import Testing
     static let columns = 100
     static let rows = 30
 
+    /// A project file of its own per test, so tests never write beside the sample.
     func openSample(columns: Int = columns, rows: Int = rows, term: String = "xterm-256color") throws -> TmuxSession {
-        try TmuxSession(
-            command: [spotterBinary, "open", samplePath("shapes.mp4"), "--graphics", "halfblock"],
+        let project = FileManager.default.temporaryDirectory.appendingPathComponent("viewer-\(UUID().uuidString).spotter").path
+        return try TmuxSession(
+            command: [spotterBinary, "open", samplePath("shapes.mp4"), "--graphics", "halfblock", "--project", project],
             columns: columns, rows: rows, environment: ["COLORTERM": "truecolor", "TERM": term])
     }
 
@@ -26,7 +29,8 @@ import Testing
         // The picture: every cell of the viewer must carry the colours of frame 3 as Spotter scales it.
         let colored = try tmux.capture(escapes: true)
         let grid = ScreenGrid(capture: colored, columns: Self.columns)
-        let expected = try expectedHalfBlockCells(frame: 3, viewerColumns: Self.columns, viewerRows: Self.rows - 3)
+        let viewer = Layout(columns: Self.columns, rows: Self.rows).viewer
+        let expected = try expectedHalfBlockCells(frame: 3, viewerColumns: viewer.width, viewerRows: viewer.height)
         var mismatches = 0
         var checked = 0
         for (row, line) in expected.enumerated() {

@@ -7,7 +7,7 @@ private func media(frames: Int = 240, fps: Double = 30) -> MediaFacts {
 }
 
 private func state(frames: Int = 240, columns: Int = 100, rows: Int = 30) -> AppState {
-    AppState(media: media(frames: frames), columns: columns, rows: rows, rendererName: "half-block")
+    AppState(media: media(frames: frames), columns: columns, rows: rows, graphics: ViewerGraphics(renderer: .halfBlock(.truecolor)))
 }
 
 private func press(_ state: inout AppState, _ keys: Key...) {
@@ -18,11 +18,11 @@ private func press(_ state: inout AppState, _ keys: Key...) {
     var s = state(frames: 5)
     press(&s, .left)
     #expect(s.frame == 0)
-    press(&s, .right, .right, .character("l"))
+    press(&s, .right, .right, .character("f"))
     #expect(s.frame == 3)
     press(&s, .right, .right, .right)
     #expect(s.frame == 4)
-    press(&s, .character("h"))
+    press(&s, .character("d"))
     #expect(s.frame == 3)
 }
 
@@ -108,7 +108,7 @@ private func press(_ state: inout AppState, _ keys: Key...) {
 @Test func playbackUsesRealTimestampsForVariableFrameRate() {
     var s = AppState(
         media: MediaFacts(name: "vfr", width: 10, height: 10, timestamps: [0, 0.1, 0.5, 0.6, 2.0], fps: 10),
-        columns: 80, rows: 24, rendererName: "x")
+        columns: 80, rows: 24, graphics: ViewerGraphics(renderer: .halfBlock(.truecolor)))
     press(&s, .character(" "))
     _ = Reducer.reduce(&s, .tick(now: 0))
     _ = Reducer.reduce(&s, .tick(now: 0.45))
@@ -141,11 +141,14 @@ private func press(_ state: inout AppState, _ keys: Key...) {
 @Test func resizeRelaysOutAndFlagsTooSmall() {
     var s = state()
     let effects = Reducer.reduce(&s, .input(.resize(columns: 39, rows: 30)))
-    #expect(effects == [.repaintAll])
+    #expect(effects.count == 1 && effects[0].isRepaintAll)
     #expect(s.layout.isTooSmall)
     _ = Reducer.reduce(&s, .input(.resize(columns: 120, rows: 40)))
     #expect(!s.layout.isTooSmall)
-    #expect(s.layout.viewer == CellRect(column: 0, row: 0, width: 120, height: 37))
+    #expect(s.layout.viewer == CellRect(column: 0, row: 0, width: 120 - Layout.objectsPaneWidth, height: 37))
+    #expect(s.layout.objects == CellRect(column: 120 - Layout.objectsPaneWidth, row: 0, width: Layout.objectsPaneWidth, height: 37))
+    _ = Reducer.reduce(&s, .input(.resize(columns: 79, rows: 40)))
+    #expect(s.layout.objects.isEmpty && s.layout.viewer.width == 79)
     #expect(s.layout.status.row == 39)
     #expect(s.layout.timeline.row == 37)
 }

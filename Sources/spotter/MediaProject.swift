@@ -1,0 +1,31 @@
+import Annotations
+import Foundation
+import Media
+
+/// Bridges Media's measurements to the project's description of its media, so the store, the exporters and
+/// the model all see the same frame times and the same Molmo2 sampling.
+enum MediaProject {
+    /// Describes the media at `path` as measured by the decoder.
+    static func descriptor(path: String, info: VideoInfo, frameTimestamps: [Double]) throws -> MediaDescriptor {
+        let sampled = MolmoFrameSampler.sample(frameTimestamps: frameTimestamps, duration: info.duration)
+        let sampling = FrameSampling(
+            mode: "uniform_last_frame", maxFrames: MolmoFrameSampler.defaultMaxFrames,
+            maxFPS: MolmoFrameSampler.defaultMaxFPS, times: sampled.timestamps, frames: sampled.frameIndices)
+        if info.isStillImage {
+            return try MediaDescriptor.imageSet(paths: [path], sizes: [(info.width, info.height)])
+        }
+        return try MediaDescriptor.video(
+            path: path, duration: info.duration, frameCount: info.frameCount, width: info.width, height: info.height,
+            fps: info.fps.doubleValue, frameTimestamps: frameTimestamps, sampling: sampling)
+    }
+
+    /// Opens the project beside the media (or at `projectPath`), creating it on first use. A project made for
+    /// other media is refused unless `force`.
+    static func openStore(mediaPath: String, projectPath: String?, info: VideoInfo, frameTimestamps: [Double], force: Bool)
+        throws -> ProjectStore
+    {
+        let url = projectPath.map { URL(fileURLWithPath: $0) } ?? ProjectStore.defaultProjectURL(forMedia: mediaPath)
+        let media = try descriptor(path: mediaPath, info: info, frameTimestamps: frameTimestamps)
+        return try ProjectStore.openOrCreate(at: url, media: media, force: force)
+    }
+}
