@@ -41,6 +41,7 @@ public final class ViewerApp {
         var needsFullRepaint = true
         var paintedFrame = -1
         var paintedRevision = -1
+        var paintedPlaying = false
         var paintedLayout = state.layout
         while !state.shouldQuit && !session.interrupted {
             let frameBefore = state.frame
@@ -58,11 +59,13 @@ public final class ViewerApp {
             PaneView.draw(state)
             session.flush()
             if !state.layout.isTooSmall && state.mode != .help
-                && (state.frame != paintedFrame || state.annotations.revision != paintedRevision)
+                && (state.frame != paintedFrame || state.annotations.revision != paintedRevision
+                    || state.isPlaying != paintedPlaying)
             {
                 session.writeRaw(painter.paint(state))
                 paintedFrame = state.frame
                 paintedRevision = state.annotations.revision
+                paintedPlaying = state.isPlaying
                 if let problem = painter.lastError { state.message = problem }
                 painter.prefetch(after: state.frame, state: state)
                 if case .prompt = state.mode { session.flush() }  // put the prompt cursor back

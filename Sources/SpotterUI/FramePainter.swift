@@ -54,6 +54,8 @@ public final class FramePainter: VideoPainter {
     private var halfBlock: HalfBlockEncoder
     private let sixel = SixelEncoder()
     public private(set) var lastError: String?
+    /// Per-channel difference below which a cell is not re-sent during playback.
+    public static let playbackTolerance = 4
     /// Shown in place of a frame that cannot be decoded.
     public var background = RGB(r: 0, g: 0, b: 0)
 
@@ -83,6 +85,8 @@ public final class FramePainter: VideoPainter {
         }
         var picture = image
         PointOverlay.paint(state.annotations, into: &picture, mapping: mapping)
+        // Moving pictures may be approximate (compression noise is not worth the bytes); a still one is exact.
+        halfBlock.tolerance = state.isPlaying ? FramePainter.playbackTolerance : 0
         switch graphics.renderer {
         case .halfBlock:
             return halfBlock.encode(picture, row: mapping.imageRow, column: mapping.imageColumn)

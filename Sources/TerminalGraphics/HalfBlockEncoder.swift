@@ -20,7 +20,11 @@ public struct HalfBlockEncoder: Sendable {
 
     public let colorMode: ColorMode
     /// Largest per-channel difference (0...255) treated as "unchanged" when diffing and reusing colours.
-    public let tolerance: Int
+    /// May change between frames (the viewer loosens it during playback); the backing store always holds what
+    /// is on screen, so tightening it repaints exactly the cells that are off.
+    public var tolerance: Int {
+        didSet { tolerance = min(255, max(0, tolerance)) }
+    }
 
     private struct Placement: Equatable {
         var row: Int

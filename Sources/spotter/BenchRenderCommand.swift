@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Media
+import SpotterUI
 import TerminalGraphics
 
 /// Monotonic seconds for benchmarks.
@@ -51,7 +52,7 @@ struct BenchRenderCommand: ParsableCommand {
         var results: [(String, String)] = []
         func report(_ name: String, _ value: String) {
             results.append((name, value))
-            if !json { print("\(name.padding(toLength: 44, withPad: " ", startingAt: 0)) \(value)") }
+            if !json { print("\(name.padding(toLength: 60, withPad: " ", startingAt: 0)) \(value)") }
         }
         if !json { print("spotter bench render: \(file), \(info.width)x\(info.height), \(count) frames, \(CPUInfo.summary)") }
 
@@ -87,7 +88,11 @@ struct BenchRenderCommand: ParsableCommand {
                 let f = try source.frame(at: i, width: halfFit.displayWidth, height: halfFit.displayHeight)
                 return RGBImage(width: f.width, height: f.height, pixels: f.pixels)
             }
-            for (label, mode, tolerance) in [("truecolor", HalfBlockEncoder.ColorMode.truecolor, 0), ("truecolor, tolerance 8", .truecolor, 8), ("256-colour", .palette256, 0)] {
+            for (label, mode, tolerance) in [
+                ("truecolor", HalfBlockEncoder.ColorMode.truecolor, 0),
+                ("truecolor, playback tolerance \(FramePainter.playbackTolerance)", .truecolor, FramePainter.playbackTolerance),
+                ("truecolor, tolerance 8", .truecolor, 8), ("256-colour", .palette256, 0),
+            ] {
                 var encoder = HalfBlockEncoder(colorMode: mode, tolerance: tolerance)
                 var bytes = 0
                 let start = monotonicNow()

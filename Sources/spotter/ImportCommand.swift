@@ -1,6 +1,7 @@
 import Annotations
 import ArgumentParser
 import Foundation
+import Media
 
 /// `spotter import`: reads an interchange file into the project of a media file, all or nothing.
 struct ImportCommand: ParsableCommand {
@@ -51,20 +52,16 @@ struct ImportCommand: ParsableCommand {
             store = try ProjectStore.open(at: url)
         } else {
             let preview = try AnnotationExchange.read(path: file, format: format)
-            guard var described = preview.media else {
-                throw ValidationError(
-                    "\(url.path) does not exist and \(file) does not describe its media; run `spotter open \(media)` first or pass --project.")
+            if let described = preview.media,
+                described.byteSize != onDisk.byteSize || described.headSHA256 != onDisk.headSHA256, !force
+            {
+                throw AnnotationError.fingerprintMismatch(
+                    path: media, reason: "\(file) was made for other media (size or first-MiB hash differ)")
             }
-            if described.byteSize != onDisk.byteSize || described.headSHA256 != onDisk.headSHA256 {
-                guard force else {
-                    throw AnnotationError.fingerprintMismatch(
-                        path: media, reason: "\(file) was made for other media (size or first-MiB hash differ)")
-                }
-            }
-            described.path = media
-            described.byteSize = onDisk.byteSize
-            described.headSHA256 = onDisk.headSHA256
-            store = try ProjectStore.create(at: url, media: described)
+            // The project describes the media as the decoder measures it (frame times, size, sampling).
+            let source = try VideoSource(path: media)
+            store = try ProjectStore.create(
+                at: url, media: try MediaProject.descriptor(path: media, info: source.info, frameTimestamps: source.frameTimestamps))
         }
         defer { try? store.close() }
         if store.media.byteSize != onDisk.byteSize || store.media.headSHA256 != onDisk.headSHA256, !force {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Spotter: ParsableCommand {
@@ -10,6 +11,28 @@ struct Spotter: ParsableCommand {
             CompareCommand.self, DoctorCommand.self, BenchCommand.self,
         ],
         defaultSubcommand: OpenCommand.self)
+
+    /// Argument mistakes get ArgumentParser's message and usage; failures while running (bad files, a project
+    /// made for other media, …) get one line, `spotter: FILE: reason`, and exit status 1.
+    static func main() {
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch let error as ValidationError {
+            exit(withError: error)
+        } catch let error as ExitCode {
+            exit(withError: error)
+        } catch let error as CleanExit {
+            exit(withError: error)
+        } catch {
+            fail("\(error)")
+        }
+    }
 }
 
 struct BenchCommand: ParsableCommand {
