@@ -222,7 +222,7 @@ enum ObjectsPane {
             }
             return
         }
-        PaneView.put(row: pane.row + 1, column: pane.column + 2, " id label        pts  H/M/T", width: inner, attribute: Palette.dim.attribute)
+        PaneView.put(row: pane.row + 1, column: pane.column + 2, " id label       pts H/M/T", width: inner, attribute: Palette.dim.attribute)
         for (i, track) in tracks.enumerated() where i + headerRows < pane.height {
             let row = pane.row + headerRows + i
             let selected = track.id == state.annotations.selected

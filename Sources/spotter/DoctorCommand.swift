@@ -30,8 +30,7 @@ struct DoctorCommand: ParsableCommand {
         do {
             report = try CheckpointInspector.inspect(directory: url, contextTokens: context)
         } catch {
-            print("not a usable Molmo2 checkpoint: \(error)")
-            throw ExitCode(1)
+            fail("not a usable Molmo2 checkpoint: \(error)")
         }
         let t = report.text
         let family = report.family == .qwen3 ? "Qwen3 (pre-norm, per-head q/k norm)" : "OLMo3 (post-norm, full-width q/k norm)"
