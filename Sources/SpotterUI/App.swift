@@ -35,7 +35,7 @@ public final class ViewerApp {
 
     /// Runs until the user quits or a terminating signal arrives.
     public func run() {
-        Palette.install()
+        Palette.install(state.theme)
         annotations?.refresh(&state, tracksChanged: true)
         state.relayout(columns: session.columns, rows: session.rows)
         var needsFullRepaint = true

@@ -1,3 +1,5 @@
+import TerminalGraphics
+
 /// What the viewer needs to know about the media, independent of how it is decoded.
 public struct MediaFacts: Equatable, Sendable {
     public var name: String
@@ -87,6 +89,7 @@ public struct AppState: Equatable, Sendable {
     public var playback: Playback?
     public var message: String?
     public var graphics: ViewerGraphics
+    public var theme = Theme.dark
     public var annotations = AnnotationState()
     /// The project file's name, shown in the status line.
     public var projectName: String?

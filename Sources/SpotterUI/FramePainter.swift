@@ -56,8 +56,6 @@ public final class FramePainter: VideoPainter {
     public private(set) var lastError: String?
     /// Per-channel difference below which a cell is not re-sent during playback.
     public static let playbackTolerance = 4
-    /// Shown in place of a frame that cannot be decoded.
-    public var background = RGB(r: 0, g: 0, b: 0)
 
     public init(server: FrameServer, graphics: ViewerGraphics) {
         self.server = server
@@ -81,10 +79,10 @@ public final class FramePainter: VideoPainter {
             lastError = nil
         } catch {
             lastError = "\(error)"
-            image = RGBImage(width: mapping.displayWidth, height: mapping.displayHeight, fill: background)
+            image = RGBImage(width: mapping.displayWidth, height: mapping.displayHeight, fill: state.theme.missingFrame)
         }
         var picture = image
-        PointOverlay.paint(state.annotations, into: &picture, mapping: mapping)
+        PointOverlay.paint(state.annotations, into: &picture, mapping: mapping, selectionRing: state.theme.selectionRing)
         // Moving pictures may be approximate (compression noise is not worth the bytes); a still one is exact.
         halfBlock.tolerance = state.isPlaying ? FramePainter.playbackTolerance : 0
         switch graphics.renderer {
@@ -108,7 +106,9 @@ public final class FramePainter: VideoPainter {
 public enum PointOverlay {
     public static let trailFrames = 12
 
-    public static func paint(_ annotations: AnnotationState, into image: inout RGBImage, mapping: ViewportMapping) {
+    public static func paint(
+        _ annotations: AnnotationState, into image: inout RGBImage, mapping: ViewportMapping, selectionRing: RGB = .white
+    ) {
         guard !annotations.framePoints.isEmpty else { return }
         let radius = max(1.5, Double(image.width) / 200)
         if let track = annotations.selectedTrack, let here = annotations.selectedPoint {
@@ -120,7 +120,7 @@ public enum PointOverlay {
             let color = RGB(r: track.color.red, g: track.color.green, b: track.color.blue)
             let p = mapping.imagePoint(sourceX: entry.x, sourceY: entry.y)
             if point.track == annotations.selected {
-                Overlay.ring(in: &image, centerX: p.x, centerY: p.y, radius: radius + 2, color: .white)
+                Overlay.ring(in: &image, centerX: p.x, centerY: p.y, radius: radius + 2, color: selectionRing)
             }
             switch (entry.visibility, point.isInterpolated) {
             case (.occluded, _):

@@ -7,20 +7,20 @@ import TerminalGraphics
 enum Palette: Int16 {
     case statusBar = 1, timelinePlayed, timelineRest, timelineMarker, helpBox, message, prompt, dim
 
-    /// Sets up the pairs; 256-colour terminals get softer greys, others the 8 ANSI colours.
-    static func install() {
+    /// Sets up the pairs from the theme, each colour mapped to the nearest the terminal has.
+    static func install(_ theme: Theme) {
         guard has_colors() else { return }
-        let rich = spotter_colors() >= 256
-        let grey: Int16 = rich ? 240 : Int16(COLOR_WHITE)
-        let bar: Int16 = rich ? 236 : Int16(COLOR_BLUE)
-        init_pair(statusBar.rawValue, Int16(COLOR_WHITE), bar)
-        init_pair(timelinePlayed.rawValue, Int16(COLOR_CYAN), -1)
-        init_pair(timelineRest.rawValue, grey, -1)
-        init_pair(timelineMarker.rawValue, Int16(COLOR_YELLOW), -1)
-        init_pair(helpBox.rawValue, Int16(COLOR_WHITE), bar)
-        init_pair(message.rawValue, Int16(COLOR_YELLOW), bar)
-        init_pair(prompt.rawValue, Int16(COLOR_WHITE), -1)
-        init_pair(dim.rawValue, grey, -1)
+        func pair(_ p: Palette, _ fg: RGB, _ bg: RGB?) {
+            init_pair(p.rawValue, TerminalColor.index(fg), bg.map(TerminalColor.index) ?? -1)
+        }
+        pair(.statusBar, theme.statusForeground, theme.statusBackground)
+        pair(.timelinePlayed, theme.timelinePlayed, nil)
+        pair(.timelineRest, theme.timelineRest, nil)
+        pair(.timelineMarker, theme.timelineMarker, nil)
+        pair(.helpBox, theme.helpForeground, theme.helpBackground)
+        pair(.message, theme.messageForeground, theme.statusBackground)
+        pair(.prompt, theme.prompt, nil)
+        pair(.dim, theme.textDim, nil)
     }
 
     var attribute: attr_t { attr_t(spotter_color_pair(Int32(rawValue))) }
@@ -254,13 +254,7 @@ enum TrackColors {
         let packed = track.color.packed
         if let pair = assigned[packed] { return attr_t(spotter_color_pair(Int32(pair))) }
         let pair = firstPair + Int16(assigned.count % 200)
-        let color: Int16
-        if spotter_colors() >= 256 {
-            color = Int16(XtermPalette.nearestIndex(to: RGB(r: track.color.red, g: track.color.green, b: track.color.blue)))
-        } else {
-            color = Int16(COLOR_WHITE)
-        }
-        init_pair(pair, color, -1)
+        init_pair(pair, TerminalColor.index(RGB(r: track.color.red, g: track.color.green, b: track.color.blue)), -1)
         assigned[packed] = pair
         return attr_t(spotter_color_pair(Int32(pair)))
     }
@@ -269,5 +263,25 @@ enum TrackColors {
 extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
+
+/// Maps RGB to the nearest colour number the terminal offers: the xterm 256-colour cube and greys, or the eight
+/// ANSI colours.
+enum TerminalColor {
+    static let ansi: [(RGB, Int16)] = [
+        (RGB(r: 0, g: 0, b: 0), Int16(COLOR_BLACK)), (RGB(r: 205, g: 0, b: 0), Int16(COLOR_RED)),
+        (RGB(r: 0, g: 205, b: 0), Int16(COLOR_GREEN)), (RGB(r: 205, g: 205, b: 0), Int16(COLOR_YELLOW)),
+        (RGB(r: 0, g: 0, b: 238), Int16(COLOR_BLUE)), (RGB(r: 205, g: 0, b: 205), Int16(COLOR_MAGENTA)),
+        (RGB(r: 0, g: 205, b: 205), Int16(COLOR_CYAN)), (RGB(r: 229, g: 229, b: 229), Int16(COLOR_WHITE)),
+    ]
+
+    static func index(_ color: RGB) -> Int16 {
+        if spotter_colors() >= 256 { return Int16(XtermPalette.nearestIndex(to: color)) }
+        func distance(_ a: RGB, _ b: RGB) -> Int {
+            let dr = Int(a.r) - Int(b.r), dg = Int(a.g) - Int(b.g), db = Int(a.b) - Int(b.b)
+            return dr * dr + dg * dg + db * db
+        }
+        return ansi.min { distance($0.0, color) < distance($1.0, color) }!.1
     }
 }

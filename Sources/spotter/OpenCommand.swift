@@ -45,6 +45,9 @@ struct OpenCommand: ParsableCommand {
     @Flag(help: "View only: open no project and allow no edits.")
     var noProject = false
 
+    @Option(help: "Colour theme: dark, light, 256, or a theme file (default: theme in ~/.config/spotter/config.toml, else dark).")
+    var theme: String?
+
     func run() throws {
         let server: FrameServer
         do {
@@ -58,6 +61,12 @@ struct OpenCommand: ParsableCommand {
         }
         if let size = TerminalSession.size(), size.columns < Layout.minimumColumns || size.rows < Layout.minimumRows {
             fail("\(file): \(TerminalError.tooSmall(columns: size.columns, rows: size.rows))")
+        }
+        let chosenTheme: Theme
+        do {
+            chosenTheme = try Theme.load(theme ?? Theme.configuredName() ?? "dark")
+        } catch {
+            fail("\(error)")
         }
         var store: ProjectStore?
         if !noProject {
@@ -84,6 +93,7 @@ struct OpenCommand: ParsableCommand {
         }
         var state = AppState(media: media, columns: session.columns, rows: session.rows, graphics: chosen)
         state.projectName = store?.url.lastPathComponent
+        state.theme = chosenTheme
         let app = ViewerApp(
             state: state, painter: FramePainter(server: server, graphics: chosen), session: session,
             annotations: store.map(AnnotationSession.init))

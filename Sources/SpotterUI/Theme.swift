@@ -1,0 +1,137 @@
+import Foundation
+import TerminalGraphics
+
+/// Colours of the panes, read from a theme file in `Themes/` (a flat TOML file of `key = "#rrggbb"` lines).
+/// The picture itself is never themed; only the text panes and the overlay's selection ring are.
+public struct Theme: Equatable, Sendable {
+    public var name: String
+    public var statusForeground: RGB
+    public var statusBackground: RGB
+    public var messageForeground: RGB
+    public var textDim: RGB
+    public var prompt: RGB
+    public var timelinePlayed: RGB
+    public var timelineRest: RGB
+    public var timelineMarker: RGB
+    public var helpForeground: RGB
+    public var helpBackground: RGB
+    public var selectionRing: RGB
+    public var missingFrame: RGB
+
+    /// Used when no theme file is given or found; equal to Themes/dark.toml (a test checks it).
+    public static let dark = Theme(
+        name: "dark", statusForeground: RGB(hex: 0xe4e4e4), statusBackground: RGB(hex: 0x303030),
+        messageForeground: RGB(hex: 0xffd75f), textDim: RGB(hex: 0x808080), prompt: RGB(hex: 0xffffff),
+        timelinePlayed: RGB(hex: 0x5fd7ff), timelineRest: RGB(hex: 0x585858), timelineMarker: RGB(hex: 0xffd700),
+        helpForeground: RGB(hex: 0xe4e4e4), helpBackground: RGB(hex: 0x262626), selectionRing: RGB(hex: 0xffffff),
+        missingFrame: RGB(hex: 0x000000))
+
+    static let keys: [String: WritableKeyPath<Theme, RGB>] = [
+        "status_foreground": \.statusForeground, "status_background": \.statusBackground,
+        "message_foreground": \.messageForeground, "text_dim": \.textDim, "prompt": \.prompt,
+        "timeline_played": \.timelinePlayed, "timeline_rest": \.timelineRest, "timeline_marker": \.timelineMarker,
+        "help_foreground": \.helpForeground, "help_background": \.helpBackground, "selection_ring": \.selectionRing,
+        "missing_frame": \.missingFrame,
+    ]
+
+    /// Parses a theme file; keys it does not set keep the dark theme's values. Errors name the file and line.
+    public static func parse(_ text: String, path: String) throws -> Theme {
+        var theme = Theme.dark
+        theme.name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            // A '#' inside quotes is a colour, not a comment: take the line up to a comment outside quotes.
+            let content = stripComment(String(rawLine)).trimmingCharacters(in: .whitespaces)
+            if content.isEmpty { continue }
+            let parts = content.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, parts[1].count >= 2, parts[1].hasPrefix("\""), parts[1].hasSuffix("\"") else {
+                throw ThemeError(path: path, line: number + 1, reason: "expected key = \"value\"")
+            }
+            let key = parts[0]
+            let value = String(parts[1].dropFirst().dropLast())
+            if key == "name" {
+                theme.name = value
+                continue
+            }
+            guard let keyPath = keys[key] else {
+                throw ThemeError(path: path, line: number + 1, reason: "unknown key \(key) (known: \(keys.keys.sorted().joined(separator: ", ")))")
+            }
+            guard value.count == 7, value.hasPrefix("#"), let packed = UInt32(value.dropFirst(), radix: 16) else {
+                throw ThemeError(path: path, line: number + 1, reason: "\(key): \(value) is not a colour like \"#ff8800\"")
+            }
+            theme[keyPath: keyPath] = RGB(hex: packed)
+        }
+        return theme
+    }
+
+    static func stripComment(_ line: String) -> String {
+        var inQuotes = false
+        var out = ""
+        for c in line {
+            if c == "\"" { inQuotes.toggle() }
+            if c == "#" && !inQuotes { break }
+            out.append(c)
+        }
+        return out
+    }
+
+    /// Finds a theme by name (`dark`, `light`, `256`, or a file in a themes folder) or by path.
+    /// Folders searched: $SPOTTER_THEMES, ~/.config/spotter/themes, and Themes/ of the checkout the binary was built in.
+    public static func load(_ nameOrPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Theme {
+        let candidates: [String]
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".toml") {
+            candidates = [nameOrPath]
+        } else {
+            candidates = searchDirectories(environment: environment).map { "\($0)/\(nameOrPath).toml" }
+        }
+        for path in candidates where FileManager.default.fileExists(atPath: path) {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ThemeError(path: path, line: 0, reason: "cannot read the theme file")
+            }
+            return try parse(String(decoding: data, as: UTF8.self), path: path)
+        }
+        if nameOrPath == "dark" { return .dark }
+        throw ThemeError(path: nameOrPath, line: 0, reason: "no such theme (looked in \(candidates.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }.joined(separator: ", ")))")
+    }
+
+    static func searchDirectories(environment: [String: String]) -> [String] {
+        var dirs: [String] = []
+        if let custom = environment["SPOTTER_THEMES"] { dirs.append(custom) }
+        if let home = environment["HOME"] { dirs.append("\(home)/.config/spotter/themes") }
+        // .build/<config>/spotter → the checkout's Themes/.
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = executable.deletingLastPathComponent()
+        for _ in 0..<4 {
+            dirs.append(dir.appendingPathComponent("Themes").path)
+            dir = dir.deletingLastPathComponent()
+        }
+        return dirs
+    }
+
+    /// The theme named in ~/.config/spotter/config.toml (`theme = "light"`), if any.
+    public static func configuredName(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        guard let home = environment["HOME"],
+            let data = FileManager.default.contents(atPath: "\(home)/.config/spotter/config.toml")
+        else { return nil }
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let parts = stripComment(String(line)).split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 2, parts[0] == "theme", parts[1].hasPrefix("\""), parts[1].hasSuffix("\""), parts[1].count > 2 {
+                return String(parts[1].dropFirst().dropLast())
+            }
+        }
+        return nil
+    }
+}
+
+/// A theme file that cannot be used.
+public struct ThemeError: Error, CustomStringConvertible, Equatable {
+    public var path: String
+    public var line: Int
+    public var reason: String
+    public var description: String { line > 0 ? "\(path):\(line): \(reason)" : "\(path): \(reason)" }
+}
+
+extension RGB {
+    init(hex: UInt32) {
+        self.init(r: UInt8((hex >> 16) & 0xff), g: UInt8((hex >> 8) & 0xff), b: UInt8(hex & 0xff))
+    }
+}
