@@ -74,7 +74,7 @@ struct BenchAnnotationsCommand: ParsableCommand {
         let framesPerTrack = max(1, points / tracks)
         let editURL = scratch.appendingPathComponent("edit.spotter")
         let store = try ProjectStore.create(at: editURL, media: Self.media(frames: framesPerTrack), durability: durability)
-        var rng = BenchRandom(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let bulk = Self.generatedTracks(count: tracks, frames: framesPerTrack, rng: &rng)
         let insertTime = try Self.milliseconds { try store.apply(.createTracks(bulk), actor: .model) }
         results.append(("bulk_insert_ms", insertTime))
@@ -167,7 +167,7 @@ struct BenchAnnotationsCommand: ParsableCommand {
             duration: Double(frames) / 30, frameCount: frames, width: 1920, height: 1080, fps: 30)
     }
 
-    static func generatedTracks(count: Int, frames: Int, rng: inout BenchRandom) -> [NewTrack] {
+    static func generatedTracks(count: Int, frames: Int, rng: inout SplitMix64) -> [NewTrack] {
         (0..<count).map { t in
             var x = Double.random(in: 100...1800, using: &rng)
             var y = Double.random(in: 100...1000, using: &rng)
@@ -232,18 +232,5 @@ struct BenchAnnotationsCommand: ParsableCommand {
         let object: [String: Any] = ["applied_edits": applied, "points": store.pointCount, "entries": entries]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
-    }
-}
-
-/// SplitMix64, so benchmark data is the same on every run.
-struct BenchRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
