@@ -61,7 +61,8 @@ let package = Package(
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics"], swiftSettings: swiftSettings),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "AssistTests", dependencies: ["Assist", "Media", "Annotations"], swiftSettings: swiftSettings),
+            name: "AssistTests", dependencies: ["Assist", "Media", "Annotations"], exclude: ["Fixtures"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "AnnotationsTests", dependencies: ["Annotations"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(

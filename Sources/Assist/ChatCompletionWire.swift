@@ -80,7 +80,7 @@ enum ChatCompletionWire {
     }
 
     /// Indices on the millisecond clock whose one-decimal rendering equals that of each sample time (the nearest
-    /// millisecond, nudged by one when it would print differently), never decreasing.
+    /// millisecond, nudged by one when it would print differently).
     static func timestampIndices(for times: [Double]) -> [Int] {
         var out: [Int] = []
         out.reserveCapacity(times.count)
@@ -94,7 +94,7 @@ enum ChatCompletionWire {
                     break
                 }
             }
-            out.append(max(chosen, out.last ?? 0))
+            out.append(chosen)
         }
         return out
     }

@@ -85,6 +85,40 @@ public struct GrayImage: Sendable {
         return (p00 * (1 - ax) + p01 * ax) * (1 - ay) + (p10 * (1 - ax) + p11 * ax) * ay
     }
 
+    /// Whether a `side × side` window at (x, y) and its bilinear neighbours lie inside the image.
+    func containsWindow(x: Float, y: Float, side: Int) -> Bool {
+        let fx = x.rounded(.down)
+        let fy = y.rounded(.down)
+        guard fx.magnitude < 1e8, fy.magnitude < 1e8 else { return false }
+        let ix = Int(fx)
+        let iy = Int(fy)
+        return ix >= 0 && iy >= 0 && ix + side < width && iy + side < height
+    }
+
+    /// Scharr derivative (3 10 3)/32 at an integer pixel, neighbours replicated at the border.
+    @inline(__always) func scharr(_ x: Int, _ y: Int) -> (x: Float, y: Float) {
+        let a = at(x - 1, y - 1), b = at(x, y - 1), c = at(x + 1, y - 1)
+        let d = at(x - 1, y), f = at(x + 1, y)
+        let g = at(x - 1, y + 1), h = at(x, y + 1), i = at(x + 1, y + 1)
+        return ((3 * (c - a) + 10 * (f - d) + 3 * (i - g)) / 32, (3 * (g - a) + 10 * (h - b) + 3 * (i - c)) / 32)
+    }
+
+    /// Bilinear sample of the Scharr derivative image, with clamped coordinates (the slow path for borders).
+    func sampledScharr(_ x: Float, _ y: Float) -> (x: Float, y: Float) {
+        let fx = x.rounded(.down)
+        let fy = y.rounded(.down)
+        guard fx.magnitude < 1e8, fy.magnitude < 1e8 else { return (0, 0) }
+        let ax = x - fx
+        let ay = y - fy
+        let x0 = min(max(Int(fx), 0), width - 1), x1 = min(max(Int(fx) + 1, 0), width - 1)
+        let y0 = min(max(Int(fy), 0), height - 1), y1 = min(max(Int(fy) + 1, 0), height - 1)
+        let g00 = scharr(x0, y0), g01 = scharr(x1, y0), g10 = scharr(x0, y1), g11 = scharr(x1, y1)
+        return (
+            (g00.x * (1 - ax) + g01.x * ax) * (1 - ay) + (g10.x * (1 - ax) + g11.x * ax) * ay,
+            (g00.y * (1 - ax) + g01.y * ax) * (1 - ay) + (g10.y * (1 - ax) + g11.y * ax) * ay
+        )
+    }
+
     /// Fills `side × side` bilinear samples at (x + i, y + j), i, j = 0..<side, row by row. All samples share
     /// one pair of fractional weights, so a window inside the image is four shifted reads per sample.
     func sampleWindow(x: Float, y: Float, side: Int, into out: UnsafeMutablePointer<Float>) {
@@ -134,19 +168,25 @@ public struct GrayImage: Sendable {
         var out = [Float](repeating: 0, count: w2 * h2)
         pixels.withUnsafeBufferPointer { src in
             horizontal.withUnsafeMutableBufferPointer { mid in
+                // Columns whose 5 taps are all inside the row: x2 in 1...interiorEnd.
+                let interiorEnd = (w - 3) / 2
                 for y in 0..<h {
                     let row = src.baseAddress! + y * w
                     let target = mid.baseAddress! + y * w2
-                    for x2 in 0..<w2 {
+                    func border(_ x2: Int) {
                         let x = 2 * x2
-                        if x >= 2 && x + 2 < w {
-                            target[x2] = (row[x - 2] + 4 * row[x - 1] + 6 * row[x] + 4 * row[x + 1] + row[x + 2]) / 16
-                        } else {
-                            let a = row[clampedIndex(x - 2, w)], b = row[clampedIndex(x - 1, w)], c = row[clampedIndex(x, w)]
-                            let d = row[clampedIndex(x + 1, w)], e = row[clampedIndex(x + 2, w)]
-                            target[x2] = (a + 4 * b + 6 * c + 4 * d + e) / 16
+                        let a = row[clampedIndex(x - 2, w)], b = row[clampedIndex(x - 1, w)], c = row[clampedIndex(x, w)]
+                        let d = row[clampedIndex(x + 1, w)], e = row[clampedIndex(x + 2, w)]
+                        target[x2] = (a + 4 * b + 6 * c + 4 * d + e) * (1 / 16)
+                    }
+                    border(0)
+                    if interiorEnd >= 1 {
+                        for x2 in 1...interiorEnd {
+                            let p = row + 2 * x2 - 2
+                            target[x2] = (p[0] + 4 * p[1] + 6 * p[2] + 4 * p[3] + p[4]) * (1 / 16)
                         }
                     }
+                    for x2 in max(1, interiorEnd + 1)..<max(1, w2) { border(x2) }
                 }
             }
         }
@@ -162,7 +202,7 @@ public struct GrayImage: Sendable {
                     let r4 = m + clampedIndex(y + 2, h) * w2
                     let target = dst.baseAddress! + y2 * w2
                     for x2 in 0..<w2 {
-                        target[x2] = (r0[x2] + 4 * r1[x2] + 6 * r2[x2] + 4 * r3[x2] + r4[x2]) / 16
+                        target[x2] = (r0[x2] + 4 * r1[x2] + 6 * r2[x2] + 4 * r3[x2] + r4[x2]) * (1 / 16)
                     }
                 }
             }
@@ -176,12 +216,10 @@ public struct GrayImage: Sendable {
     min(max(i, 0), n - 1)
 }
 
-/// An image and its coarser levels, with the spatial gradients flow needs.
+/// An image and its coarser levels (a Gaussian pyramid), the input of pyramidal optical flow. Gradients are not
+/// stored: flow computes them only inside the windows it samples.
 public struct ImagePyramid: Sendable {
     public let levels: [GrayImage]
-    /// Scharr gradients per level (d/dx, d/dy), scaled to intensity units per pixel.
-    let gradientX: [GrayImage]
-    let gradientY: [GrayImage]
 
     public init(_ image: GrayImage, levels count: Int) {
         var levels = [image]
@@ -189,55 +227,5 @@ public struct ImagePyramid: Sendable {
             levels.append(last.downsampled())
         }
         self.levels = levels
-        var gx: [GrayImage] = []
-        var gy: [GrayImage] = []
-        for level in levels {
-            let (x, y) = ImagePyramid.scharr(level)
-            gx.append(x)
-            gy.append(y)
-        }
-        gradientX = gx
-        gradientY = gy
-    }
-
-    /// 3x3 Scharr derivative (3 10 3) / 32, with replicated borders.
-    static func scharr(_ image: GrayImage) -> (GrayImage, GrayImage) {
-        let w = image.width
-        let h = image.height
-        var dx = [Float](repeating: 0, count: w * h)
-        var dy = [Float](repeating: 0, count: w * h)
-        guard w > 0, h > 0 else {
-            return (GrayImage(width: w, height: h, pixels: dx), GrayImage(width: w, height: h, pixels: dy))
-        }
-        image.pixels.withUnsafeBufferPointer { src in
-            dx.withUnsafeMutableBufferPointer { gx in
-                dy.withUnsafeMutableBufferPointer { gy in
-                    let s = src.baseAddress!
-                    for y in 0..<h {
-                        let up = s + clampedIndex(y - 1, h) * w
-                        let mid = s + y * w
-                        let down = s + clampedIndex(y + 1, h) * w
-                        let ox = gx.baseAddress! + y * w
-                        let oy = gy.baseAddress! + y * w
-                        for x in 0..<w {
-                            let xl: Int, xr: Int
-                            if x >= 1 && x + 1 < w {
-                                xl = x - 1
-                                xr = x + 1
-                            } else {
-                                xl = clampedIndex(x - 1, w)
-                                xr = clampedIndex(x + 1, w)
-                            }
-                            let a = up[xl], b = up[x], c = up[xr]
-                            let d = mid[xl], f = mid[xr]
-                            let g = down[xl], hh = down[x], i = down[xr]
-                            ox[x] = (3 * (c - a) + 10 * (f - d) + 3 * (i - g)) / 32
-                            oy[x] = (3 * (g - a) + 10 * (hh - b) + 3 * (i - c)) / 32
-                        }
-                    }
-                }
-            }
-        }
-        return (GrayImage(width: w, height: h, pixels: dx), GrayImage(width: w, height: h, pixels: dy))
     }
 }

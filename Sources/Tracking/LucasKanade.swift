@@ -86,12 +86,15 @@ public struct LucasKanadeTracker: Sendable {
         // Our gradients are Scharr / 32; OpenCV sums raw Scharr products scaled by 2^-20, so its tensor is ours
         // divided by 1024, and its minimum-eigenvalue test divides by the window area as well.
         let tensorToOpenCV: Float = 1 / 1024
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * n) { scratch -> Result<FlowPoint, FlowFailure> in
+        let padded = side + 2
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * n + padded * padded) {
+            scratch -> Result<FlowPoint, FlowFailure> in
             guard let memory = scratch.baseAddress else { return .failure(.diverged) }
             let template = memory
             let gxs = memory + n
             let gys = memory + 2 * n
             let moving = memory + 3 * n
+            let patch = memory + 4 * n
             // Displacement estimate in the current level's pixels.
             var guess = FlowPoint(x: 0, y: 0)
             for level in stride(from: top, through: 0, by: -1) {
@@ -104,10 +107,35 @@ public struct LucasKanadeTracker: Sendable {
                 let originX = px - half
                 let originY = py - half
 
-                I.sampleWindow(x: originX, y: originY, side: side, into: template)
-                previous.gradientX[level].sampleWindow(x: originX, y: originY, side: side, into: gxs)
-                previous.gradientY[level].sampleWindow(x: originX, y: originY, side: side, into: gys)
                 var gxx: Float = 0, gxy: Float = 0, gyy: Float = 0
+                if I.containsWindow(x: originX - 1, y: originY - 1, side: padded) {
+                    // The window with a one-pixel margin; Scharr derivatives (3 10 3)/32 of the bilinearly sampled
+                    // patch equal bilinear samples of the derivative image, since all samples share their weights.
+                    I.sampleWindow(x: originX - 1, y: originY - 1, side: padded, into: patch)
+                    for j in 0..<side {
+                        let up = patch + j * padded
+                        let mid = up + padded
+                        let down = mid + padded
+                        let row = j * side
+                        for i in 0..<side {
+                            let gx = (3 * (up[i + 2] - up[i]) + 10 * (mid[i + 2] - mid[i]) + 3 * (down[i + 2] - down[i])) * (1 / 32)
+                            let gy = (3 * (down[i] - up[i]) + 10 * (down[i + 1] - up[i + 1]) + 3 * (down[i + 2] - up[i + 2])) * (1 / 32)
+                            template[row + i] = mid[i + 1]
+                            gxs[row + i] = gx
+                            gys[row + i] = gy
+                        }
+                    }
+                } else {
+                    // Near the border: the derivative image with replicated borders, sampled with clamping.
+                    I.sampleWindow(x: originX, y: originY, side: side, into: template)
+                    for j in 0..<side {
+                        for i in 0..<side {
+                            let g = I.sampledScharr(originX + Float(i), originY + Float(j))
+                            gxs[j * side + i] = g.x
+                            gys[j * side + i] = g.y
+                        }
+                    }
+                }
                 for k in 0..<n {
                     let gx = gxs[k], gy = gys[k]
                     gxx += gx * gx
