@@ -71,9 +71,9 @@ public struct Predictions: Sendable, Equatable {
                 let distance = abs(sampling.times[nearest] - t)
                 if distance > 0.05 + 1e-9 {
                     let shown = String(format: "%.1f", sampling.times[nearest])
+                    let frame = sampling.frames[nearest]
                     out.append(
-                        "time \(String(format: "%.1f", t)) s was not shown; placed on the sample at \(shown) s (frame \(sampling.frames[nearest]))"
-                    )
+                        "time \(String(format: "%.1f", t)) s was not shown; placed on the sample at \(shown) s (frame \(frame))")
                 }
             }
         }

@@ -95,9 +95,8 @@ public struct RemoteGroundingModel: GroundingModel {
             } catch let failure as AttemptFailure {
                 if failure.isRetryable, attempt < attempts {
                     let pause = min(configuration.maxBackoff, configuration.initialBackoff * pow(2, Double(attempt - 1)))
-                    progress(
-                        GroundingProgress(
-                            stage: .retrying, detail: "\(failure.summary); attempt \(attempt + 1) of \(attempts) in \(AssistError.seconds(pause))"))
+                    let detail = "\(failure.summary); attempt \(attempt + 1) of \(attempts) in \(AssistError.seconds(pause))"
+                    progress(GroundingProgress(stage: .retrying, detail: detail))
                     do {
                         try await Task.sleep(nanoseconds: UInt64(max(0, pause) * 1e9))
                     } catch {
@@ -137,7 +136,8 @@ public struct RemoteGroundingModel: GroundingModel {
                     encoded.append(text)
                     previous = (image, text)
                 } catch {
-                    throw AssistError.frameUnavailable(media: request.mediaName, frame: image.index, reason: "PNG encoding failed: \(error)")
+                    throw AssistError.frameUnavailable(
+                        media: request.mediaName, frame: image.index, reason: "PNG encoding failed: \(error)")
                 }
             }
             progress(GroundingProgress(stage: .encodingFrames, fraction: Double(k + 1) / Double(images.count)))

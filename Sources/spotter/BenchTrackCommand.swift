@@ -229,7 +229,9 @@ struct BenchTrackCommand: ParsableCommand {
                 + "window \(tracker.windowSize), \(tracker.levels) levels, FB ≤ \(tracker.maxForwardBackwardError) px; \(CPUInfo.summary)")
         print("TAP-Vid (query first, 256x256 raster), tracking loop time (best of \(`repeat`)):")
         func row(_ r: TrackerResult) {
-            let metrics = r.scores.map { "AJ \(f3($0.averageJaccard))  δavg \(f3($0.averageWithin))  OA \(f3($0.occlusionAccuracy))" } ?? "no frames evaluated"
+            let metrics =
+                r.scores.map { "AJ \(f3($0.averageJaccard))  δavg \(f3($0.averageWithin))  OA \(f3($0.occlusionAccuracy))" }
+                ?? "no frames evaluated"
             print(
                 "  \(r.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(metrics)  "
                     + "steps \(r.steps)  \(f1(r.seconds * 1000)) ms  (\(f1(r.seconds * 1e6 / Double(max(1, r.steps)))) µs/step)")
@@ -245,14 +247,16 @@ struct BenchTrackCommand: ParsableCommand {
             }
             if let agreement {
                 print(
-                    "  Spotter vs OpenCV where both tracked (\(agreement.frames) point-frames): mean \(f3(agreement.mean)) px, max \(f3(agreement.max)) px")
+                    "  Spotter vs OpenCV where both tracked (\(agreement.frames) point-frames): "
+                        + "mean \(f3(agreement.mean)) px, max \(f3(agreement.max)) px")
             }
             print("  per point: frames tracked by Spotter / OpenCV (first failure)")
             for (a, b) in zip(spotter.tracks, reference.tracks) {
                 let label = truth.points.first { $0.id == a.id }?.label ?? "\(a.id)"
-                print(
-                    "    \(label.padding(toLength: 16, withPad: " ", startingAt: 0)) from \(a.start): \(a.positions.count - 1) (\(a.stopFrame.map(String.init) ?? "-"): \(a.stopReason)) / \(b.positions.count - 1) (\(b.stopFrame.map(String.init) ?? "-"): \(b.stopReason))"
-                )
+                func summary(_ t: TrackedPoint) -> String {
+                    "\(t.positions.count - 1) (\(t.stopFrame.map(String.init) ?? "-"): \(t.stopReason))"
+                }
+                print("    \(label.padding(toLength: 16, withPad: " ", startingAt: 0)) from \(a.start): \(summary(a)) / \(summary(b))")
             }
         } else if let referenceNote {
             print("  OpenCV reference not run: \(referenceNote)")
