@@ -61,14 +61,14 @@ public enum GroundingPrompt {
             let label = try cleaned(label)
             return context.isVideo ? "How many \"\(label)\" are there in the video?" : "How many \(label) are there?"
         case .track(let label, let fps):
-            guard context.isVideo else { throw PromptError(reason: "tracking needs a video") }
-            guard fps > 0 else { throw PromptError(reason: "tracking fps must be positive") }
+            guard case .video(let sampling, _, _) = context else { throw PromptError(reason: "tracking needs a video") }
+            try checkRate(fps, sampling: sampling)
             return "Track \(try cleaned(label)) in \(fps) FPS."
         case .trackPoint(let label, let frame, let x, let y, let fps):
             guard case .video(let sampling, let width, let height) = context else {
                 throw PromptError(reason: "tracking a point needs a video")
             }
-            guard fps > 0 else { throw PromptError(reason: "tracking fps must be positive") }
+            try checkRate(fps, sampling: sampling)
             guard let sample = sampling.sampleIndex(ofFrame: frame) else {
                 throw PromptError(reason: "frame \(frame) is not among the sampled frames; start the clip on it")
             }
@@ -90,6 +90,14 @@ public enum GroundingPrompt {
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !trimmed.isEmpty else { throw PromptError(reason: "the question is empty") }
             return trimmed
+        }
+    }
+
+    /// A tracking prompt names the frame rate the frames are sampled at; a different number misleads the model.
+    static func checkRate(_ fps: Int, sampling: FrameSampling) throws {
+        guard fps > 0 else { throw PromptError(reason: "tracking fps must be positive") }
+        guard sampling.maxFPS == Double(fps) else {
+            throw PromptError(reason: "the prompt says \(fps) FPS but the frames are sampled at up to \(sampling.maxFPS) per second")
         }
     }
 

@@ -62,15 +62,24 @@ public enum GroundingScope: Sendable, Equatable {
 public struct GroundingRequest: Sendable, Equatable {
     public var question: String
     public var media: GroundingMedia
+    /// The part of the media the frames were taken from.
+    public var scope: GroundingScope
     public var maxNewTokens: Int
     /// The media file's name, used in errors and records.
     public var mediaName: String
 
-    public init(question: String, media: GroundingMedia, maxNewTokens: Int, mediaName: String) {
+    public init(question: String, media: GroundingMedia, scope: GroundingScope, maxNewTokens: Int, mediaName: String) {
         self.question = question
         self.media = media
+        self.scope = scope
         self.maxNewTokens = maxNewTokens
         self.mediaName = mediaName
+    }
+
+    /// The times shown with the frames and their frame indices (what a query record stores); nil for images.
+    public var sampling: FrameSampling? {
+        if case .video(_, let sampling, _, _) = media { return sampling }
+        return nil
     }
 
     /// Frames or images the model is shown.
@@ -166,7 +175,8 @@ extension GroundingRequest {
         guard maxNewTokens > 0 else {
             throw AssistError.invalidRequest(media: source.name, reason: "max new tokens must be positive")
         }
-        return GroundingRequest(question: question, media: media, maxNewTokens: maxNewTokens, mediaName: source.name)
+        return GroundingRequest(
+            question: question, media: media, scope: scope, maxNewTokens: maxNewTokens, mediaName: source.name)
     }
 
     /// Builds a request for a task: the prompt of molmo2-spec §8.4 (for a single-point track, with the query
@@ -191,7 +201,7 @@ extension GroundingRequest {
             throw AssistError.invalidRequest(media: source.name, reason: error.reason)
         }
         let budget = maxNewTokens ?? task.defaultMaxNewTokens(isVideo: context.isVideo)
-        return GroundingRequest(question: question, media: media, maxNewTokens: budget, mediaName: source.name)
+        return GroundingRequest(question: question, media: media, scope: scope, maxNewTokens: budget, mediaName: source.name)
     }
 
     static func decodeMedia(

@@ -43,6 +43,9 @@ import Testing
         try GroundingPrompt.text(for: .track(label: "dog", fps: 2), context: .images(count: 1))
     }
     #expect(throws: GroundingPrompt.PromptError.self) {
+        try GroundingPrompt.text(for: .track(label: "dog", fps: 1), context: video)
+    }
+    #expect(throws: GroundingPrompt.PromptError.self) {
         try GroundingPrompt.text(for: .point(label: "a <b>"), context: video)
     }
     #expect(throws: GroundingPrompt.PromptError.self) { try GroundingPrompt.text(for: .count(label: "  "), context: video) }
@@ -170,4 +173,5 @@ import Testing
     #expect((width, height) == (640, 360))
     #expect(frames.allSatisfy { $0.image.width == 160 && $0.image.height == 90 && $0.image.pixels.count == 160 * 90 * 3 })
     #expect(request.mediaName == "shapes.mp4")
+    #expect(request.scope == .wholeVideo(maxFPS: 1, maxFrames: 384) && request.sampling == sampling)
 }
