@@ -42,6 +42,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(name: "Tracking", dependencies: ["Media"], swiftSettings: swiftSettings),
         .target(name: "MolmoRuntime", dependencies: ["CKernels"], swiftSettings: swiftSettings),
+        .target(name: "Assist", dependencies: ["Media", "Annotations"], swiftSettings: swiftSettings),
         .target(
             name: "SpotterUI",
             dependencies: ["CNcurses", "Media", "TerminalGraphics", "Annotations", "Tracking"],
@@ -49,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "spotter",
             dependencies: [
-                "SpotterUI", "Media", "TerminalGraphics", "Annotations", "MolmoRuntime",
+                "SpotterUI", "Media", "TerminalGraphics", "Annotations", "MolmoRuntime", "Tracking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -59,6 +60,9 @@ let package = Package(
             name: "MediaTests", dependencies: ["Media"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics"], swiftSettings: swiftSettings),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AssistTests", dependencies: ["Assist", "Media", "Annotations"], exclude: ["Fixtures"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "AnnotationsTests", dependencies: ["Annotations"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(

@@ -66,90 +66,129 @@ public struct LucasKanadeTracker: Sendable {
         }
     }
 
-    /// One-directional pyramidal flow of a single point.
+    /// One-directional pyramidal flow of a single point, coarse to fine (OpenCV's `calcOpticalFlowPyrLK` for one
+    /// point): at each level the window's structure tensor is inverted and the displacement refined until the
+    /// update is below `epsilon` or `maxIterations` is reached. A flat window at a coarse level only skips that
+    /// level; at full resolution it is a failure. The minimum-eigenvalue test is in OpenCV's units (Scharr
+    /// derivatives unnormalised, products scaled by 2⁻²⁰, divided by the window area), so `minEigenvalue` means
+    /// what OpenCV's `minEigThreshold` means.
     public func flow(_ point: FlowPoint, from previous: ImagePyramid, to next: ImagePyramid) -> Result<FlowPoint, FlowFailure> {
-        let base = previous.levels[0]
-        guard point.x >= 0, point.y >= 0, point.x <= Float(base.width - 1), point.y <= Float(base.height - 1) else {
+        guard let base = previous.levels.first, !next.levels.isEmpty else { return .failure(.leftImage) }
+        guard point.x.isFinite, point.y.isFinite, point.x >= 0, point.y >= 0, point.x <= Float(base.width - 1),
+            point.y <= Float(base.height - 1)
+        else {
             return .failure(.leftImage)
         }
+        let side = max(1, windowSize | 1)
+        let half = Float(side / 2)
+        let n = side * side
         let top = min(previous.levels.count, next.levels.count) - 1
-        let half = windowSize / 2
-        var guess = FlowPoint(x: 0, y: 0)
-        for level in stride(from: top, through: 0, by: -1) {
-            let scale = Float(1 << level)
-            let I = previous.levels[level]
-            let J = next.levels[level]
-            let Ix = previous.gradientX[level]
-            let Iy = previous.gradientY[level]
-            let px = point.x / scale
-            let py = point.y / scale
+        // Our gradients are Scharr / 32; OpenCV sums raw Scharr products scaled by 2^-20, so its tensor is ours
+        // divided by 1024, and its minimum-eigenvalue test divides by the window area as well.
+        let tensorToOpenCV: Float = 1 / 1024
+        let padded = side + 2
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * n + padded * padded) {
+            scratch -> Result<FlowPoint, FlowFailure> in
+            guard let memory = scratch.baseAddress else { return .failure(.diverged) }
+            let template = memory
+            let gxs = memory + n
+            let gys = memory + 2 * n
+            let moving = memory + 3 * n
+            let patch = memory + 4 * n
+            // Displacement estimate in the current level's pixels.
+            var guess = FlowPoint(x: 0, y: 0)
+            for level in stride(from: top, through: 0, by: -1) {
+                if level < top { guess = FlowPoint(x: 2 * guess.x, y: 2 * guess.y) }
+                let scale = Float(1 << level)
+                let I = previous.levels[level]
+                let J = next.levels[level]
+                let px = point.x / scale
+                let py = point.y / scale
+                let originX = px - half
+                let originY = py - half
 
-            // Structure tensor and the template, sampled once per level.
-            let n = windowSize * windowSize
-            var template = [Float](repeating: 0, count: n)
-            var gxs = [Float](repeating: 0, count: n)
-            var gys = [Float](repeating: 0, count: n)
-            var gxx: Float = 0, gxy: Float = 0, gyy: Float = 0
-            var k = 0
-            for wy in -half...half {
-                for wx in -half...half {
-                    let sx = px + Float(wx)
-                    let sy = py + Float(wy)
-                    let gx = Ix.sample(sx, sy)
-                    let gy = Iy.sample(sx, sy)
-                    template[k] = I.sample(sx, sy)
-                    gxs[k] = gx
-                    gys[k] = gy
+                var gxx: Float = 0, gxy: Float = 0, gyy: Float = 0
+                if I.containsWindow(x: originX - 1, y: originY - 1, side: padded) {
+                    // The window with a one-pixel margin; Scharr derivatives (3 10 3)/32 of the bilinearly sampled
+                    // patch equal bilinear samples of the derivative image, since all samples share their weights.
+                    I.sampleWindow(x: originX - 1, y: originY - 1, side: padded, into: patch)
+                    for j in 0..<side {
+                        let up = patch + j * padded
+                        let mid = up + padded
+                        let down = mid + padded
+                        let row = j * side
+                        for i in 0..<side {
+                            let gx = (3 * (up[i + 2] - up[i]) + 10 * (mid[i + 2] - mid[i]) + 3 * (down[i + 2] - down[i])) * (1 / 32)
+                            let gy = (3 * (down[i] - up[i]) + 10 * (down[i + 1] - up[i + 1]) + 3 * (down[i + 2] - up[i + 2])) * (1 / 32)
+                            template[row + i] = mid[i + 1]
+                            gxs[row + i] = gx
+                            gys[row + i] = gy
+                        }
+                    }
+                } else {
+                    // Near the border: the derivative image with replicated borders, sampled with clamping.
+                    I.sampleWindow(x: originX, y: originY, side: side, into: template)
+                    for j in 0..<side {
+                        for i in 0..<side {
+                            let g = I.sampledScharr(originX + Float(i), originY + Float(j))
+                            gxs[j * side + i] = g.x
+                            gys[j * side + i] = g.y
+                        }
+                    }
+                }
+                for k in 0..<n {
+                    let gx = gxs[k], gy = gys[k]
                     gxx += gx * gx
                     gxy += gx * gy
                     gyy += gy * gy
-                    k += 1
                 }
-            }
-            let det = gxx * gyy - gxy * gxy
-            let trace = gxx + gyy
-            let minEig = (trace - ((gxx - gyy) * (gxx - gyy) + 4 * gxy * gxy).squareRoot()) / 2
-            if minEig / Float(n) < minEigenvalue || det.magnitude < 1e-12 {
-                return .failure(.flatWindow)
-            }
+                let det = gxx * gyy - gxy * gxy
+                let trace = gxx + gyy
+                let minEig = (trace - ((gxx - gyy) * (gxx - gyy) + 4 * gxy * gxy).squareRoot()) / 2
+                let openCVMinEig = minEig * tensorToOpenCV / Float(n)
+                let openCVDet = det * tensorToOpenCV * tensorToOpenCV
+                if !(openCVMinEig >= minEigenvalue) || !(openCVDet >= Float.ulpOfOne) {
+                    if level == 0 { return .failure(.flatWindow) }
+                    continue
+                }
 
-            var v = FlowPoint(x: 0, y: 0)
-            var converged = false
-            for _ in 0..<maxIterations {
-                var bx: Float = 0, by: Float = 0
-                var k = 0
-                let ox = px + guess.x + v.x
-                let oy = py + guess.y + v.y
-                for wy in -half...half {
-                    for wx in -half...half {
-                        let diff = template[k] - J.sample(ox + Float(wx), oy + Float(wy))
+                var previousStep = FlowPoint(x: 0, y: 0)
+                for iteration in 0..<maxIterations {
+                    let ox = originX + guess.x
+                    let oy = originY + guess.y
+                    // The moving window must overlap the image (OpenCV drops the point otherwise).
+                    if !(ox > -Float(side)) || !(oy > -Float(side)) || !(ox < Float(J.width)) || !(oy < Float(J.height)) {
+                        if level == 0 { return .failure(.leftImage) }
+                        break
+                    }
+                    J.sampleWindow(x: ox, y: oy, side: side, into: moving)
+                    var bx: Float = 0, by: Float = 0
+                    for k in 0..<n {
+                        let diff = template[k] - moving[k]
                         bx += diff * gxs[k]
                         by += diff * gys[k]
-                        k += 1
                     }
-                }
-                let ex = (gyy * bx - gxy * by) / det
-                let ey = (gxx * by - gxy * bx) / det
-                guard ex.isFinite, ey.isFinite else { return .failure(.diverged) }
-                v.x += ex
-                v.y += ey
-                if ex * ex + ey * ey < epsilon * epsilon {
-                    converged = true
-                    break
+                    let ex = (gyy * bx - gxy * by) / det
+                    let ey = (gxx * by - gxy * bx) / det
+                    guard ex.isFinite, ey.isFinite else { return .failure(.diverged) }
+                    guess.x += ex
+                    guess.y += ey
+                    if ex * ex + ey * ey <= epsilon * epsilon { break }
+                    // An update that undoes the previous one: settle halfway (as OpenCV does).
+                    if iteration > 0, abs(ex + previousStep.x) < 0.01, abs(ey + previousStep.y) < 0.01 {
+                        guess.x -= ex / 2
+                        guess.y -= ey / 2
+                        break
+                    }
+                    previousStep = FlowPoint(x: ex, y: ey)
                 }
             }
-            _ = converged  // OpenCV accepts the last estimate after the iteration cap too.
-            if level > 0 {
-                guess = FlowPoint(x: 2 * (guess.x + v.x), y: 2 * (guess.y + v.y))
-            } else {
-                guess = FlowPoint(x: guess.x + v.x, y: guess.y + v.y)
+            let result = FlowPoint(x: point.x + guess.x, y: point.y + guess.y)
+            guard result.x.isFinite, result.y.isFinite else { return .failure(.diverged) }
+            guard result.x >= 0, result.y >= 0, result.x <= Float(base.width - 1), result.y <= Float(base.height - 1) else {
+                return .failure(.leftImage)
             }
+            return .success(result)
         }
-        let result = FlowPoint(x: point.x + guess.x, y: point.y + guess.y)
-        guard result.x.isFinite, result.y.isFinite else { return .failure(.diverged) }
-        guard result.x >= 0, result.y >= 0, result.x <= Float(base.width - 1), result.y <= Float(base.height - 1) else {
-            return .failure(.leftImage)
-        }
-        return .success(result)
     }
 }

@@ -1,0 +1,262 @@
+import Foundation
+import Media
+
+/// The OpenAI-compatible chat-completion request a vLLM server serving Molmo2 expects, and the pieces of its replies.
+///
+/// Video goes as one `video_url` part whose data URL is `data:video/jpeg;base64,<frame 1>,<frame 2>,…` — vLLM's
+/// pre-sampled frame list (each frame is decoded by PIL, which reads PNG as well as JPEG) — together with the
+/// request field `media_io_kwargs.video`: `num_frames` (all of them; vLLM keeps only its default 32 otherwise),
+/// `fps`, `frames_indices`, `total_num_frames`, `duration` and `do_sample_frames: false`. vLLM's Molmo2 processor
+/// prints each frame's time as `frames_indices[i] / fps` with one decimal (`"{t:.1f}"`), so the indices are the
+/// sample times on a millisecond clock (fps 1000), chosen so every printed time equals the time Molmo2's own sampler
+/// printed. Images go as `image_url` parts with PNG data URLs. Decoding is greedy (temperature 0).
+enum ChatCompletionWire {
+    /// The clock `frames_indices` count on.
+    static let timestampClock: Double = 1000
+
+    struct Body: Encodable {
+        var model: String
+        var messages: [Message]
+        var maxTokens: Int
+        var temperature: Double
+        var stream: Bool
+        var streamOptions: StreamOptions?
+        var mediaIOKwargs: MediaIOKwargs?
+
+        enum CodingKeys: String, CodingKey {
+            case model, messages, temperature, stream
+            case maxTokens = "max_tokens"
+            case streamOptions = "stream_options"
+            case mediaIOKwargs = "media_io_kwargs"
+        }
+    }
+
+    struct Message: Encodable {
+        var role: String
+        var content: [Part]
+    }
+
+    struct Part: Encodable {
+        var type: String
+        var text: String?
+        var imageURL: URLValue?
+        var videoURL: URLValue?
+
+        enum CodingKeys: String, CodingKey {
+            case type, text
+            case imageURL = "image_url"
+            case videoURL = "video_url"
+        }
+    }
+
+    struct URLValue: Encodable {
+        var url: String
+    }
+
+    struct StreamOptions: Encodable {
+        var includeUsage: Bool
+        enum CodingKeys: String, CodingKey { case includeUsage = "include_usage" }
+    }
+
+    struct MediaIOKwargs: Encodable {
+        var video: VideoKwargs
+    }
+
+    struct VideoKwargs: Encodable {
+        var numFrames: Int
+        var fps: Double
+        var framesIndices: [Int]
+        var totalNumFrames: Int
+        var duration: Double
+        var doSampleFrames: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case fps, duration
+            case numFrames = "num_frames"
+            case framesIndices = "frames_indices"
+            case totalNumFrames = "total_num_frames"
+            case doSampleFrames = "do_sample_frames"
+        }
+    }
+
+    /// Indices on the millisecond clock whose one-decimal rendering equals that of each sample time (the nearest
+    /// millisecond, nudged by one when it would print differently).
+    static func timestampIndices(for times: [Double]) -> [Int] {
+        var out: [Int] = []
+        out.reserveCapacity(times.count)
+        for t in times {
+            let wanted = printed(t)
+            let nearest = Int((max(0, t) * timestampClock).rounded())
+            var chosen = nearest
+            for candidate in [nearest, nearest - 1, nearest + 1] where candidate >= 0 {
+                if printed(Double(candidate) / timestampClock) == wanted {
+                    chosen = candidate
+                    break
+                }
+            }
+            out.append(chosen)
+        }
+        return out
+    }
+
+    /// A time as Molmo2 prints it (`"%.1f"`).
+    static func printed(_ t: Double) -> String { String(format: "%.1f", t) }
+
+    /// Base64 PNG of a frame.
+    static func pngBase64(_ frame: Frame) throws -> String {
+        Data(try PNGWriter.encode(width: frame.width, height: frame.height, rgb: frame.pixels)).base64EncodedString()
+    }
+
+    /// The JSON body for `request`. `encodedFrames` are the base64 PNGs of the request's frames or images, in order.
+    static func body(
+        for request: GroundingRequest, model: String, stream: Bool, temperature: Double, encodedFrames: [String]
+    ) throws -> Data {
+        var parts: [Part] = []
+        var mediaIO: MediaIOKwargs?
+        switch request.media {
+        case .video(let frames, let sampling, _, _):
+            let indices = timestampIndices(for: frames.map(\.time))
+            let end = max(sampling.times.last ?? 0, 0)
+            parts.append(
+                Part(
+                    type: "video_url", videoURL: URLValue(url: "data:video/jpeg;base64," + encodedFrames.joined(separator: ","))))
+            mediaIO = MediaIOKwargs(
+                video: VideoKwargs(
+                    numFrames: frames.count, fps: timestampClock, framesIndices: indices,
+                    totalNumFrames: max((indices.last ?? 0) + 1, frames.count), duration: end, doSampleFrames: false))
+        case .images:
+            for encoded in encodedFrames {
+                parts.append(Part(type: "image_url", imageURL: URLValue(url: "data:image/png;base64," + encoded)))
+            }
+        }
+        parts.append(Part(type: "text", text: request.question))
+        let body = Body(
+            model: model, messages: [Message(role: "user", content: parts)], maxTokens: request.maxNewTokens,
+            temperature: temperature, stream: stream, streamOptions: stream ? StreamOptions(includeUsage: true) : nil,
+            mediaIOKwargs: mediaIO)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return try encoder.encode(body)
+    }
+
+    // MARK: - Replies
+
+    /// What one streamed chunk or a whole completion carries.
+    struct Delta: Equatable {
+        var content: String = ""
+        var finishReason: String?
+        var promptTokens: Int?
+        var completionTokens: Int?
+        var model: String?
+        /// An error object sent instead of a completion (vLLM reports some failures inside the stream).
+        var error: String?
+    }
+
+    /// Reads a streamed chunk (`choices[0].delta`) or a complete response (`choices[0].message`).
+    static func decode(_ data: Data) -> Delta? {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        var delta = Delta()
+        if let message = errorMessage(object) {
+            delta.error = message
+            return delta
+        }
+        delta.model = object["model"] as? String
+        if let usage = object["usage"] as? [String: Any] {
+            delta.promptTokens = (usage["prompt_tokens"] as? NSNumber)?.intValue
+            delta.completionTokens = (usage["completion_tokens"] as? NSNumber)?.intValue
+        }
+        guard let choices = object["choices"] as? [Any] else {
+            return delta.promptTokens != nil ? delta : nil
+        }
+        if let first = choices.first as? [String: Any] {
+            let body = (first["delta"] as? [String: Any]) ?? (first["message"] as? [String: Any])
+            delta.content = body?["content"] as? String ?? ""
+            delta.finishReason = first["finish_reason"] as? String
+        }
+        return delta
+    }
+
+    /// The message of an error reply: `{"error": {"message": …}}` (OpenAI, recent vLLM), `{"object": "error",
+    /// "message": …}` (older vLLM) or `{"detail": …}` (FastAPI).
+    static func errorMessage(_ object: [String: Any]) -> String? {
+        if let error = object["error"] as? [String: Any] {
+            return (error["message"] as? String) ?? "\(error)"
+        }
+        if let error = object["error"] as? String { return error }
+        if object["object"] as? String == "error" { return (object["message"] as? String) ?? "error" }
+        if let detail = object["detail"] {
+            if let text = detail as? String { return text }
+            if let data = try? JSONSerialization.data(withJSONObject: detail), let text = String(data: data, encoding: .utf8) {
+                return text
+            }
+        }
+        return nil
+    }
+
+    /// The best message for an HTTP error body: the JSON error's message, else the text itself.
+    static func errorMessage(body: Data, status: Int) -> String {
+        if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any], let message = errorMessage(object) {
+            return message
+        }
+        let text = String(decoding: body.prefix(2000), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "HTTP \(status) with an empty body" : text
+    }
+}
+
+/// Splits a `text/event-stream` body into the `data` of each event (server-sent events, as OpenAI-compatible servers
+/// stream completions). Bytes may arrive in any pieces.
+struct ServerSentEventParser {
+    private var pending: [UInt8] = []
+    private var dataLines: [String] = []
+
+    /// Feeds bytes; returns the data of every event completed by them.
+    mutating func feed(_ bytes: Data) -> [String] {
+        pending.append(contentsOf: bytes)
+        var events: [String] = []
+        var lineStart = 0
+        var i = 0
+        while i < pending.count {
+            let byte = pending[i]
+            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
+                // A lone CR at the end of the buffer may be the first half of CRLF: wait for more bytes.
+                if byte == UInt8(ascii: "\r"), i + 1 == pending.count { break }
+                let line = String(decoding: pending[lineStart..<i], as: UTF8.self)
+                if byte == UInt8(ascii: "\r"), pending[i + 1] == UInt8(ascii: "\n") { i += 1 }
+                if let event = handle(line) { events.append(event) }
+                lineStart = i + 1
+            }
+            i += 1
+        }
+        pending.removeFirst(lineStart)
+        return events
+    }
+
+    /// Ends the stream: an event without its closing blank line still counts.
+    mutating func finish() -> [String] {
+        var events: [String] = []
+        if !pending.isEmpty {
+            let line = String(decoding: pending, as: UTF8.self)
+            pending.removeAll()
+            if let event = handle(line) { events.append(event) }
+        }
+        if let event = handle("") { events.append(event) }
+        return events
+    }
+
+    private mutating func handle(_ line: String) -> String? {
+        if line.isEmpty {
+            guard !dataLines.isEmpty else { return nil }
+            defer { dataLines.removeAll() }
+            return dataLines.joined(separator: "\n")
+        }
+        if line.hasPrefix(":") { return nil }
+        if line == "data" {
+            dataLines.append("")
+        } else if line.hasPrefix("data:") {
+            var value = line.dropFirst(5)
+            if value.hasPrefix(" ") { value = value.dropFirst() }
+            dataLines.append(String(value))
+        }
+        return nil
+    }
+}

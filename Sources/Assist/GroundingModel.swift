@@ -1,0 +1,110 @@
+/// A stage of answering, for a progress line.
+public enum GroundingStage: String, Sendable, Equatable {
+    /// Frames are being encoded for the model (PNG for a server; pixels to patches in process).
+    case encodingFrames = "encoding frames"
+    /// The request is being sent.
+    case uploading
+    /// Waiting for the first token (the model reads the frames and the prompt).
+    case waitingForModel = "waiting for the model"
+    /// Tokens are arriving.
+    case generating
+    /// A failed attempt will be retried after a pause.
+    case retrying
+}
+
+/// A progress report: the stage, how far it is when known (0…1), and a short detail ("attempt 2 of 3").
+public struct GroundingProgress: Sendable, Equatable {
+    public var stage: GroundingStage
+    public var fraction: Double?
+    public var detail: String?
+
+    public init(stage: GroundingStage, fraction: Double? = nil, detail: String? = nil) {
+        self.stage = stage
+        self.fraction = fraction
+        self.detail = detail
+    }
+}
+
+/// Where the time of one answer went, in seconds.
+public struct GroundingTimings: Sendable, Equatable {
+    /// Preparing the visual input (encoding frames).
+    public var encodeSeconds: Double
+    /// From sending the request (last attempt) to the first token; nil when no token arrived.
+    public var firstTokenSeconds: Double?
+    /// From the first to the last token.
+    public var generateSeconds: Double?
+    /// Everything, retries and pauses included.
+    public var totalSeconds: Double
+    /// Attempts made (1 without retries).
+    public var attempts: Int
+
+    public init(
+        encodeSeconds: Double = 0, firstTokenSeconds: Double? = nil, generateSeconds: Double? = nil,
+        totalSeconds: Double = 0, attempts: Int = 1
+    ) {
+        self.encodeSeconds = encodeSeconds
+        self.firstTokenSeconds = firstTokenSeconds
+        self.generateSeconds = generateSeconds
+        self.totalSeconds = totalSeconds
+        self.attempts = attempts
+    }
+
+    /// The timings as named numbers (what a query record stores).
+    public var dictionary: [String: Double] {
+        var out = ["encode_s": encodeSeconds, "total_s": totalSeconds, "attempts": Double(attempts)]
+        if let firstTokenSeconds { out["first_token_s"] = firstTokenSeconds }
+        if let generateSeconds { out["generate_s"] = generateSeconds }
+        return out
+    }
+}
+
+/// A model's complete answer: the raw text (parse it with `Predictions`), who answered and how long it took.
+public struct GroundingAnswer: Sendable, Equatable {
+    public var text: String
+    /// The model as the backend names it (served model name, checkpoint directory, …).
+    public var model: String
+    /// Why generation ended (`stop`, `length`, …) when the backend says.
+    public var finishReason: String?
+    public var promptTokens: Int?
+    public var completionTokens: Int?
+    public var timings: GroundingTimings
+
+    public init(
+        text: String, model: String, finishReason: String? = nil, promptTokens: Int? = nil, completionTokens: Int? = nil,
+        timings: GroundingTimings = GroundingTimings()
+    ) {
+        self.text = text
+        self.model = model
+        self.finishReason = finishReason
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.timings = timings
+    }
+
+    /// True when generation stopped at the token budget (the answer is probably cut off).
+    public var hitTokenLimit: Bool { finishReason == "length" }
+}
+
+/// A Molmo2 model that answers grounding questions about frames: in process or behind a server.
+///
+/// Callers run `answer` off the UI thread (it is async); tokens and stage changes arrive on the given closures
+/// (from any thread) while it runs, and cancelling the calling task stops it promptly with `AssistError.cancelled`.
+/// A backend that computes synchronously polls `Task.isCancelled` (or bridges it with
+/// `withTaskCancellationHandler`) between tokens.
+public protocol GroundingModel: Sendable {
+    /// The model and backend, for records and the status line ("Molmo2-4B via http://host:8000/v1").
+    var displayName: String { get }
+
+    /// Answers `request`, streaming the text as it is generated.
+    func answer(
+        _ request: GroundingRequest, progress: @escaping @Sendable (GroundingProgress) -> Void,
+        onToken: @escaping @Sendable (String) -> Void
+    ) async throws -> GroundingAnswer
+}
+
+extension GroundingModel {
+    /// Answers without progress or token callbacks.
+    public func answer(_ request: GroundingRequest) async throws -> GroundingAnswer {
+        try await answer(request, progress: { _ in }, onToken: { _ in })
+    }
+}

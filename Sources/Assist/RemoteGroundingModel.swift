@@ -1,0 +1,331 @@
+import Foundation
+import Media
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// How to reach a vLLM (OpenAI-compatible) server serving Molmo2, and how patient to be with it.
+public struct RemoteModelConfiguration: Sendable, Equatable {
+    /// The chat-completions URL (`…/v1/chat/completions`), derived from the endpoint given by the user.
+    public var chatCompletionsURL: URL
+    /// The served model name (`--model-name`; vLLM's `--served-model-name`, by default the model path).
+    public var modelName: String
+    /// Sent as `Authorization: Bearer …` when set.
+    public var apiKey: String?
+    /// Stream tokens (server-sent events) as they are generated.
+    public var streaming: Bool = true
+    /// Give up when nothing arrives for this long (connecting, prefill before the first token, between tokens).
+    public var idleTimeout: Double = 300
+    /// Give up when one attempt takes longer than this in total.
+    public var totalTimeout: Double = 1800
+    /// Attempts for connection failures and HTTP 429/5xx (never after tokens have been streamed).
+    public var maxAttempts: Int = 3
+    /// Pause before the second attempt; doubled for each further attempt, up to `maxBackoff`.
+    public var initialBackoff: Double = 0.5
+    public var maxBackoff: Double = 8
+    /// Sampling temperature; Molmo2 is evaluated greedily.
+    public var temperature: Double = 0
+
+    /// Accepts `http(s)://host:port`, `…/v1` or the full `…/v1/chat/completions`.
+    public init(endpoint: String, modelName: String, apiKey: String? = nil) throws {
+        chatCompletionsURL = try Self.chatCompletionsURL(endpoint)
+        let name = modelName.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty else { throw AssistError.invalidEndpoint(endpoint: endpoint, reason: "the model name is empty") }
+        self.modelName = name
+        self.apiKey = apiKey
+    }
+
+    static func chatCompletionsURL(_ endpoint: String) throws -> URL {
+        let trimmed = endpoint.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard var components = URLComponents(string: trimmed), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+        else {
+            throw AssistError.invalidEndpoint(endpoint: endpoint, reason: "expected http://host:port or https://host/v1")
+        }
+        var path = components.path
+        while path.hasSuffix("/") { path.removeLast() }
+        if path.hasSuffix("/chat/completions") {
+            // Already complete.
+        } else if path.hasSuffix("/v1") {
+            path += "/chat/completions"
+        } else {
+            path += "/v1/chat/completions"
+        }
+        components.path = path
+        guard let url = components.url else {
+            throw AssistError.invalidEndpoint(endpoint: endpoint, reason: "cannot form the chat-completions URL")
+        }
+        return url
+    }
+}
+
+/// Molmo2 behind a vLLM server's OpenAI-compatible chat API: sends the request's frames (PNG, with their sample
+/// times as vLLM's Molmo2 processor reads them, see `ChatCompletionWire`) and streams the answer back, with idle and
+/// total timeouts, bounded retries with exponential backoff on connection failures and HTTP 429/5xx, and one-line
+/// errors that name the endpoint.
+public struct RemoteGroundingModel: GroundingModel {
+    public var configuration: RemoteModelConfiguration
+
+    public init(configuration: RemoteModelConfiguration) {
+        self.configuration = configuration
+    }
+
+    public var displayName: String { "\(configuration.modelName) via \(configuration.chatCompletionsURL.absoluteString)" }
+
+    private var endpoint: String { configuration.chatCompletionsURL.absoluteString }
+
+    public func answer(
+        _ request: GroundingRequest, progress: @escaping @Sendable (GroundingProgress) -> Void,
+        onToken: @escaping @Sendable (String) -> Void
+    ) async throws -> GroundingAnswer {
+        let started = HTTPExchange.now()
+        let body = try encodeBody(request, progress: progress)
+        let encodeSeconds = HTTPExchange.now() - started
+        let attempts = max(1, configuration.maxAttempts)
+        var attempt = 1
+        while true {
+            try checkCancellation()
+            do {
+                var answer = try await send(body, attempt: attempt, progress: progress, onToken: onToken)
+                answer.timings.encodeSeconds = encodeSeconds
+                answer.timings.totalSeconds = HTTPExchange.now() - started
+                answer.timings.attempts = attempt
+                return answer
+            } catch let failure as AttemptFailure {
+                if failure.isRetryable, attempt < attempts {
+                    let pause = min(configuration.maxBackoff, configuration.initialBackoff * pow(2, Double(attempt - 1)))
+                    let detail = "\(failure.summary); attempt \(attempt + 1) of \(attempts) in \(AssistError.seconds(pause))"
+                    progress(GroundingProgress(stage: .retrying, detail: detail))
+                    do {
+                        try await Task.sleep(nanoseconds: UInt64(max(0, pause) * 1e9))
+                    } catch {
+                        throw AssistError.cancelled(endpoint: endpoint)
+                    }
+                    attempt += 1
+                    continue
+                }
+                throw failure.error(endpoint: endpoint, attempts: attempt)
+            }
+        }
+    }
+
+    private func checkCancellation() throws {
+        if Task.isCancelled { throw AssistError.cancelled(endpoint: endpoint) }
+    }
+
+    private func encodeBody(_ request: GroundingRequest, progress: @Sendable (GroundingProgress) -> Void) throws -> Data {
+        let images: [Frame]
+        switch request.media {
+        case .video(let frames, _, _, _): images = frames.map(\.image)
+        case .images(let stills): images = stills.map(\.image)
+        }
+        guard !images.isEmpty else {
+            throw AssistError.invalidRequest(media: request.mediaName, reason: "no frames to send")
+        }
+        var encoded: [String] = []
+        encoded.reserveCapacity(images.count)
+        var previous: (Frame, String)?
+        for (k, image) in images.enumerated() {
+            try checkCancellation()
+            if let (frame, text) = previous, frame == image {
+                encoded.append(text)
+            } else {
+                do {
+                    let text = try ChatCompletionWire.pngBase64(image)
+                    encoded.append(text)
+                    previous = (image, text)
+                } catch {
+                    throw AssistError.frameUnavailable(
+                        media: request.mediaName, frame: image.index, reason: "PNG encoding failed: \(error)")
+                }
+            }
+            progress(GroundingProgress(stage: .encodingFrames, fraction: Double(k + 1) / Double(images.count)))
+        }
+        do {
+            return try ChatCompletionWire.body(
+                for: request, model: configuration.modelName, stream: configuration.streaming,
+                temperature: configuration.temperature, encodedFrames: encoded)
+        } catch {
+            throw AssistError.invalidRequest(media: request.mediaName, reason: "cannot encode the request: \(error)")
+        }
+    }
+
+    /// One attempt: POST the body, read the status, stream or collect the completion.
+    private func send(
+        _ body: Data, attempt: Int, progress: @escaping @Sendable (GroundingProgress) -> Void,
+        onToken: @escaping @Sendable (String) -> Void
+    ) async throws -> GroundingAnswer {
+        var urlRequest = URLRequest(url: configuration.chatCompletionsURL)
+        urlRequest.httpMethod = "POST"
+        urlRequest.httpBody = body
+        urlRequest.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        urlRequest.setValue(configuration.streaming ? "text/event-stream" : "application/json", forHTTPHeaderField: "Accept")
+        if let key = configuration.apiKey, !key.isEmpty {
+            urlRequest.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+        }
+        let sentAt = HTTPExchange.now()
+        progress(GroundingProgress(stage: .uploading, fraction: 0, detail: attempt > 1 ? "attempt \(attempt)" : nil))
+        let events = HTTPExchange.start(urlRequest, idleTimeout: configuration.idleTimeout, totalTimeout: configuration.totalTimeout)
+
+        var status = 0
+        var isEventStream = false
+        var errorBody = Data()
+        var wholeBody = Data()
+        var parser = ServerSentEventParser()
+        var text = ""
+        var tokens = 0
+        var firstTokenAt: Double?
+        var lastTokenAt: Double?
+        var finishReason: String?
+        var promptTokens: Int?
+        var completionTokens: Int?
+        var servedModel: String?
+        var sawDone = false
+
+        func handle(event payload: String) throws {
+            let trimmed = payload.trimmingCharacters(in: .whitespaces)
+            if trimmed == "[DONE]" {
+                sawDone = true
+                return
+            }
+            guard let delta = ChatCompletionWire.decode(Data(trimmed.utf8)) else {
+                throw AttemptFailure.badReply("a streamed chunk is not a chat completion: \(trimmed.prefix(120))")
+            }
+            if let message = delta.error { throw AttemptFailure.streamError(message) }
+            servedModel = delta.model ?? servedModel
+            if let reason = delta.finishReason { finishReason = reason }
+            if let value = delta.promptTokens { promptTokens = value }
+            if let value = delta.completionTokens { completionTokens = value }
+            if !delta.content.isEmpty {
+                let now = HTTPExchange.now()
+                if firstTokenAt == nil {
+                    firstTokenAt = now
+                    progress(GroundingProgress(stage: .generating))
+                }
+                lastTokenAt = now
+                tokens += 1
+                text += delta.content
+                onToken(delta.content)
+            }
+        }
+
+        do {
+            for try await event in events {
+                switch event {
+                case .sent(let done, let total):
+                    if total > 0 { progress(GroundingProgress(stage: .uploading, fraction: Double(done) / Double(total))) }
+                case .response(let code, let contentType):
+                    status = code
+                    isEventStream = contentType.lowercased().contains("text/event-stream")
+                    if code == 200 { progress(GroundingProgress(stage: .waitingForModel)) }
+                case .data(let data):
+                    if status != 200 {
+                        if errorBody.count < 1 << 16 { errorBody.append(data) }
+                    } else if isEventStream {
+                        for payload in parser.feed(data) { try handle(event: payload) }
+                    } else {
+                        wholeBody.append(data)
+                    }
+                }
+            }
+        } catch let failure as HTTPExchange.Failure {
+            if Task.isCancelled { throw AssistError.cancelled(endpoint: endpoint) }
+            throw AttemptFailure.transport(failure, tokensReceived: tokens)
+        } catch let failure as AttemptFailure {
+            throw failure
+        } catch {
+            if Task.isCancelled { throw AssistError.cancelled(endpoint: endpoint) }
+            throw AttemptFailure.badReply("\(error)")
+        }
+        try checkCancellation()
+
+        guard status == 200 else {
+            if status == 0 { throw AttemptFailure.badReply("the connection closed without an HTTP response") }
+            throw AttemptFailure.http(status: status, message: ChatCompletionWire.errorMessage(body: errorBody, status: status))
+        }
+        if isEventStream {
+            for payload in parser.finish() { try handle(event: payload) }
+            guard sawDone || finishReason != nil else {
+                throw AttemptFailure.badReply("the event stream ended without a finish reason or [DONE]")
+            }
+        } else {
+            guard let delta = ChatCompletionWire.decode(wholeBody) else {
+                throw AttemptFailure.badReply(
+                    "the body is not a chat completion: \(String(decoding: wholeBody.prefix(120), as: UTF8.self))")
+            }
+            if let message = delta.error { throw AttemptFailure.streamError(message) }
+            text = delta.content
+            finishReason = delta.finishReason
+            promptTokens = delta.promptTokens
+            completionTokens = delta.completionTokens
+            servedModel = delta.model
+            if !text.isEmpty {
+                firstTokenAt = HTTPExchange.now()
+                lastTokenAt = firstTokenAt
+                onToken(text)
+            }
+        }
+        return GroundingAnswer(
+            text: text, model: servedModel ?? configuration.modelName, finishReason: finishReason,
+            promptTokens: promptTokens, completionTokens: completionTokens,
+            timings: GroundingTimings(
+                firstTokenSeconds: firstTokenAt.map { $0 - sentAt },
+                generateSeconds: firstTokenAt.flatMap { first in lastTokenAt.map { $0 - first } }))
+    }
+}
+
+/// Why one attempt failed, and whether another may succeed.
+enum AttemptFailure: Error {
+    case transport(HTTPExchange.Failure, tokensReceived: Int)
+    case http(status: Int, message: String)
+    case streamError(String)
+    case badReply(String)
+
+    var isRetryable: Bool {
+        switch self {
+        case .transport(let failure, let tokens):
+            switch failure {
+            case .cannotConnect: return true
+            case .connectionLost: return tokens == 0
+            case .idleTimeout, .totalTimeout, .other: return false
+            }
+        case .http(let status, _): return status == 429 || (500...599).contains(status)
+        case .streamError, .badReply: return false
+        }
+    }
+
+    var summary: String {
+        switch self {
+        case .transport(let failure, _):
+            switch failure {
+            case .cannotConnect(let reason), .connectionLost(let reason), .other(let reason): return reason
+            case .idleTimeout: return "timed out"
+            case .totalTimeout: return "timed out"
+            }
+        case .http(let status, _): return "HTTP \(status)"
+        case .streamError: return "server error in the stream"
+        case .badReply: return "unexpected reply"
+        }
+    }
+
+    func error(endpoint: String, attempts: Int) -> AssistError {
+        switch self {
+        case .transport(let failure, let tokens):
+            switch failure {
+            case .cannotConnect(let reason): return .unreachable(endpoint: endpoint, reason: reason, attempts: attempts)
+            case .connectionLost(let reason):
+                return .invalidResponse(endpoint: endpoint, reason: "\(reason) after \(tokens) streamed chunks")
+            case .idleTimeout(let seconds):
+                return .timedOut(
+                    endpoint: endpoint, seconds: seconds,
+                    what: tokens > 0 ? "no token for too long" : "no reply")
+            case .totalTimeout(let seconds): return .timedOut(endpoint: endpoint, seconds: seconds, what: "the answer took too long")
+            case .other(let reason): return .invalidResponse(endpoint: endpoint, reason: reason)
+            }
+        case .http(let status, let message): return .server(endpoint: endpoint, status: status, message: message, attempts: attempts)
+        case .streamError(let message): return .server(endpoint: endpoint, status: 200, message: message, attempts: attempts)
+        case .badReply(let reason): return .invalidResponse(endpoint: endpoint, reason: reason)
+        }
+    }
+}
