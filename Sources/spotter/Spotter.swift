@@ -39,5 +39,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Spotter's speed on real work, next to reference tools timed in the same run.",
-        subcommands: [BenchRenderCommand.self, BenchAnnotationsCommand.self, BenchKernelsCommand.self])
+        subcommands: [
+            BenchRenderCommand.self, BenchAnnotationsCommand.self, BenchKernelsCommand.self, BenchTrackCommand.self,
+        ])
 }
