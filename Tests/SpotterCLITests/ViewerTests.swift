@@ -10,8 +10,10 @@ import Testing
     static let rows = 30
 
     /// A project file of its own per test, so tests never write beside the sample.
-    func openSample(columns: Int = columns, rows: Int = rows, term: String = "xterm-256color") throws -> TmuxSession {
-        let project = FileManager.default.temporaryDirectory.appendingPathComponent("viewer-\(UUID().uuidString).spotter").path
+    func openSample(
+        columns: Int = columns, rows: Int = rows, term: String = "xterm-256color",
+        project: String = FileManager.default.temporaryDirectory.appendingPathComponent("viewer-\(UUID().uuidString).spotter").path
+    ) throws -> TmuxSession {
         return try TmuxSession(
             command: [spotterBinary, "open", samplePath("shapes.mp4"), "--graphics", "halfblock", "--project", project],
             columns: columns, rows: rows, environment: ["COLORTERM": "truecolor", "TERM": term])
@@ -113,6 +115,36 @@ import Testing
         #expect(after.contains("[exit"), "spotter did not exit on \(how)")
         let modes = try tmux.tmux(["display-message", "-p", "-t", "t", "#{alternate_on} #{cursor_flag} #{mouse_any_flag}"])
         #expect(modes.trimmingCharacters(in: .whitespacesAndNewlines) == "0 1 0", "terminal not restored after \(how): \(modes)")
+    }
+
+    /// Points placed with the mouse are in the project file the moment the screen shows them, even when the
+    /// program is then killed with SIGKILL (no chance to flush or close anything).
+    @Test func editsShownOnScreenSurviveKillDashNine() throws {
+        let project = FileManager.default.temporaryDirectory.appendingPathComponent("kill-\(UUID().uuidString).spotter").path
+        let tmux = try openSample(project: project)
+        try tmux.waitFor { $0.contains("frame 0/") }
+        let viewer = Layout(columns: Self.columns, rows: Self.rows).viewer
+        for step in 0..<3 {
+            // Click inside the picture (1-based SGR report), then step 5 frames.
+            let column = viewer.width / 3 + step * 6 + 1
+            let row = viewer.height / 2 + 1
+            try tmux.sendLiteral("\u{1B}[<0;\(column);\(row)M\u{1B}[<0;\(column);\(row)m")
+            let shown = try tmux.waitFor { $0.contains("Objects (1)") && $0.contains("  \(step + 1) \(step + 1)/0/0") }
+            #expect(shown.contains("  \(step + 1) \(step + 1)/0/0"), "point \(step + 1) not shown: \(shown.split(separator: "\n").prefix(4))")
+            try tmux.send("Right", "Right", "Right", "Right", "Right")
+            try tmux.waitFor { $0.contains("frame \(5 * (step + 1))/") }
+        }
+        let shell = try tmux.tmux(["display-message", "-p", "-t", "t", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try runProcess("/usr/bin/pkill", ["-KILL", "-P", shell])
+        try tmux.waitFor { $0.contains("[exit") }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("kill-\(UUID().uuidString).json").path
+        defer { unlink(out) }
+        let exported = try runSpotter(["export", project, "--format", "tapvid", "-o", out])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any]
+        let ids = json?["track_ids"] as? [Any]
+        #expect(ids?.count == 1)
+        #expect(exported.stdout.contains("3 points"), "\(exported.stdout)")
     }
 
     @Test func tinyTerminalIsRefusedWithOneLine() throws {
