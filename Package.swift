@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(
             name: "MolmoRuntimeTests", dependencies: ["MolmoRuntime"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SpotterUITests", dependencies: ["SpotterUI", "Annotations", "TerminalGraphics"], swiftSettings: swiftSettings),
+        .testTarget(name: "SpotterUITests", dependencies: ["SpotterUI", "Annotations", "TerminalGraphics", "Tracking"], swiftSettings: swiftSettings),
         .testTarget(name: "SpotterCLITests", dependencies: ["spotter", "Media", "TerminalGraphics", "SpotterUI"], swiftSettings: swiftSettings),
     ]
 )

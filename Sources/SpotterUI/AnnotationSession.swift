@@ -30,7 +30,7 @@ public final class AnnotationSession {
                 } else {
                     state.message = "nothing to redo"
                 }
-            case .repaintAll:
+            case .repaintAll, .propagate, .cancelJob:
                 return false
             }
         } catch {

@@ -19,12 +19,16 @@ public final class ViewerApp {
     private let painter: VideoPainter
     private let session: TerminalSession
     private let annotations: AnnotationSession?
+    private let jobs: JobCenter?
 
-    public init(state: AppState, painter: VideoPainter, session: TerminalSession, annotations: AnnotationSession?) {
+    public init(
+        state: AppState, painter: VideoPainter, session: TerminalSession, annotations: AnnotationSession?, jobs: JobCenter?
+    ) {
         self.state = state
         self.painter = painter
         self.session = session
         self.annotations = annotations
+        self.jobs = jobs
     }
 
     private static func monotonicSeconds() -> Double {
@@ -43,9 +47,11 @@ public final class ViewerApp {
         var paintedRevision = -1
         var paintedPlaying = false
         var paintedLayout = state.layout
+        defer { jobs?.cancel() }
         while !state.shouldQuit && !session.interrupted {
             let frameBefore = state.frame
             _ = Reducer.reduce(&state, .tick(now: ViewerApp.monotonicSeconds()))
+            jobs?.poll(state: &state, annotations: annotations)
             if state.frame != frameBefore { annotations?.refresh(&state, tracksChanged: false) }
 
             if needsFullRepaint || state.layout != paintedLayout {
@@ -71,13 +77,15 @@ public final class ViewerApp {
                 if case .prompt = state.mode { session.flush() }  // put the prompt cursor back
             }
 
-            let timeout = state.isPlaying ? nextFrameDelayMilliseconds() : 250
+            let timeout = state.isPlaying ? nextFrameDelayMilliseconds() : (state.jobRunning ? 100 : 250)
             guard let event = session.nextEvent(timeoutMilliseconds: timeout) else { continue }
             var events = [event]
             // Drain a burst (key repeat, mouse drag) so the screen shows its end state, not every step.
             while events.count < 64, let more = session.nextEvent(timeoutMilliseconds: 0) { events.append(more) }
             for event in events {
-                if Dispatcher.dispatch(.input(event), state: &state, annotations: annotations) { needsFullRepaint = true }
+                if Dispatcher.dispatch(.input(event), state: &state, annotations: annotations, jobs: jobs) {
+                    needsFullRepaint = true
+                }
                 if state.shouldQuit { break }
             }
         }
@@ -99,13 +107,19 @@ public final class ViewerApp {
 public enum Dispatcher {
     /// Returns true when the whole screen must be repainted.
     @discardableResult
-    public static func dispatch(_ action: Action, state: inout AppState, annotations: AnnotationSession?) -> Bool {
+    public static func dispatch(
+        _ action: Action, state: inout AppState, annotations: AnnotationSession?, jobs: JobCenter? = nil
+    ) -> Bool {
         let previousMode = state.mode
         let previousFrame = state.frame
         var repaint = false
         for effect in Reducer.reduce(&state, action) {
             if effect.isRepaintAll {
                 repaint = true
+            } else if case .propagate(let request) = effect {
+                if let jobs { jobs.start(request, state: &state) } else { state.message = "propagation needs the video" }
+            } else if case .cancelJob = effect {
+                jobs?.cancel()
             } else if let annotations {
                 annotations.perform(effect, on: &state)
             } else {

@@ -94,6 +94,9 @@ public struct AppState: Equatable, Sendable {
     /// The project file's name, shown in the status line.
     public var projectName: String?
     public var shouldQuit = false
+    /// A background job (propagation) is running; its progress is shown in the status line.
+    public var jobRunning = false
+    public var jobStatus: String?
 
     public struct Playback: Equatable, Sendable {
         public var startFrame: Int

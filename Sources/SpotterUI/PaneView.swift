@@ -96,7 +96,10 @@ enum PaneView {
         let media = state.media
         var text: String
         var attribute = Palette.statusBar.attribute
-        if let message = state.message {
+        if let job = state.jobStatus {
+            text = " " + job
+            attribute = Palette.message.attribute | spotter_a_bold()
+        } else if let message = state.message {
             text = " " + message
             attribute = Palette.message.attribute | spotter_a_bold()
         } else if state.mode == .move {
@@ -161,6 +164,8 @@ enum PaneView {
         "q / o          occluded / outside on this frame (with a selection)",
         "x Del          delete the point   X  delete the track",
         "M              merge into a track s  split at this frame",
+        "p P            follow the point forward / backward (optical",
+        "               flow; bridges to the next keyframe); Esc stops",
         "u  Ctrl-R      undo / redo (every edit is saved as you make it)",
         "Ctrl-L         redraw             ?  this help",
         "q (no selection), Q, Ctrl-C       quit",

@@ -16,6 +16,10 @@ public enum Effect: Sendable {
     case edit(Edit, selectCreated: Bool)
     case undo
     case redo
+    /// Start following the selected point in the background (Lucas–Kanade, forward–backward checked).
+    case propagate(PropagationRequest)
+    /// Stop a running background job.
+    case cancelJob
 
     public var isRepaintAll: Bool {
         if case .repaintAll = self { return true }
@@ -116,6 +120,7 @@ public enum Reducer {
         case .tab, .backTab:
             selectNext(&state, forward: key == .tab)
         case .escape:
+            if state.jobRunning { return [.cancelJob] }
             if selected != nil { select(&state, nil) }
 
         // Editing.
@@ -147,7 +152,7 @@ public enum Reducer {
     static func isEditingKey(_ key: Key) -> Bool {
         switch key {
         case .character("k"), .character("o"), .character("x"), .delete, .character("X"), .character("l"),
-            .character("M"), .character("s"), .character("m"):
+            .character("M"), .character("s"), .character("m"), .character("p"), .character("P"):
             return true
         default:
             return false
@@ -189,6 +194,21 @@ public enum Reducer {
                 return []
             }
             state.mode = .move
+        case .character("p"), .character("P"):
+            let forward = key == .character("p")
+            guard let point, point.entry.visibility == .visible, let track = state.annotations.track(id) else {
+                state.message = "track #\(id.rawValue) has no visible point on this frame to follow"
+                return []
+            }
+            guard !state.jobRunning else {
+                state.message = "a propagation is already running (Esc cancels it)"
+                return []
+            }
+            let next = forward ? track.nextKeyframe(after: frame) : track.previousKeyframe(before: frame)
+            let keyframe = next.flatMap { f in track.entry(at: f).map { (frame: f, x: $0.x, y: $0.y) } }
+            return [.propagate(PropagationRequest(
+                track: id, frame: frame, forward: forward, x: point.entry.x, y: point.entry.y, keyframe: keyframe,
+                lastFrame: state.media.lastFrame))]
         default:
             break
         }

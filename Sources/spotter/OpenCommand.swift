@@ -96,7 +96,8 @@ struct OpenCommand: ParsableCommand {
         state.theme = chosenTheme
         let app = ViewerApp(
             state: state, painter: FramePainter(server: server, graphics: chosen), session: session,
-            annotations: store.map(AnnotationSession.init))
+            annotations: store.map(AnnotationSession.init),
+            jobs: JobCenter(frames: { [server] index in try server.grayFrame(at: index) }))
         app.run()
         session.end()
         try? store?.close()

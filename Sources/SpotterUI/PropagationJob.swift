@@ -1,0 +1,176 @@
+import Annotations
+import Foundation
+import Media
+import Tracking
+
+/// What a propagation run will do: follow the selected point from `frame` in `direction`, up to the next keyframe
+/// (then bridging: tracked from both keyframes and blended) or up to `limit` frames.
+public struct PropagationRequest: Equatable, Sendable {
+    public var track: TrackID
+    public var frame: Int
+    public var forward: Bool
+    public var x: Double
+    public var y: Double
+    /// The keyframe the run ends at, when there is one in that direction.
+    public var keyframe: (frame: Int, x: Double, y: Double)?
+    public var lastFrame: Int
+
+    public static func == (a: PropagationRequest, b: PropagationRequest) -> Bool {
+        a.track == b.track && a.frame == b.frame && a.forward == b.forward && a.x == b.x && a.y == b.y
+            && a.keyframe?.frame == b.keyframe?.frame && a.keyframe?.x == b.keyframe?.x
+            && a.keyframe?.y == b.keyframe?.y && a.lastFrame == b.lastFrame
+    }
+
+    public init(track: TrackID, frame: Int, forward: Bool, x: Double, y: Double, keyframe: (frame: Int, x: Double, y: Double)?, lastFrame: Int) {
+        self.track = track
+        self.frame = frame
+        self.forward = forward
+        self.x = x
+        self.y = y
+        self.keyframe = keyframe
+        self.lastFrame = lastFrame
+    }
+
+    /// The longest unbridged run, so one key press cannot start a walk through a two-hour video.
+    public static let maximumFrames = 600
+}
+
+/// Runs Lucas–Kanade propagation off the UI thread. The run loop polls `takeResult()`; the result is an edit
+/// (tracker points, never replacing what a person placed) committed like any other, so it is one undo step.
+public final class PropagationJob: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+    private var done: (Edit?, String)?
+    private var stepsDone = 0
+    private var stepsTotal = 0
+    public let request: PropagationRequest
+
+    /// Starts the run on a background thread. `frames` must be safe to call from that thread.
+    public init(_ request: PropagationRequest, frames: @escaping @Sendable (Int) throws -> GrayImage) {
+        self.request = request
+        Thread.detachNewThread { [self] in
+            let outcome = PropagationJob.run(request, frames: frames, progress: { d, t in
+                self.lock.lock()
+                self.stepsDone = d
+                self.stepsTotal = t
+                self.lock.unlock()
+            }, isCancelled: { self.lock.lock(); defer { self.lock.unlock() }; return self.cancelled })
+            self.lock.lock()
+            self.done = outcome
+            self.lock.unlock()
+        }
+    }
+
+    public func cancel() {
+        lock.lock()
+        cancelled = true
+        lock.unlock()
+    }
+
+    /// "propagating 12/40" while running.
+    public var progressText: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return "propagating #\(request.track.rawValue) \(request.forward ? "forward" : "backward"): \(stepsDone)/\(max(stepsTotal, stepsDone)) frames (Esc cancels)"
+    }
+
+    /// The edit to commit (nil when nothing was tracked) and a one-line summary, once the run has ended.
+    public func takeResult() -> (Edit?, String)? {
+        lock.lock()
+        defer { lock.unlock() }
+        let result = done
+        if result != nil { done = nil }
+        return result
+    }
+
+    /// The whole computation, synchronous and pure apart from reading frames (tested directly).
+    public static func run(
+        _ request: PropagationRequest, frames: (Int) throws -> GrayImage, progress: ((Int, Int) -> Void)? = nil,
+        isCancelled: () -> Bool = { false }
+    ) -> (Edit?, String) {
+        let propagator = Propagator()
+        let seed = PropagationSeed(frame: request.frame, point: FlowPoint(x: Float(request.x), y: Float(request.y)))
+        var tracked: [(Int, FlowPoint)] = []
+        var summary: String
+        if let key = request.keyframe {
+            let other = PropagationSeed(frame: key.frame, point: FlowPoint(x: Float(key.x), y: Float(key.y)))
+            let (a, b) = request.forward ? (seed, other) : (other, seed)
+            let bridge = propagator.bridge(from: a, to: b, frames: frames, progress: progress, isCancelled: isCancelled)
+            tracked = bridge.points.filter { $0.source != .keyframe }.map { ($0.frame, $0.point) }
+            let blended = bridge.points.filter { $0.source == .blended }.count
+            let gaps = bridge.points.filter { $0.source == .interpolated }.count
+            summary = "bridged frames \(a.frame)…\(b.frame): \(blended) tracked both ways"
+                + (gaps > 0 ? ", \(gaps) interpolated where tracking failed" : "")
+            if case .cancelled = bridge.forward.stop { summary = "propagation cancelled" }
+            if case .cancelled = bridge.backward.stop { summary = "propagation cancelled" }
+        } else {
+            let limit = request.forward
+                ? min(request.lastFrame, request.frame + PropagationRequest.maximumFrames)
+                : max(0, request.frame - PropagationRequest.maximumFrames)
+            let path = propagator.propagate(
+                seed, direction: request.forward ? .forward : .backward, limit: limit, frames: frames,
+                progress: progress, isCancelled: isCancelled)
+            for (i, point) in path.points.enumerated() where i > 0 {
+                tracked.append((path.startFrame + i * path.direction.step, point))
+            }
+            summary = "propagated \(tracked.count) frame\(tracked.count == 1 ? "" : "s") to \(path.lastFrame); \(path.stop)"
+        }
+        guard !tracked.isEmpty else { return (nil, summary) }
+        let entries = tracked.sorted { $0.0 < $1.0 }.map { frame, p in
+            PointEntry(frame: frame, x: Double(p.x), y: Double(p.y), visibility: .visible, provenance: .tracker, isKeyframe: false)
+        }
+        return (.putEntries(request.track, entries, policy: .fillMissing), summary)
+    }
+}
+
+extension FrameServer {
+    /// The luma of a frame at source size, for optical flow.
+    public func grayFrame(at index: Int) throws -> GrayImage {
+        GrayImage(try frame(at: index, width: info.width, height: info.height))
+    }
+}
+
+/// Owns the background job of the viewer (one at a time) and feeds its result back as an edit.
+public final class JobCenter {
+    private let frames: @Sendable (Int) throws -> GrayImage
+    private var current: PropagationJob?
+
+    public init(frames: @escaping @Sendable (Int) throws -> GrayImage) {
+        self.frames = frames
+    }
+
+    public func start(_ request: PropagationRequest, state: inout AppState) {
+        guard current == nil else { return }
+        let job = PropagationJob(request, frames: frames)
+        current = job
+        state.jobRunning = true
+        state.jobStatus = job.progressText
+    }
+
+    public func cancel() { current?.cancel() }
+
+    /// Updates the progress line; when the job has ended, commits its edit and reports. Returns true while running.
+    @discardableResult
+    public func poll(state: inout AppState, annotations: AnnotationSession?) -> Bool {
+        guard let job = current else { return false }
+        guard let (edit, summary) = job.takeResult() else {
+            state.jobStatus = job.progressText
+            return true
+        }
+        current = nil
+        state.jobRunning = false
+        state.jobStatus = nil
+        if let edit, let annotations {
+            annotations.perform(.edit(edit, selectCreated: false), on: &state)
+            if state.message == nil || state.message == "nothing changed" { state.message = summary }
+        } else {
+            state.message = summary
+        }
+        return false
+    }
+
+    /// Waits for the running job to end (tests; quitting).
+    public func wait(state: inout AppState, annotations: AnnotationSession?) {
+        while poll(state: &state, annotations: annotations) { usleep(2_000) }
+    }
+}
