@@ -23,6 +23,13 @@ enum VisionFixtures {
             return images.map { VisionFixtures.synthetic(width: $0.width, height: $0.height, seed: $0.seed) }
         }
 
+        /// The case as runtime media (video frames fetched lazily, as the CLI does).
+        var media: MolmoMedia {
+            guard isVideo else { return .images(frames) }
+            let all = frames
+            return .videoFrames(count: all.count) { all[$0] }
+        }
+
     }
 
     static func inputs() throws -> SafetensorsFile { try SafetensorsFile(path: Fixtures.url("vision-inputs.safetensors").path) }
