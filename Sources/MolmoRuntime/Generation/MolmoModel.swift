@@ -140,8 +140,9 @@ public final class MolmoModel {
         try MolmoModel(directory: try resolve(reference), format: format)
     }
 
-    /// The checkpoint directory a reference names: an existing directory, or the cached snapshot of a model id.
-    public static func resolve(_ reference: String) throws -> URL {
+    /// The checkpoint directory a reference names: an existing directory, or the cached snapshot of a model id
+    /// (`refs/main`, or the only snapshot) in `hubCache` (default: the environment's Hugging Face cache).
+    public static func resolve(_ reference: String, hubCache: String? = nil) throws -> URL {
         let expanded = (reference as NSString).expandingTildeInPath
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: expanded, isDirectory: &isDir) {
@@ -150,7 +151,9 @@ public final class MolmoModel {
         }
         let env = ProcessInfo.processInfo.environment
         let hub: String
-        if let cache = env["HF_HUB_CACHE"], !cache.isEmpty {
+        if let hubCache {
+            hub = hubCache
+        } else if let cache = env["HF_HUB_CACHE"], !cache.isEmpty {
             hub = cache
         } else if let home = env["HF_HOME"], !home.isEmpty {
             hub = home + "/hub"

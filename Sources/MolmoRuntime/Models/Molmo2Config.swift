@@ -209,6 +209,10 @@ public struct Molmo2Config: Sendable {
     /// Reads `config.json` in `directory`.
     public static func load(directory: URL) throws -> Molmo2Config {
         let url = directory.appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ModelConfigError.unreadable(
+                file: url.path, reason: "missing (not a Hugging Face checkpoint directory)")
+        }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw ModelConfigError.unreadable(file: url.path, reason: "cannot read config.json")
