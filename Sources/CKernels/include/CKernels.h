@@ -81,4 +81,24 @@ void spotter_attention_block(const float *q, size_t q_stride, size_t group, size
                              const uint8_t *visual, size_t chunk_end, float scale, float *scratch, float *out,
                              size_t out_stride);
 
+// ---------------------------------------------------------------------------------------------------------------
+// Vision path (single thread; the Swift side splits rows across threads).
+
+/// Bilinear resize of a packed RGB8 image (rows `src_stride` bytes apart) to dw × dh, with PyTorch's float
+/// arithmetic (half-pixel centres, no antialias, `F.interpolate` on a float tensor, then round-half-even and clamp
+/// to 0…255), writing output rows [row0, row1). Returns 0, or −1 when out of memory.
+int spotter_resize_bilinear_rgb8(const uint8_t *src, size_t sw, size_t sh, size_t src_stride, uint8_t *dst,
+                                 size_t dw, size_t dh, size_t dst_stride, size_t row0, size_t row1);
+/// LayerNorm over `rows` rows of length n: out = (x − mean) / sqrt(var + eps) · w + b (biased variance).
+void spotter_layernorm(const float *x, size_t x_stride, const float *w, const float *b, float *out,
+                       size_t out_stride, size_t rows, size_t n, float eps);
+/// x[r][i] += bias[i] over `rows` rows of length n.
+void spotter_add_bias(float *x, size_t stride, const float *bias, size_t rows, size_t n);
+/// x = gelu_tanh(x + bias) in place over `rows` rows of length n.
+void spotter_bias_gelu_tanh(float *x, size_t stride, const float *bias, size_t rows, size_t n);
+/// Writes keys k (token t, head h at k + t·k_stride + h·d) transposed per head: kt[(h·d + c)·kt_stride + t],
+/// zero for tokens ≤ t < kt_stride.
+void spotter_transpose_keys(const float *k, size_t k_stride, size_t tokens, size_t heads, size_t d, float *kt,
+                            size_t kt_stride);
+
 #endif

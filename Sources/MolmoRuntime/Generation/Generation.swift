@@ -175,20 +175,30 @@ public final class TextGenerator {
     public init(model: Molmo2LanguageModel) { self.model = model }
 
     /// Generates after a prompt given as embeddings (with visual flags for image/video tokens).
-    /// `onToken` receives every new token except a final end-of-sequence id; returning false stops.
+    /// `onLogits` sees the logits of every step before the token is chosen (traces); `onToken` receives every new
+    /// token except a final end-of-sequence id; returning false stops.
     public func generate(prompt: Tensor, visual: [Bool]? = nil, cache: KVCache? = nil, maxNewTokens: Int,
                          stopTokenIds: Set<Int> = [], sampling: SamplingOptions = .greedy,
-                         cancellation: CancellationFlag? = nil, onToken: ((Int) -> Bool)? = nil) throws
-        -> GenerationResult
+                         cancellation: CancellationFlag? = nil,
+                         onLogits: ((UnsafeBufferPointer<Float>) -> Void)? = nil,
+                         onToken: ((Int) -> Bool)? = nil) throws -> GenerationResult
     {
         let kv = cache ?? model.makeCache(capacity: prompt.rows + maxNewTokens)
         var sampler = TokenSampler(options: sampling)
         var tokens: [Int] = []
         if cancellation?.isCancelled == true { return GenerationResult(tokens: [], stopReason: .cancelled) }
         guard maxNewTokens > 0 else { return GenerationResult(tokens: [], stopReason: .maxTokens) }
-        var logits = try model.prefill(embeddings: prompt, visual: visual, cache: kv, logits: .last)
+        var logits: Tensor
+        do {
+            logits = try model.prefill(embeddings: prompt, visual: visual, cache: kv, logits: .last,
+                                       cancellation: cancellation)
+        } catch DecoderError.cancelled {
+            return GenerationResult(tokens: [], stopReason: .cancelled)
+        }
         while true {
-            let token = sampler.next(UnsafeBufferPointer(start: logits.data, count: logits.cols))
+            let step = UnsafeBufferPointer(start: logits.data, count: logits.cols)
+            onLogits?(step)
+            let token = sampler.next(step)
             tokens.append(token)
             if stopTokenIds.contains(token) { return GenerationResult(tokens: tokens, stopReason: .endOfSequence(token)) }
             if let onToken, !onToken(token) { return GenerationResult(tokens: tokens, stopReason: .stoppedByCaller) }

@@ -197,6 +197,11 @@ public struct Molmo2Config: Sendable {
     public var frameEndTokenId: Int?
     /// True when the config carries a vision tower (`vit_config` or `vision_config`).
     public var hasVision: Bool
+    /// The vision tower and connector settings (nil without a vision tower).
+    public var vision: Molmo2VisionConfig?
+
+    /// `model_type` values this runtime loads.
+    public static let supportedModelTypes = ["molmo2"]
 
     /// Decoder family from the text config.
     public var family: DecoderFamily { text.normAfter || text.qkNormType == "olmo" ? .olmo3 : .qwen3 }
@@ -204,6 +209,10 @@ public struct Molmo2Config: Sendable {
     /// Reads `config.json` in `directory`.
     public static func load(directory: URL) throws -> Molmo2Config {
         let url = directory.appendingPathComponent("config.json")
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ModelConfigError.unreadable(
+                file: url.path, reason: "missing (not a Hugging Face checkpoint directory)")
+        }
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw ModelConfigError.unreadable(file: url.path, reason: "cannot read config.json")
@@ -218,9 +227,14 @@ public struct Molmo2Config: Sendable {
             throw ModelConfigError.unreadable(file: file, reason: "\(error)")
         }
         guard root.object != nil else { throw ModelConfigError.invalid(file: file, reason: "not a JSON object") }
-        let modelType = root["model_type"]?.string ?? ""
-        guard modelType == "molmo2" else {
-            throw ModelConfigError.invalid(file: file, reason: "model_type '\(modelType)' is not molmo2")
+        guard let modelType = root["model_type"]?.string else {
+            throw ModelConfigError.invalid(
+                file: file, reason: "no model_type (supported: \(supportedModelTypes.joined(separator: ", ")))")
+        }
+        guard supportedModelTypes.contains(modelType) else {
+            throw ModelConfigError.invalid(
+                file: file,
+                reason: "unsupported model_type '\(modelType)' (supported: \(supportedModelTypes.joined(separator: ", ")))")
         }
         guard root["text_config"]?.object != nil else {
             throw ModelConfigError.invalid(file: file, reason: "no text_config object")
@@ -234,6 +248,12 @@ public struct Molmo2Config: Sendable {
         }
         try text.validate(file: file)
         func id(_ key: String) -> Int? { root[key]?.int }
+        let vision = try Molmo2VisionConfig.parse(root: root, file: file)
+        if let v = vision, v.textHiddenSize != text.hiddenSize {
+            throw ModelConfigError.invalid(
+                file: file,
+                reason: "adapter_config.text_hidden_size \(v.textHiddenSize) differs from text_config.hidden_size \(text.hiddenSize)")
+        }
         return Molmo2Config(
             modelType: modelType, text: text,
             dtype: root["dtype"]?.string ?? root["torch_dtype"]?.string ?? root["text_config"]?["dtype"]?.string,
@@ -241,7 +261,8 @@ public struct Molmo2Config: Sendable {
             imageEndTokenId: id("image_end_token_id"), imageColumnId: id("image_col_id"),
             lowResImageStartTokenId: id("low_res_image_start_token_id"), imageLowResId: id("image_low_res_id"),
             frameStartTokenId: id("frame_start_token_id"), frameEndTokenId: id("frame_end_token_id"),
-            hasVision: root["vit_config"]?.object != nil || root["vision_config"]?.object != nil)
+            hasVision: root["vit_config"]?.object != nil || root["vision_config"]?.object != nil,
+            vision: vision)
     }
 }
 

@@ -116,12 +116,15 @@ public enum DecoderError: Error, CustomStringConvertible {
     case shapeMismatch(String)
     /// The sequence would exceed the model's position limit.
     case tooLong(positions: Int, limit: Int)
+    /// The cancellation flag was set during a prefill.
+    case cancelled
 
     public var description: String {
         switch self {
         case let .tokenOutOfRange(id, rows): return "decoder: token id \(id) is outside the \(rows)-row embedding table"
         case let .shapeMismatch(s): return "decoder: \(s)"
         case let .tooLong(p, l): return "decoder: \(p) positions exceed max_position_embeddings \(l)"
+        case .cancelled: return "decoder: cancelled"
         }
     }
 }
@@ -348,8 +351,11 @@ public final class Molmo2LanguageModel {
     /// Runs `embeddings` [S, hidden] through the decoder after the tokens already in `cache`, appending their keys
     /// and values. Visual tokens (`visual[i]` true) attend to every visual token of this chunk, earlier or later;
     /// all other attention is causal. Positions continue from `cache.count`. Returns logits [rows, vocab] for the
-    /// requested rows. `hiddenStates`, if given, receives the hidden state after each layer.
+    /// requested rows. `hiddenStates`, if given, receives the hidden state after each layer. A set `cancellation`
+    /// flag stops the prefill between layers (throwing `DecoderError.cancelled`; the cache is then unchanged in
+    /// length but its buffers past `count` hold partial data).
     public func prefill(embeddings: Tensor, visual: [Bool]? = nil, cache: KVCache, logits rows: LogitRows = .last,
+                        cancellation: CancellationFlag? = nil,
                         hiddenStates: ((Int, Tensor) -> Void)? = nil) throws -> Tensor {
         let S = embeddings.rows
         let D = config.hiddenSize
@@ -378,6 +384,7 @@ public final class Molmo2LanguageModel {
         let visualFlags: [UInt8] = (cache.visual + flags).map { $0 ? 1 : 0 }
         let scratch = PrefillScratch(config: config, tokens: S)
         for (l, block) in blocks.enumerated() {
+            if cancellation?.isCancelled == true { throw DecoderError.cancelled }
             forwardBlock(block, layer: l, h: h, start: start, visualFlags: visualFlags, rope: rope,
                          cache: cache, scratch: scratch)
             hiddenStates?(l, h)
