@@ -235,7 +235,12 @@ private func molmo2Server(
     let events = try recordedEvents("track-whole-video.sse")
     let server = try molmo2Server(shape) { _ in .events(events, stallAfter: 3) }
     defer { server.stop() }
-    let model = RemoteGroundingModel(configuration: try configuration(server.url))
+    // Long timeouts: when the machine is busy (the whole suite runs in parallel on two cores) the test's own
+    // task may be scheduled late, and the cancellation, not a timeout, is what is under test.
+    var settings = try configuration(server.url)
+    settings.idleTimeout = 600
+    settings.totalTimeout = 900
+    let model = RemoteGroundingModel(configuration: settings)
     let (firstToken, signal) = AsyncStream<Void>.makeStream()
     let task = Task {
         try await model.answer(request, progress: { _ in }, onToken: { _ in signal.yield() })
