@@ -1,3 +1,4 @@
+import Annotations
 import ArgumentParser
 import Foundation
 import Media
@@ -97,7 +98,7 @@ struct RenderCommand: ParsableCommand {
             fail("\(error)")
         }
         if let output {
-            do { try AtomicFile.write(bytes, to: output) } catch { fail("\(output): \(error.localizedDescription)") }
+            do { try AtomicFileWriter.write(bytes, to: output) } catch { fail("\(error)") }
         } else {
             FileHandle.standardOutput.write(Data(bytes))
         }
@@ -139,31 +140,5 @@ enum TerminalSizeDefault {
         var ws = winsize()
         if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 { return Int(ws.ws_col) }
         return 80
-    }
-}
-
-/// Writes a file so that readers see the old content or the new, never a part: temp file, fsync, rename.
-enum AtomicFile {
-    static func write(_ bytes: [UInt8], to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        let fd = open(temp.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        var ok = bytes.withUnsafeBytes { raw -> Bool in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                offset += n
-            }
-            return true
-        }
-        let code = errno
-        ok = ok && fsync(fd) == 0
-        close(fd)
-        guard ok, rename(temp.path, url.path) == 0 else {
-            unlink(temp.path)
-            throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO)
-        }
     }
 }
