@@ -46,6 +46,31 @@ def tensors():
     return t
 
 
+def released_config(dtype):
+    """config.json of allenai/Molmo2-4B (runtime-limits §5.1), released layout."""
+    return {
+        "architectures": ["Molmo2ForConditionalGeneration"], "model_type": "molmo2",
+        "dtype": "float32" if dtype == "F32" else "bfloat16",
+        "image_start_token_id": 151936, "image_end_token_id": 151937, "image_patch_id": 151938,
+        "image_high_res_id": 151938, "image_col_id": 151939, "low_res_image_start_token_id": 151940,
+        "image_low_res_id": 151942, "frame_start_token_id": 151943, "frame_end_token_id": 151944,
+        "use_frame_special_tokens": False, "tie_word_embeddings": False,
+        "text_config": {"model_type": "molmo2_text", "hidden_size": D, "num_hidden_layers": L,
+                        "num_attention_heads": H, "num_key_value_heads": K, "head_dim": HD, "intermediate_size": I,
+                        "vocab_size": V, "additional_vocab_size": A, "qkv_bias": False, "hidden_act": "silu",
+                        "rope_theta": 5000000.0, "rope_scaling": None, "rope_scaling_layers": None,
+                        "use_qk_norm": True, "qk_norm_type": "qwen3", "layer_norm_eps": 1e-06, "norm_after": False,
+                        "max_position_embeddings": 36864},
+        "vit_config": {"hidden_size": E, "intermediate_size": M, "num_hidden_layers": 27, "num_attention_heads": 16,
+                       "num_key_value_heads": 16, "head_dim": 72, "hidden_act": "gelu_pytorch_tanh",
+                       "layer_norm_eps": 1e-06, "image_default_input_size": [378, 378], "image_patch_size": 14,
+                       "image_num_pos": 729},
+        "adapter_config": {"vit_layers": [-3, -9], "pooling_attention_mask": True, "hidden_size": E,
+                           "num_attention_heads": 16, "num_key_value_heads": 16, "head_dim": 72,
+                           "intermediate_size": I, "text_hidden_size": D, "hidden_act": "silu"},
+    }
+
+
 def main():
     out = sys.argv[1]
     dtype = sys.argv[sys.argv.index("--dtype") + 1] if "--dtype" in sys.argv else "F32"
@@ -81,27 +106,7 @@ def main():
             f.truncate(8 + len(hb) + off)
     with open(os.path.join(out, "model.safetensors.index.json"), "w") as f:
         json.dump({"metadata": {"total_size": params * size, "total_parameters": params}, "weight_map": weight_map}, f)
-    config = {
-        "architectures": ["Molmo2ForConditionalGeneration"], "model_type": "molmo2",
-        "dtype": "float32" if dtype == "F32" else "bfloat16",
-        "image_start_token_id": 151936, "image_end_token_id": 151937, "image_patch_id": 151938,
-        "image_high_res_id": 151938, "image_col_id": 151939, "low_res_image_start_token_id": 151940,
-        "image_low_res_id": 151942, "frame_start_token_id": 151943, "frame_end_token_id": 151944,
-        "use_frame_special_tokens": False, "tie_word_embeddings": False,
-        "text_config": {"model_type": "molmo2_text", "hidden_size": D, "num_hidden_layers": L,
-                        "num_attention_heads": H, "num_key_value_heads": K, "head_dim": HD, "intermediate_size": I,
-                        "vocab_size": V, "additional_vocab_size": A, "qkv_bias": False, "hidden_act": "silu",
-                        "rope_theta": 5000000.0, "rope_scaling": None, "rope_scaling_layers": None,
-                        "use_qk_norm": True, "qk_norm_type": "qwen3", "layer_norm_eps": 1e-06, "norm_after": False,
-                        "max_position_embeddings": 36864},
-        "vit_config": {"hidden_size": E, "intermediate_size": M, "num_hidden_layers": 27, "num_attention_heads": 16,
-                       "num_key_value_heads": 16, "head_dim": 72, "hidden_act": "gelu_pytorch_tanh",
-                       "layer_norm_eps": 1e-06, "image_default_input_size": [378, 378], "image_patch_size": 14,
-                       "image_num_pos": 729},
-        "adapter_config": {"vit_layers": [-3, -9], "pooling_attention_mask": True, "hidden_size": E,
-                           "num_attention_heads": 16, "num_key_value_heads": 16, "head_dim": 72,
-                           "intermediate_size": I, "text_hidden_size": D, "hidden_act": "silu"},
-    }
+    config = released_config(dtype)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
     with open(os.path.join(out, "generation_config.json"), "w") as f:

@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -200,7 +201,7 @@ def to_u8(pixel_values):
     return u8
 
 
-def dump_inputs(proc):
+def dump_inputs(proc, proc_dir):
     ref = {}
     meta = {"cases": json.dumps(CASES)}
     for name, question, spec in CASES:
@@ -231,6 +232,22 @@ def dump_inputs(proc):
                                          do_normalize=True, image_mean=(0.5, 0.5, 0.5), image_std=(0.5, 0.5, 0.5))
         ref[f"resize.{i}"] = to_u8(out[0].permute(1, 2, 0).contiguous())
         meta[f"resize.{i}"] = json.dumps([w, h, 50 + i, ow, oh])
+    # The other branch of every layout flag: column tokens in the global view and in video frames, <im_start> for
+    # the global view, <frame_start>/<frame_end> around frames.
+    variant = {"processor_class": "Molmo2Processor", "image_use_col_tokens": True, "use_single_crop_col_tokens": None,
+               "use_single_crop_start_token": False, "video_use_col_tokens": True, "use_frame_special_tokens": True}
+    meta["variant.processor_config"] = json.dumps(variant)
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in os.listdir(proc_dir):
+            if not f.endswith(".safetensors"):
+                shutil.copy(os.path.join(proc_dir, f), tmp)
+        with open(os.path.join(tmp, "processor_config.json"), "w") as f:
+            json.dump(variant, f)
+        alt = AutoProcessor.from_pretrained(tmp)
+        assert alt.use_frame_special_tokens and alt.use_single_crop_col_tokens is None
+        for name, question, spec in CASES:
+            _, x = processor_inputs(alt, question, spec)
+            ref[f"variant.{name}.input_ids"] = x["input_ids"][0].to(torch.int32)
     save_file(ref, os.path.join(OUT, "vision-inputs.safetensors"), metadata=meta)
 
     # Tiling choices for many sizes (including sides below the 112-px margin) and max_crops values.
@@ -312,7 +329,7 @@ def main():
             resplit_embedding(out_dir, BASE_VOCAB)
         procs[kind] = AutoProcessor.from_pretrained(out_dir)
         assert procs[kind].use_frame_special_tokens is False
-    dump_inputs(procs["qwen3"])
+    dump_inputs(procs["qwen3"], os.path.join(OUT, "qwen3-vision-tiny"))
     for kind in ("qwen3", "olmo3"):
         dump_reference(kind, os.path.join(OUT, f"{kind}-vision-tiny"), procs[kind])
     total = 0

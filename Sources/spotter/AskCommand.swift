@@ -1,6 +1,5 @@
 import Annotations
 import ArgumentParser
-import Dispatch
 import Foundation
 import Media
 import MolmoRuntime
@@ -152,9 +151,10 @@ struct AskCommand: ParsableCommand {
         if !json { status.printAnswer("\n") }
         status.note(String(
             format: "%d crops in %.2f s (%.2f s/crop), prefill %d tokens in %.2f s (%.1f tok/s), "
-                + "%d tokens decoded at %.2f tok/s, total %.2f s",
+                + "%d tokens decoded at %.2f tok/s, total %.2f s, peak RSS %.2f GiB",
             t.crops, t.vision, t.crops > 0 ? t.vision / Double(t.crops) : 0, t.promptTokens, t.prefill,
-            t.prefillTokensPerSecond, t.generatedTokens, t.decodeTokensPerSecond, total))
+            t.prefillTokensPerSecond, t.generatedTokens, t.decodeTokensPerSecond, total,
+            Double(Self.peakResidentBytes()) / Double(1 << 30)))
 
         if let trace {
             do {
@@ -216,6 +216,7 @@ struct AskCommand: ParsableCommand {
                 "prefill_s": t.prefill, "prefill_tokens_per_s": t.prefillTokensPerSecond, "decode_s": t.decode,
                 "decode_tokens_per_s": t.decodeTokensPerSecond, "total_s": totalSeconds,
             ],
+            "peak_rss_bytes": Self.peakResidentBytes(),
         ]
         if let data = try? JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys]) {
             print(String(decoding: data, as: UTF8.self))
@@ -230,6 +231,13 @@ struct AskCommand: ParsableCommand {
         ]
         let data = try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys])
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    /// Peak resident set size of this process (getrusage).
+    static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss * 1024
     }
 
     static func describe(_ reason: StopReason) -> String {
@@ -453,30 +461,43 @@ final class StatusLine: @unchecked Sendable {
     }
 }
 
+/// Write end of the pipe through which the SIGINT handler reports (a handler may only make async-signal-safe calls).
+nonisolated(unsafe) private var interruptPipeWriteEnd: Int32 = -1
+
 /// Ctrl-C sets the cancellation flag (the answer stops after the current step); a second Ctrl-C exits at once.
+/// The signal handler only writes a byte to a pipe; a thread reading the pipe does the rest.
 final class InterruptHandler: @unchecked Sendable {
-    private let source: DispatchSourceSignal
-    private var count = 0
+    private var pipeEnds: [Int32] = [-1, -1]
 
     init(flag: CancellationFlag, status: StatusLine) {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue.global())
-        source.setEventHandler { [weak self] in
-            guard let self else { return }
-            self.count += 1
-            if self.count == 1 {
-                flag.cancel()
-                status.note("stopping after the current step (Ctrl-C again to quit now)")
-            } else {
-                status.note("interrupted")
-                exit(130)
+        guard pipe(&pipeEnds) == 0 else { return }
+        interruptPipeWriteEnd = pipeEnds[1]
+        let readEnd = pipeEnds[0]
+        Thread.detachNewThread {
+            var byte: UInt8 = 0
+            var interrupts = 0
+            while read(readEnd, &byte, 1) == 1 && byte == 1 {
+                interrupts += 1
+                if interrupts == 1 {
+                    flag.cancel()
+                    status.note("stopping after the current step (Ctrl-C again to quit now)")
+                } else {
+                    status.note("interrupted")
+                    exit(130)
+                }
             }
+            close(readEnd)
         }
-        source.resume()
+        signal(SIGINT) { _ in
+            var byte: UInt8 = 1
+            _ = write(interruptPipeWriteEnd, &byte, 1)
+        }
     }
 
     func stop() {
-        source.cancel()
         signal(SIGINT, SIG_DFL)
+        guard pipeEnds[1] >= 0 else { return }
+        var byte: UInt8 = 0
+        _ = write(pipeEnds[1], &byte, 1)
     }
 }

@@ -116,3 +116,33 @@ import Testing
         }
     }
 }
+
+/// The other branch of every `processor_config.json` layout flag against the reference processor run with it.
+@Suite struct PromptLayoutFlagTests {
+    @Test func alternateFlagsMatchReference() throws {
+        let inputs = try VisionFixtures.inputs()
+        let text = try #require(inputs.metadata["variant.processor_config"])
+        let flags = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        var config = try Molmo2ProcessorConfig.load(directory: VisionFixtures.checkpoint("qwen3"))
+        config.imageUseColumnTokens = try #require(flags["image_use_col_tokens"] as? Bool)
+        config.useSingleCropColumnTokens = flags["use_single_crop_col_tokens"] as? Bool
+        config.useSingleCropStartToken = try #require(flags["use_single_crop_start_token"] as? Bool)
+        config.videoUseColumnTokens = try #require(flags["video_use_col_tokens"] as? Bool)
+        config.useFrameSpecialTokens = try #require(flags["use_frame_special_tokens"] as? Bool)
+        #expect(config.useSingleCropColumnTokens == nil && config.useFrameSpecialTokens)
+
+        let tokenizer = try BPETokenizer(url: VisionFixtures.checkpoint("qwen3").appendingPathComponent("tokenizer.json"))
+        let tokens = try Molmo2SpecialTokens(tokenizer: tokenizer, bos: 482, file: "tokenizer.json")
+        let layout = PromptLayout(config: config, tokens: tokens, tokenizer: tokenizer)
+        let preprocessor = Molmo2ImagePreprocessor(config: config)
+        for c in try VisionFixtures.cases() {
+            let visuals =
+                c.isVideo
+                ? [try preprocessor.preprocess(videoFrames: c.frames)]
+                : try c.frames.map { try preprocessor.preprocess(image: $0) }
+            let ids = try layout.prompt(visuals: visuals, question: c.question).ids
+            #expect(ids == (try inputs.integers("variant.\(c.name).input_ids")), "\(c.name)")
+            #expect(ids != (try inputs.integers("\(c.name).input_ids")))
+        }
+    }
+}

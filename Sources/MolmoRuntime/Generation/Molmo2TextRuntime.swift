@@ -1,7 +1,7 @@
 import Foundation
 
 /// A loaded Molmo2 checkpoint's language side: decoder, tokenizer and generation settings, with text in and
-/// streamed text out. The vision path will feed `generate(embeddings:visual:...)` with image features added.
+/// streamed text out. `MolmoModel` adds the vision side and feeds `generate(embeddings:visual:...)`-style prompts.
 public final class Molmo2TextRuntime {
     /// The checkpoint directory.
     public let directory: URL
@@ -55,12 +55,12 @@ public final class Molmo2TextRuntime {
         var stream = StreamingDetokenizer(tokenizer: tokenizer, skipSpecialTokens: true)
         let result = try TextGenerator(model: model).generate(
             prompt: embeddings, visual: visual, maxNewTokens: maxNewTokens,
-            stopTokenIds: Set(generationConfig.eosTokenIds), sampling: sampling, cancellation: cancellation
-        ) { id in
-            let piece = stream.append(id)
-            if piece.isEmpty { return true }
-            return onText?(piece) ?? true
-        }
+            stopTokenIds: Set(generationConfig.eosTokenIds), sampling: sampling, cancellation: cancellation,
+            onToken: { id in
+                let piece = stream.append(id)
+                if piece.isEmpty { return true }
+                return onText?(piece) ?? true
+            })
         let rest = stream.flush()
         if !rest.isEmpty { _ = onText?(rest) }
         return (tokenizer.decode(result.tokens, skipSpecialTokens: true), result)
