@@ -30,6 +30,8 @@ struct Spotter: ParsableCommand {
         } catch let error as CleanExit {
             exit(withError: error)
         } catch {
+            // `--help` and other parser outcomes surface from run() as ArgumentParser's own (internal) error types.
+            if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") { exit(withError: error) }
             fail("\(error)")
         }
     }

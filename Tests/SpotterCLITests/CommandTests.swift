@@ -28,6 +28,19 @@ struct CommandTests {
         expectOneLineFailure(try runSpotter(["open", path]), naming: path, "open \(name)")
     }
 
+    @Test(arguments: [[], ["open"], ["ask"], ["render"], ["bench", "render"], ["export"], ["doctor"]])
+    func helpIsPrintedForEveryCommand(_ command: [String]) throws {
+        let result = try runSpotter(command + ["--help"])
+        #expect(result.status == 0, "\(command): \(result.stderr)")
+        #expect(result.stdout.contains("USAGE:"), "\(command): \(result.stdout)")
+    }
+
+    @Test func argumentMistakesGetUsage() throws {
+        let result = try runSpotter(["render", samplePath("shapes.mp4")])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--frame"))
+    }
+
     @Test func openNeedsATerminal() throws {
         let result = try runSpotter(["open", samplePath("shapes.mp4"), "--no-project"])
         expectOneLineFailure(result, naming: "shapes.mp4")
