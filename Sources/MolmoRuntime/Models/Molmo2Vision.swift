@@ -414,7 +414,6 @@ public final class Molmo2VisionModel {
         let T = c.numPositions
         let E = c.hiddenSize
         let A = c.numHeads * c.headDim
-        let d = c.headDim
         let M = c.intermediateSize
         let Fw = c.featureWidth
         let eps = Float(c.layerNormEps)
