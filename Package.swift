@@ -42,7 +42,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(name: "Tracking", dependencies: ["Media"], swiftSettings: swiftSettings),
         .target(name: "MolmoRuntime", dependencies: ["CKernels"], swiftSettings: swiftSettings),
-        .target(name: "Assist", dependencies: ["Media", "Annotations"], swiftSettings: swiftSettings),
+        .target(name: "Assist", dependencies: ["Media", "Annotations", "MolmoRuntime"], swiftSettings: swiftSettings),
         .target(
             name: "SpotterUI",
             dependencies: ["CNcurses", "Media", "TerminalGraphics", "Annotations", "Tracking"],
@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics"], swiftSettings: swiftSettings),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "AssistTests", dependencies: ["Assist", "Media", "Annotations"], exclude: ["Fixtures"],
+            name: "AssistTests", dependencies: ["Assist", "Media", "Annotations", "MolmoRuntime"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "AnnotationsTests", dependencies: ["Annotations"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
