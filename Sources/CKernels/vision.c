@@ -1,6 +1,7 @@
 // Kernels of the vision path: PyTorch-exact bilinear resize of RGB8 images, LayerNorm, bias, tanh-GELU, key
 // transposition for the ViT attention (AVX2+FMA baseline).
 #include <immintrin.h>
+#include "simd_math.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,26 +119,6 @@ void spotter_add_bias(float *x, size_t stride, const float *bias, size_t rows, s
     }
 }
 
-// exp for 8 floats (same polynomial as ops.c).
-static inline __m256 exp256v(__m256 x) {
-    const __m256 ln2_hi = _mm256_set1_ps(0.693359375f), ln2_lo = _mm256_set1_ps(-2.12194440e-4f);
-    x = _mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f));
-    __m256 underflow = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33654f), _CMP_LT_OQ);
-    __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(fx, ln2_hi, x);
-    r = _mm256_fnmadd_ps(fx, ln2_lo, r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
-    __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-    return _mm256_andnot_ps(underflow, y);
-}
 
 // gelu_tanh(x) = 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³); 0.5·(1 + tanh(u)) = 1 / (1 + exp(−2u)).
 void spotter_bias_gelu_tanh(float *x, size_t stride, const float *bias, size_t rows, size_t n) {
@@ -149,7 +130,7 @@ void spotter_bias_gelu_tanh(float *x, size_t stride, const float *bias, size_t r
         for (; i + 8 <= n; i += 8) {
             __m256 v = _mm256_add_ps(_mm256_loadu_ps(xr + i), _mm256_loadu_ps(bias + i));
             __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(vc, v), _mm256_mul_ps(v, v), v);
-            __m256 e = exp256v(_mm256_mul_ps(vk2, inner));
+            __m256 e = exp256(_mm256_mul_ps(vk2, inner));
             _mm256_storeu_ps(xr + i, _mm256_div_ps(v, _mm256_add_ps(one, e)));
         }
         for (; i < n; i++) {
