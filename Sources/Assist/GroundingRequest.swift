@@ -67,6 +67,8 @@ public struct GroundingRequest: Sendable, Equatable {
     public var maxNewTokens: Int
     /// The media file's name, used in errors and records.
     public var mediaName: String
+    /// When set, backends that can constrain decoding hold the answer to this shape.
+    public var constrainedOutput: ConstrainedOutput?
 
     public init(question: String, media: GroundingMedia, scope: GroundingScope, maxNewTokens: Int, mediaName: String) {
         self.question = question
@@ -183,7 +185,8 @@ extension GroundingRequest {
     /// frame's sampled time) and the task's default answer budget.
     public static func make(
         task: GroundingTask, scope: GroundingScope, source: FrameSource, maxNewTokens: Int? = nil,
-        maxTransmittedSide: Int? = 768, progress: ((Int, Int) -> Void)? = nil, isCancelled: () -> Bool = { false }
+        maxTransmittedSide: Int? = 768, constrainOutput: Bool = false, progress: ((Int, Int) -> Void)? = nil,
+        isCancelled: () -> Bool = { false }
     ) throws -> GroundingRequest {
         let media = try decodeMedia(
             scope: scope, source: source, maxTransmittedSide: maxTransmittedSide, progress: progress, isCancelled: isCancelled)
@@ -201,7 +204,10 @@ extension GroundingRequest {
             throw AssistError.invalidRequest(media: source.name, reason: error.reason)
         }
         let budget = maxNewTokens ?? task.defaultMaxNewTokens(isVideo: context.isVideo)
-        return GroundingRequest(question: question, media: media, scope: scope, maxNewTokens: budget, mediaName: source.name)
+        var request = GroundingRequest(
+            question: question, media: media, scope: scope, maxNewTokens: budget, mediaName: source.name)
+        if constrainOutput { request.constrainedOutput = ConstrainedOutput.fitting(task, media: media) }
+        return request
     }
 
     static func decodeMedia(
