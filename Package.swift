@@ -45,12 +45,12 @@ let package = Package(
         .target(name: "Assist", dependencies: ["Media", "Annotations", "MolmoRuntime"], swiftSettings: swiftSettings),
         .target(
             name: "SpotterUI",
-            dependencies: ["CNcurses", "Media", "TerminalGraphics", "Annotations", "Tracking"],
+            dependencies: ["CNcurses", "Media", "TerminalGraphics", "Annotations", "Tracking", "Assist"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "spotter",
             dependencies: [
-                "SpotterUI", "Media", "TerminalGraphics", "Annotations", "MolmoRuntime", "Tracking",
+                "SpotterUI", "Media", "TerminalGraphics", "Annotations", "MolmoRuntime", "Tracking", "Assist",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(
             name: "MolmoRuntimeTests", dependencies: ["MolmoRuntime"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SpotterUITests", dependencies: ["SpotterUI", "Annotations", "TerminalGraphics", "Tracking"], swiftSettings: swiftSettings),
+        .testTarget(name: "SpotterUITests", dependencies: ["SpotterUI", "Annotations", "TerminalGraphics", "Tracking", "Assist", "Media"], swiftSettings: swiftSettings),
         .testTarget(name: "SpotterCLITests", dependencies: ["spotter", "Media", "TerminalGraphics", "SpotterUI"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,4 +1,5 @@
 import Annotations
+import Assist
 
 /// The project store as the TUI uses it: applies edit effects (committed before the screen shows them) and
 /// refreshes the state's view of the annotations.
@@ -17,20 +18,26 @@ public final class AnnotationSession {
             case .edit(let edit, let selectCreated):
                 let result = try store.apply(edit, actor: .human)
                 if selectCreated, let created = result.createdTracks.first { state.annotations.selected = created }
-                if result.editID == nil { state.message = "nothing changed" }
+                if result.editID == nil { state.message = "nothing changed" } else { journalStoreEdit(&state) }
             case .undo:
+                if state.undoJournal.last == .store { state.undoJournal.removeLast() }
                 if let result = try store.undo() {
+                    state.redoJournal.append(.store)
                     state.message = "undone (\(result.changedTracks.count) track\(result.changedTracks.count == 1 ? "" : "s"))"
                 } else {
                     state.message = "nothing to undo"
                 }
             case .redo:
+                if state.redoJournal.last == .store { state.redoJournal.removeLast() }
                 if let result = try store.redo() {
+                    state.undoJournal.append(.store)
                     state.message = "redone (\(result.changedTracks.count) track\(result.changedTracks.count == 1 ? "" : "s"))"
                 } else {
                     state.message = "nothing to redo"
                 }
-            case .repaintAll, .propagate, .cancelJob:
+            case .accept(let keys):
+                try accept(keys, on: &state)
+            case .repaintAll, .propagate, .cancelJob, .ask:
                 return false
             }
         } catch {
@@ -51,11 +58,125 @@ public final class AnnotationSession {
             if let id = annotations.selected, store.track(id) == nil { annotations.selected = nil }
         }
         annotations.framePoints = store.points(onFrame: state.frame)
+        if tracksChanged, var set = state.assist.predictions {
+            let (accepted, tracks) = acceptedPredictions(set)
+            if accepted != set.accepted || tracks != set.trackOfObject {
+                set.accepted = accepted
+                set.trackOfObject = tracks
+                state.assist.predictions = set
+                Reducer.moveHighlightToPending(&state)
+                annotations.revision += 1
+            }
+        }
         if annotations != state.annotations {
             annotations.revision += 1
             let laneCountChanged = annotations.tracks.count != state.annotations.tracks.count
             state.annotations = annotations
             if laneCountChanged { state.relayout(columns: state.layout.screenColumns, rows: state.layout.screenRows) }
         }
+    }
+}
+
+extension AnnotationSession {
+    /// A store edit became undoable: it goes on the undo journal and ends any redo.
+    func journalStoreEdit(_ state: inout AppState) {
+        state.undoJournal.append(.store)
+        state.redoJournal = []
+        state.assist.rejectionRedo = []
+    }
+
+    /// Records the predictions' query in the project (once) and returns its id.
+    func recordQuery(of set: inout PredictionSet) throws -> Int64 {
+        if let id = set.queryID { return id }
+        let id = try store.recordQuery(
+            QueryRecord(
+                prompt: set.question, label: set.label, task: set.task, model: set.model, answer: set.answer,
+                timings: set.timings, sampling: set.sampling))
+        set.queryID = id
+        return id
+    }
+
+    /// Accepts predicted points into the project as one undoable edit: each object's points go into the track it
+    /// was accepted into before (or the track the question was about), else into a new track of the query's label.
+    /// Points have provenance `model`; a person's points are never replaced.
+    func accept(_ keys: [PredictionKey], on state: inout AppState) throws {
+        guard var set = state.assist.predictions else { return }
+        let queryID = try recordQuery(of: &set)
+        var byObject: [Int: [PointEntry]] = [:]
+        for key in keys where set.isPending(key) && set.objects.indices.contains(key.object) {
+            guard let point = set.objects[key.object].points.first(where: { $0.frame == key.frame }) else { continue }
+            byObject[key.object, default: []].append(
+                PointEntry(frame: point.frame, x: point.x, y: point.y, visibility: .visible, provenance: .model, isKeyframe: false))
+        }
+        var edits: [Edit] = []
+        var newObjects: [Int] = []
+        for object in byObject.keys.sorted() {
+            let entries = byObject[object]!.sorted { $0.frame < $1.frame }
+            if let track = set.trackOfObject[object], store.track(track) != nil {
+                edits.append(.putEntries(track, entries, policy: .replaceMachine))
+            } else {
+                let label = set.objects[object].label.isEmpty ? set.label : set.objects[object].label
+                edits.append(.createTrack(NewTrack(label: label, queryID: queryID, createdBy: .model, entries: entries)))
+                newObjects.append(object)
+            }
+        }
+        state.assist.predictions = set
+        guard !edits.isEmpty else { return }
+        let count = byObject.values.reduce(0) { $0 + $1.count }
+        let edit = edits.count == 1 ? edits[0] : .batch(edits, summary: "accept \(count) predicted points")
+        let result = try store.apply(edit, actor: .human)
+        guard result.editID != nil else {
+            state.message = "nothing changed (the project already has these points, or a person's points are there)"
+            return
+        }
+        journalStoreEdit(&state)
+        for (object, track) in zip(newObjects, result.createdTracks) { set.trackOfObject[object] = track }
+        state.assist.predictions = set
+        state.message = "accepted \(count) predicted point\(count == 1 ? "" : "s") into \(byObject.count) track\(byObject.count == 1 ? "" : "s") (u undoes)"
+    }
+
+    /// Merges a single-point tracking answer into `track` after `frame` (machine points there are replaced, a person's
+    /// are kept) as one undoable edit.
+    func continueTrack(_ track: TrackID, with set: PredictionSet, after frame: Int, on state: inout AppState) {
+        var set = set
+        // The answer's first object is the queried point (id 1); others would be inventions.
+        guard let object = set.objects.first(where: { $0.answerID == 1 }) ?? set.objects.first, !object.points.isEmpty else {
+            state.message = "the model did not continue #\(track.rawValue)" + (set.answer.isEmpty ? "" : ": \(set.answer.prefix(60))")
+            return
+        }
+        do {
+            _ = try recordQuery(of: &set)
+            let entries = object.points.filter { $0.frame > frame }.map {
+                PointEntry(frame: $0.frame, x: $0.x, y: $0.y, visibility: .visible, provenance: .model, isKeyframe: false)
+            }
+            let result = try store.apply(.putEntries(track, entries, policy: .replaceMachine), actor: .human)
+            if result.editID != nil { journalStoreEdit(&state) }
+            let kept = entries.filter { e in store.track(track)?.entry(at: e.frame)?.provenance == .human }.count
+            state.message = "continued #\(track.rawValue): \(entries.count) model point\(entries.count == 1 ? "" : "s") after frame \(frame)"
+                + (kept > 0 ? ", \(kept) kept as placed by you" : "") + " (u undoes)"
+        } catch {
+            state.message = "\(error)"
+        }
+        refresh(&state, tracksChanged: true)
+    }
+
+    /// Which predicted points the project holds (in a track of the query with the same frame and position), and
+    /// which tracks still exist for the objects accepted before.
+    func acceptedPredictions(_ set: PredictionSet) -> (Set<PredictionKey>, [Int: TrackID]) {
+        var tracks = set.trackOfObject.filter { store.track($0.value) != nil }
+        var accepted = Set<PredictionKey>()
+        let candidates = store.tracks.filter { ($0.info.queryID != nil && $0.info.queryID == set.queryID) || tracks.values.contains($0.id) }
+        guard !candidates.isEmpty else { return (accepted, tracks) }
+        for (index, object) in set.objects.enumerated() {
+            for point in object.points {
+                let held = candidates.contains { track in
+                    guard let entry = track.entry(at: point.frame), entry.provenance == .model else { return false }
+                    return abs(entry.x - point.x) < 1e-6 && abs(entry.y - point.y) < 1e-6
+                }
+                if held { accepted.insert(PredictionKey(object: index, frame: point.frame)) }
+            }
+        }
+        tracks = tracks.filter { _ in true }
+        return (accepted, tracks)
     }
 }

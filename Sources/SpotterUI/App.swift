@@ -120,6 +120,12 @@ public enum Dispatcher {
                 if let jobs { jobs.start(request, state: &state) } else { state.message = "propagation needs the video" }
             } else if case .cancelJob = effect {
                 jobs?.cancel()
+            } else if case .ask(let request) = effect {
+                if let jobs, jobs.assistant != nil {
+                    jobs.start(request, state: &state)
+                } else {
+                    state.message = AssistState.noModelHint
+                }
             } else if let annotations {
                 annotations.perform(effect, on: &state)
             } else {

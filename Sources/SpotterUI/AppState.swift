@@ -59,12 +59,15 @@ public enum PromptKind: Equatable, Sendable {
     case label
     /// The id of the track to merge the selected one into.
     case mergeInto
+    /// A question for the model (the query pane).
+    case ask
 
     public var caption: String {
         switch self {
         case .goTo: return ":"
         case .label: return "label: "
         case .mergeInto: return "merge into track #"
+        case .ask: return "ask: "
         }
     }
 }
@@ -97,6 +100,13 @@ public struct AppState: Equatable, Sendable {
     /// A background job (propagation) is running; its progress is shown in the status line.
     public var jobRunning = false
     public var jobStatus: String?
+    /// The model side: query pane settings, the question in flight, predictions.
+    public var assist = AssistState()
+    /// What `u` and Ctrl-R step over, newest last.
+    public var undoJournal: [UndoKind] = []
+    public var redoJournal: [UndoKind] = []
+    /// The page of the help overlay shown.
+    public var helpPage = 0
 
     public struct Playback: Equatable, Sendable {
         public var startFrame: Int

@@ -1,4 +1,5 @@
 import Annotations
+import Assist
 import Foundation
 import Media
 import TerminalGraphics
@@ -83,6 +84,11 @@ public final class FramePainter: VideoPainter {
         }
         var picture = image
         PointOverlay.paint(state.annotations, into: &picture, mapping: mapping, selectionRing: state.theme.selectionRing)
+        if let predictions = state.assist.predictions {
+            PointOverlay.paintPredictions(
+                predictions, frame: state.frame, into: &picture, mapping: mapping, color: state.theme.prediction,
+                highlight: state.theme.selectionRing)
+        }
         // Moving pictures may be approximate (compression noise is not worth the bytes); a still one is exact.
         halfBlock.tolerance = state.isPlaying ? FramePainter.playbackTolerance : 0
         switch graphics.renderer {
@@ -129,6 +135,28 @@ public enum PointOverlay {
                 Overlay.ring(in: &image, centerX: p.x, centerY: p.y, radius: radius, color: color)
             default:
                 Overlay.disc(in: &image, centerX: p.x, centerY: p.y, radius: radius, fill: color, outline: .black)
+            }
+        }
+    }
+
+    /// Pending predictions of the nearest frame the model was shown: diamonds in the prediction colour, the
+    /// highlighted object's filled; on a frame between samples they are drawn hollow and smaller.
+    public static func paintPredictions(
+        _ set: PredictionSet, frame: Int, into image: inout RGBImage, mapping: ViewportMapping, color: RGB, highlight: RGB
+    ) {
+        let radius = max(2.5, Double(image.width) / 120)
+        for (key, point, exact) in set.pendingPoints(near: frame) {
+            let p = mapping.imagePoint(sourceX: point.x, sourceY: point.y)
+            let r = exact ? radius : radius * 0.7
+            let corners = [(p.x, p.y - r), (p.x + r, p.y), (p.x, p.y + r), (p.x - r, p.y)]
+            let highlighted = key.object == set.highlighted
+            if highlighted && exact {
+                Overlay.disc(in: &image, centerX: p.x, centerY: p.y, radius: r * 0.5, fill: color, outline: color)
+            }
+            for i in 0..<4 {
+                let a = corners[i]
+                let b = corners[(i + 1) % 4]
+                Overlay.line(in: &image, fromX: a.0, fromY: a.1, toX: b.0, toY: b.1, color: highlighted ? highlight : color)
             }
         }
     }

@@ -39,7 +39,7 @@ enum PaneView {
         drawLanes(state)
         ObjectsPane.draw(state)
         drawStatus(state)
-        if state.mode == .help { drawHelp(layout) }
+        if state.mode == .help { drawHelp(layout, page: state.helpPage) }
     }
 
     static func drawTooSmall(_ layout: Layout) {
@@ -69,6 +69,11 @@ enum PaneView {
             }
             put(row: bar.row, column: column, glyph, width: 1, attribute: pair.attribute)
         }
+        for (mark, glyph) in [(state.assist.rangeStart, "["), (state.assist.rangeEnd, "]")] {
+            guard let mark, mark <= media.lastFrame else { continue }
+            let column = layout.timelineColumn(forFrame: mark, frameCount: media.frameCount)
+            if column != marker { put(row: bar.row, column: column, glyph, width: 1, attribute: Palette.prompt.attribute | spotter_a_bold()) }
+        }
         let labelRow = layout.labels.row
         clearRow(labelRow, from: layout.timeline.column, width: layout.timeline.width)
         let time = media.timestamps.isEmpty ? 0 : media.timestamps[state.frame]
@@ -86,7 +91,20 @@ enum PaneView {
         let width = state.layout.status.width
         if case .prompt(let kind, let text) = state.mode {
             clearRow(row, from: 0, width: width)
-            let caption = kind == .mergeInto ? "merge #\(state.annotations.selected?.rawValue ?? 0) into track #" : kind.caption
+            var caption = kind == .mergeInto ? "merge #\(state.annotations.selected?.rawValue ?? 0) into track #" : kind.caption
+            if kind == .ask {
+                caption = "\(state.assist.template.caption)\(state.assist.template == .trackPoint ? " (label)" : ""): "
+                // The line above the prompt: its settings, or how to configure a model.
+                let labelRow = state.layout.labels.row
+                clearRow(labelRow, from: 0, width: width)
+                if let message = state.message {
+                    put(row: labelRow, column: 0, " " + message, width: width, attribute: Palette.message.attribute | spotter_a_bold())
+                } else if state.assist.backend == nil {
+                    put(row: labelRow, column: 0, " " + AssistState.noModelHint, width: width, attribute: Palette.message.attribute | spotter_a_bold())
+                } else {
+                    put(row: labelRow, column: 0, " " + state.assist.settingsLine, width: width, attribute: Palette.dim.attribute)
+                }
+            }
             put(row: row, column: 0, caption + text, width: width, attribute: Palette.prompt.attribute)
             _ = curs_set(1)
             _ = wmove(spotter_stdscr(), Int32(row), Int32(min(width - 1, caption.count + text.count)))
@@ -167,16 +185,48 @@ enum PaneView {
         "p P            follow the point forward / backward (optical",
         "               flow; bridges to the next keyframe); Esc stops",
         "u  Ctrl-R      undo / redo (every edit is saved as you make it)",
+        "/              ask the model: Tab template (point, count, track,",
+        "               track this point, question), ^O scope (frame,",
+        "               range, whole video), ^F fps, ^N frames, ^G grammar",
+        "c              continue the selected point with the model",
+        "[ ]            first / last frame of the question range",
+        ", .            previous / next predicted object",
+        "a A y          accept it / all / its point here (as model points)",
+        "z Z Backspace  reject it / all / its point here",
         "Ctrl-L         redraw             ?  this help",
         "q (no selection), Q, Ctrl-C       quit",
         "",
         "any key closes this help",
     ]
 
-    static func drawHelp(_ layout: Layout) {
+    /// The help split into pages that fit `layout` (the last line of each says what a key does next).
+    static func helpPages(_ layout: Layout) -> [[String]] {
+        let body = Array(helpLines.dropFirst(2).dropLast())
+        let capacity = max(6, layout.screenRows - 1 - 2)
+        if helpLines.count <= capacity { return [helpLines] }
+        var chunks: [[String]] = []
+        var rest = body[...]
+        while !rest.isEmpty {
+            var take = rest.prefix(capacity - 4)
+            // Do not end a page on a blank line or start one with a continuation line.
+            while take.count > 1, rest.count > take.count, rest[rest.startIndex + take.count].hasPrefix("   ") {
+                take = take.dropLast()
+            }
+            rest = rest.dropFirst(take.count)
+            chunks.append(Array(take))
+        }
+        return chunks.enumerated().map { k, lines in
+            ["\(helpLines[0]) (\(k + 1)/\(chunks.count))", ""] + lines
+                + ["", k + 1 == chunks.count ? "any key closes this help" : "any key: more keys; Esc closes"]
+        }
+    }
+
+    static func drawHelp(_ layout: Layout, page: Int) {
+        let pages = helpPages(layout)
+        let lines = pages[min(page, pages.count - 1)]
         let innerWidth = (helpLines.map(\.count).max() ?? 0) + 4
         let width = min(layout.screenColumns, innerWidth)
-        let height = min(layout.screenRows - 1, helpLines.count + 2)
+        let height = min(layout.screenRows - 1, lines.count + 2)
         let top = max(0, (layout.screenRows - 1 - height) / 2)
         let left = max(0, (layout.screenColumns - width) / 2)
         for r in 0..<height {
@@ -184,7 +234,7 @@ enum PaneView {
             if r == 0 || r == height - 1 {
                 line = (r == 0 ? "┌" : "└") + String(repeating: "─", count: max(0, width - 2)) + (r == 0 ? "┐" : "┘")
             } else {
-                let content = r - 1 < helpLines.count ? helpLines[r - 1] : ""
+                let content = r - 1 < lines.count ? lines[r - 1] : ""
                 line = "│ " + content.padding(toLength: max(0, width - 4), withPad: " ", startingAt: 0) + " │"
             }
             put(row: top + r, column: left, line, width: width, attribute: Palette.helpBox.attribute)
@@ -211,9 +261,14 @@ enum ObjectsPane {
     static let headerRows = 2
 
     static func draw(_ state: AppState) {
-        let pane = state.layout.objects
+        var pane = state.layout.objects
         guard !pane.isEmpty else { return }
         let tracks = state.annotations.tracks
+        let model = ModelSection.height(state, paneHeight: pane.height)
+        if model > 0 {
+            ModelSection.draw(state, in: CellRect(column: pane.column, row: pane.row + pane.height - model, width: pane.width, height: model))
+            pane.height -= model
+        }
         for r in 0..<pane.height {
             PaneView.put(row: pane.row + r, column: pane.column, "│" + String(repeating: " ", count: pane.width - 1), width: pane.width, attribute: Palette.dim.attribute)
         }
@@ -245,6 +300,63 @@ enum ObjectsPane {
             let line = "\(id.leftPadded(3)) \(label)\(here)\(String(track.entries.count).leftPadded(4)) \(human)/\(machine)/\(tracker)"
             PaneView.put(row: row, column: pane.column + 1, "■", width: 1, attribute: TrackColors.pair(for: track))
             PaneView.put(row: row, column: pane.column + 2, line, width: inner, attribute: selected ? spotter_a_reverse() : 0)
+        }
+    }
+}
+
+/// The bottom of the objects pane while the model is involved: the question in flight with its streamed answer,
+/// then the predictions waiting for a decision.
+enum ModelSection {
+    static func hasContent(_ state: AppState) -> Bool {
+        state.assist.running != nil || state.assist.predictions != nil || !state.assist.answerText.isEmpty
+    }
+
+    static func height(_ state: AppState, paneHeight: Int) -> Int {
+        guard hasContent(state), paneHeight >= 8 else { return 0 }
+        return min(paneHeight / 2 + 1, 12)
+    }
+
+    /// `text` cut into lines of `width` characters (newlines kept).
+    static func wrap(_ text: String, width: Int) -> [String] {
+        guard width > 0 else { return [] }
+        var lines: [String] = []
+        for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            var rest = Substring(paragraph)
+            if rest.isEmpty { lines.append("") }
+            while !rest.isEmpty {
+                lines.append(String(rest.prefix(width)))
+                rest = rest.dropFirst(width)
+            }
+        }
+        return lines
+    }
+
+    static func draw(_ state: AppState, in area: CellRect) {
+        let inner = area.width - 2
+        for r in 0..<area.height {
+            PaneView.put(row: area.row + r, column: area.column, "│" + String(repeating: " ", count: area.width - 1), width: area.width, attribute: Palette.dim.attribute)
+        }
+        var lines: [(String, attr_t)] = []
+        let assist = state.assist
+        let title = assist.running != nil ? (assist.running!.continuing != nil ? "Model: continuing" : "Model: answering") : "Model"
+        lines.append(("─ " + title + " " + String(repeating: "─", count: max(0, inner - title.count - 3)), spotter_a_bold()))
+        if let set = assist.predictions, assist.running == nil {
+            lines.append(("\(set.objects.count) obj, \(set.pendingCount) pending", Palette.dim.attribute))
+            for (i, object) in set.objects.enumerated() {
+                let pending = set.pendingPoints(of: i).count
+                let mark = i == set.highlighted ? "▶" : " "
+                let label = String(object.label.prefix(10)).padding(toLength: 10, withPad: " ", startingAt: 0)
+                let state = pending == 0 ? (set.objects[i].points.allSatisfy { set.accepted.contains(PredictionKey(object: i, frame: $0.frame)) } ? "done" : "-") : "\(pending)/\(object.points.count)"
+                lines.append(("\(mark)\(String(i + 1).leftPadded(2)) \(label) \(state)", i == set.highlighted ? spotter_a_reverse() : 0))
+            }
+        }
+        let room = area.height - lines.count
+        if room > 0, !assist.answerText.isEmpty {
+            let wrapped = wrap(assist.answerText, width: inner)
+            lines += wrapped.suffix(room).map { ($0, Palette.dim.attribute) }
+        }
+        for (r, line) in lines.prefix(area.height).enumerated() {
+            PaneView.put(row: area.row + r, column: area.column + 2, line.0, width: inner, attribute: line.1)
         }
     }
 }

@@ -20,6 +20,10 @@ public enum Effect: Sendable {
     case propagate(PropagationRequest)
     /// Stop a running background job.
     case cancelJob
+    /// Ask the model in the background.
+    case ask(AskRequest)
+    /// Accept predicted points into the project (provenance `model`).
+    case accept([PredictionKey])
 
     public var isRepaintAll: Bool {
         if case .repaintAll = self { return true }
@@ -56,9 +60,15 @@ public enum Reducer {
         case .input(.key(let key)):
             switch state.mode {
             case .help:
+                if key != .escape && key != .character("Q") && state.helpPage + 1 < PaneView.helpPages(state.layout).count {
+                    state.helpPage += 1
+                    return [.repaintAll]
+                }
                 state.mode = .normal
                 if key == .character("Q") { state.shouldQuit = true }
                 return [.repaintAll]
+            case .prompt(.ask, let text):
+                return handleAskKey(&state, key, text: text)
             case .prompt(let kind, let text):
                 return handlePromptKey(&state, key, kind: kind, text: text)
             case .move:
@@ -112,6 +122,7 @@ public enum Reducer {
             state.mode = .prompt(.goTo, "")
         case .character("?"):
             state.mode = .help
+            state.helpPage = 0
             return [.repaintAll]
         case .control("l"):
             return [.repaintAll]
@@ -128,11 +139,9 @@ public enum Reducer {
             state.playback = nil
             return [.edit(.createTrack(NewTrack(label: defaultLabel)), selectCreated: true)]
         case .character("u"):
-            state.playback = nil
-            return [.undo]
+            return undoEffects(&state, redo: false)
         case .control("r"):
-            state.playback = nil
-            return [.redo]
+            return undoEffects(&state, redo: true)
         case .character("r"), .character("e"):
             if let target = state.annotations.keyframe(from: state.frame, forward: key == .character("r")) {
                 seek(&state, to: target)
@@ -140,6 +149,7 @@ public enum Reducer {
                 state.message = key == .character("r") ? "no keyframe after this frame" : "no keyframe before this frame"
             }
         default:
+            if let effects = handleAssistKey(&state, key) { return effects }
             guard let id = selected else {
                 if isEditingKey(key) { state.message = "select a track first (Tab, or click a point; n makes a new one)" }
                 return []
@@ -290,6 +300,8 @@ public enum Reducer {
             case nil:
                 state.message = "not a frame or time: \(text) (try 120, 4.5s or 1:02.5)"
             }
+        case .ask:
+            return submitAsk(&state, text: text)
         case .label:
             let label = text.trimmingCharacters(in: .whitespaces)
             guard let id = state.annotations.selected else { return [] }

@@ -16,6 +16,8 @@ public struct Theme: Equatable, Sendable {
     public var helpForeground: RGB
     public var helpBackground: RGB
     public var selectionRing: RGB
+    /// Model predictions waiting for a decision (drawn as diamonds, never like the project's points).
+    public var prediction: RGB
     public var missingFrame: RGB
 
     /// Used when no theme file is given or found; equal to Themes/dark.toml (a test checks it).
@@ -24,13 +26,14 @@ public struct Theme: Equatable, Sendable {
         messageForeground: RGB(hex: 0xffd75f), textDim: RGB(hex: 0x808080), prompt: RGB(hex: 0xffffff),
         timelinePlayed: RGB(hex: 0x5fd7ff), timelineRest: RGB(hex: 0x585858), timelineMarker: RGB(hex: 0xffd700),
         helpForeground: RGB(hex: 0xe4e4e4), helpBackground: RGB(hex: 0x262626), selectionRing: RGB(hex: 0xffffff),
-        missingFrame: RGB(hex: 0x000000))
+        prediction: RGB(hex: 0xff5fff), missingFrame: RGB(hex: 0x000000))
 
     static let keys: [String: WritableKeyPath<Theme, RGB>] = [
         "status_foreground": \.statusForeground, "status_background": \.statusBackground,
         "message_foreground": \.messageForeground, "text_dim": \.textDim, "prompt": \.prompt,
         "timeline_played": \.timelinePlayed, "timeline_rest": \.timelineRest, "timeline_marker": \.timelineMarker,
         "help_foreground": \.helpForeground, "help_background": \.helpBackground, "selection_ring": \.selectionRing,
+        "prediction": \.prediction,
         "missing_frame": \.missingFrame,
     ]
 

@@ -1,5 +1,6 @@
 import Annotations
 import Foundation
+import Assist
 import Media
 
 /// Bridges Media's measurements to the project's description of its media, so the store, the exporters and
@@ -27,5 +28,27 @@ enum MediaProject {
         let url = projectPath.map { URL(fileURLWithPath: $0) } ?? ProjectStore.defaultProjectURL(forMedia: mediaPath)
         let media = try descriptor(path: mediaPath, info: info, frameTimestamps: frameTimestamps)
         return try ProjectStore.openOrCreate(at: url, media: media, force: force)
+    }
+}
+
+extension MediaProject {
+    /// The media as the model's request builder reads it, decoding through the viewer's frame server (thread-safe).
+    static func frameSource(_ server: FrameServer, info: VideoInfo, path: String) -> FrameSource {
+        let timestamps = server.frameTimestamps
+        var duration = info.duration
+        if let last = timestamps.last, !(duration > last) {
+            duration = last + (info.fps.isPositive ? 1 / info.fps.doubleValue : 0)
+        }
+        return FrameSource(
+            name: URL(fileURLWithPath: path).lastPathComponent, frameTimestamps: timestamps, duration: duration,
+            frameSize: { _ in (info.width, info.height) },
+            decode: { index, width, height in try server.frame(at: index, width: width, height: height) })
+    }
+
+    /// Earlier questions of the project, oldest first: the labels asked about (what the query pane's ↑ offers).
+    static func questionHistory(_ store: ProjectStore) -> [String] {
+        var seen = Set<String>()
+        return store.queries.sorted { $0.createdAt < $1.createdAt }.map(\.label).reversed()
+            .filter { !$0.isEmpty && seen.insert($0).inserted }.reversed()
     }
 }

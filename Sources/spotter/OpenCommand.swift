@@ -1,7 +1,9 @@
 import Annotations
+import Assist
 import ArgumentParser
 import Foundation
 import Media
+import MolmoRuntime
 import SpotterUI
 import TerminalGraphics
 
@@ -48,6 +50,56 @@ struct OpenCommand: ParsableCommand {
     @Option(help: "Colour theme: dark, light, 256, or a theme file (default: theme in ~/.config/spotter/config.toml, else dark).")
     var theme: String?
 
+    @Option(help: "Molmo2 checkpoint directory or Hugging Face id, run in this process (/ in the viewer asks it).")
+    var model: String?
+
+    @Option(help: "Weight format of --model: bfloat16 or float32.")
+    var format: String = "bfloat16"
+
+    @Option(help: "OpenAI-compatible server serving Molmo2 (vLLM), e.g. http://localhost:8000/v1.")
+    var endpoint: String?
+
+    @Option(help: "The model name the --endpoint server serves.")
+    var modelName: String?
+
+    @Option(help: "Most frames a question shows the model (the query pane's ^N changes it).")
+    var maxFrames: Int = 16
+
+    @Option(help: "Frames per second a question samples: 1, 2 or 4 (the query pane's ^F changes it).")
+    var fps: Int = 2
+
+    @Flag(help: "Hold answers to the Molmo2 point/track grammar while they are generated (^G in the query pane).")
+    var constrain = false
+
+    func validate() throws {
+        if model != nil && endpoint != nil { throw ValidationError("give --model or --endpoint, not both.") }
+        if endpoint != nil && modelName == nil { throw ValidationError("--endpoint needs --model-name (the name the server serves).") }
+        if modelName != nil && endpoint == nil { throw ValidationError("--model-name goes with --endpoint.") }
+        if WeightFormat(rawValue: format) == nil { throw ValidationError("--format must be bfloat16 or float32.") }
+        if !AssistState.fpsChoices.contains(fps) { throw ValidationError("--fps must be 1, 2 or 4.") }
+        if maxFrames < 1 { throw ValidationError("--max-frames must be at least 1.") }
+    }
+
+    /// The configured model backend, loaded or connected before the viewer starts; nil without one.
+    func loadModel() -> (any GroundingModel)? {
+        if let model {
+            FileHandle.standardError.write(Data("spotter: loading \(model)…\n".utf8))
+            do {
+                return try InProcessGroundingModel.load(model, format: WeightFormat(rawValue: format) ?? .bfloat16)
+            } catch {
+                fail("\(error)")
+            }
+        }
+        if let endpoint, let modelName {
+            do {
+                return RemoteGroundingModel(configuration: try RemoteModelConfiguration(endpoint: endpoint, modelName: modelName))
+            } catch {
+                fail("\(error)")
+            }
+        }
+        return nil
+    }
+
     func run() throws {
         let server: FrameServer
         do {
@@ -78,6 +130,7 @@ struct OpenCommand: ParsableCommand {
                 fail("\(error)")
             }
         }
+        let grounding = loadModel()
         let capabilities = TerminalCapabilities.probe(
             inputFD: STDIN_FILENO, outputFD: STDOUT_FILENO, environment: ProcessInfo.processInfo.environment, timeout: 0.3)
         let chosen = ViewerGraphics.choose(graphics, capabilities: capabilities)
@@ -94,10 +147,18 @@ struct OpenCommand: ParsableCommand {
         var state = AppState(media: media, columns: session.columns, rows: session.rows, graphics: chosen)
         state.projectName = store?.url.lastPathComponent
         state.theme = chosenTheme
+        state.assist.backend = grounding?.displayName
+        state.assist.maxFrames = maxFrames
+        state.assist.maxFPS = fps
+        state.assist.constrain = constrain
+        state.assist.history = store.map { MediaProject.questionHistory($0) } ?? []
+        let assistant = grounding.map { model in
+            Assistant(model: model, frames: { [server, info, file] in MediaProject.frameSource(server, info: info, path: file) })
+        }
         let app = ViewerApp(
             state: state, painter: FramePainter(server: server, graphics: chosen), session: session,
             annotations: store.map(AnnotationSession.init),
-            jobs: JobCenter(frames: { [server] index in try server.grayFrame(at: index) }))
+            jobs: JobCenter(frames: { [server] index in try server.grayFrame(at: index) }, assistant: assistant))
         app.run()
         session.end()
         try? store?.close()

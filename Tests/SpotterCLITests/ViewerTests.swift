@@ -93,6 +93,10 @@ import Testing
         try tmux.send("?")
         let help = try tmux.waitFor { $0.contains("Spotter — keys") }
         #expect(help.contains("go to a frame"))
+        // 24 rows hold part of it: a key shows the rest (the model's keys), another closes it.
+        try tmux.send("x")
+        let second = try tmux.waitFor { $0.contains("(2/2)") }
+        #expect(second.contains("ask the model"))
         try tmux.send("x")
         let closed = try tmux.waitFor { !$0.contains("Spotter — keys") }
         #expect(!closed.contains("Spotter — keys"))

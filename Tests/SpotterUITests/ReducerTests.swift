@@ -157,8 +157,22 @@ private func press(_ state: inout AppState, _ keys: Key...) {
     var s = state()
     press(&s, .character("?"))
     #expect(s.mode == .help)
+    // The help is longer than this 30-row screen: a key turns the page, then closes it.
+    #expect(PaneView.helpPages(s.layout).count == 2)
+    press(&s, .character("x"))
+    #expect(s.mode == .help && s.helpPage == 1)
     press(&s, .character("x"))
     #expect(s.mode == .normal && !s.shouldQuit)
+    press(&s, .character("?"))
+    press(&s, .escape)
+    #expect(s.mode == .normal)
+    // On a tall screen it is one page.
+    _ = Reducer.reduce(&s, .input(.resize(columns: 100, rows: 60)))
+    #expect(PaneView.helpPages(s.layout) == [PaneView.helpLines])
+    // Every line of the help is on some page.
+    _ = Reducer.reduce(&s, .input(.resize(columns: 100, rows: 14)))
+    let paged = PaneView.helpPages(s.layout).flatMap { $0 }
+    #expect(PaneView.helpLines.dropFirst(2).dropLast().allSatisfy { line in line.isEmpty || paged.contains(line) })
     press(&s, .control("c"))
     #expect(s.shouldQuit)
     var t = state()
