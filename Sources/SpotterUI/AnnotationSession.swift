@@ -10,13 +10,14 @@ public final class AnnotationSession {
         self.store = store
     }
 
-    /// Performs store effects; returns false for effects that are not about the store.
+    /// Performs store effects; returns false for effects that are not about the store. Edits are logged as
+    /// made by `actor` (the tracker's runs are machine output, for the correction statistics).
     @discardableResult
-    public func perform(_ effect: Effect, on state: inout AppState) -> Bool {
+    public func perform(_ effect: Effect, on state: inout AppState, actor: EditActor = .human) -> Bool {
         do {
             switch effect {
             case .edit(let edit, let selectCreated):
-                let result = try store.apply(edit, actor: .human)
+                let result = try store.apply(edit, actor: actor)
                 if selectCreated, let created = result.createdTracks.first { state.annotations.selected = created }
                 if result.editID == nil { state.message = "nothing changed" } else { journalStoreEdit(&state) }
             case .undo:

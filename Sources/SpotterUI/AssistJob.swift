@@ -210,7 +210,7 @@ public final class JobCenter {
             state.jobRunning = false
             state.jobStatus = nil
             if let edit, let annotations {
-                annotations.perform(.edit(edit, selectCreated: false), on: &state)
+                annotations.perform(.edit(edit, selectCreated: false), on: &state, actor: .tracker)
                 if state.message == nil || state.message == "nothing changed" { state.message = summary }
             } else {
                 state.message = summary

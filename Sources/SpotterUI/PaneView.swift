@@ -286,21 +286,29 @@ enum ObjectsPane {
         for (i, track) in tracks.enumerated() where i + headerRows < pane.height {
             let row = pane.row + headerRows + i
             let selected = track.id == state.annotations.selected
-            var human = 0, machine = 0, tracker = 0
-            for entry in track.entries {
-                switch entry.provenance {
-                case .human: human += 1
-                case .model: machine += 1
-                case .tracker, .interpolated: tracker += 1
-                }
-            }
-            let here = state.annotations.framePoints.contains { $0.track == track.id && !$0.isInterpolated } ? "•" : " "
-            let label = String(track.label.prefix(10)).padding(toLength: 10, withPad: " ", startingAt: 0)
-            let id = String("\(track.id.rawValue)".suffix(3))
-            let line = "\(id.leftPadded(3)) \(label)\(here)\(String(track.entries.count).leftPadded(4)) \(human)/\(machine)/\(tracker)"
+            let here = state.annotations.framePoints.contains { $0.track == track.id && !$0.isInterpolated }
+            let text = line(for: track, hasPointHere: here, width: inner)
             PaneView.put(row: row, column: pane.column + 1, "■", width: 1, attribute: TrackColors.pair(for: track))
-            PaneView.put(row: row, column: pane.column + 2, line, width: inner, attribute: selected ? spotter_a_reverse() : 0)
+            PaneView.put(row: row, column: pane.column + 2, text, width: inner, attribute: selected ? spotter_a_reverse() : 0)
         }
+    }
+
+    /// A track's row: id, label, a dot when it has a stored point on this frame, its point count and how many
+    /// came from a human, a model and the tracker. The label gives way first, so the counts always show whole.
+    static func line(for track: Track, hasPointHere: Bool, width: Int) -> String {
+        var human = 0, machine = 0, tracker = 0
+        for entry in track.entries {
+            switch entry.provenance {
+            case .human: human += 1
+            case .model: machine += 1
+            case .tracker, .interpolated: tracker += 1
+            }
+        }
+        let id = String("\(track.id.rawValue)".suffix(3)).leftPadded(3)
+        let counts = "\(hasPointHere ? "•" : " ")\(String(track.entries.count).leftPadded(4)) \(human)/\(machine)/\(tracker)"
+        let labelWidth = max(0, min(10, width - id.count - 1 - counts.count))
+        let label = String(track.label.prefix(labelWidth)).padding(toLength: labelWidth, withPad: " ", startingAt: 0)
+        return "\(id) \(label)\(counts)"
     }
 }
 

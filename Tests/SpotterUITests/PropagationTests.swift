@@ -74,6 +74,12 @@ private func movingTexture(_ frame: Int) -> GrayImage {
     #expect(track.entries.count == frames)
     #expect(track.entries.filter { $0.provenance == .tracker }.count == frames - 1)
     #expect(state.message?.contains("propagated 14 frames") == true)
+    // The run is logged as the tracker's work, so correction statistics count its points as machine output.
+    let history = try store.editHistory()
+    #expect(history.map(\.actor) == [.human, .tracker])
+    let statistics = AnnotationMetrics.correctionStatistics(history: history, current: store.tracks)
+    #expect(statistics.humanEdits == 1)
+    #expect(statistics.machinePointsCreated == frames - 1 && statistics.machinePointsKept == frames - 1)
     // One undo removes the whole run and leaves the human point.
     Dispatcher.dispatch(.input(.key(.character("u"))), state: &state, annotations: session, jobs: jobs)
     #expect(store.tracks.first?.entries.count == 1)
