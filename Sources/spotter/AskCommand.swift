@@ -246,6 +246,7 @@ struct AskCommand: ParsableCommand {
         case .maxTokens: return "max_tokens"
         case .cancelled: return "cancelled"
         case .stoppedByCaller: return "stopped"
+        case .noAllowedToken: return "no_allowed_token"
         }
     }
 }
