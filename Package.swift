@@ -50,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "spotter",
             dependencies: [
-                "SpotterUI", "Media", "TerminalGraphics", "Annotations", "MolmoRuntime", "Tracking",
+                "SpotterUI", "Media", "TerminalGraphics", "Annotations", "MolmoRuntime", "Tracking", "Assist",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
