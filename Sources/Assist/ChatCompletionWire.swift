@@ -9,7 +9,8 @@ import Media
 /// `fps`, `frames_indices`, `total_num_frames`, `duration` and `do_sample_frames: false`. vLLM's Molmo2 processor
 /// prints each frame's time as `frames_indices[i] / fps` with one decimal (`"{t:.1f}"`), so the indices are the
 /// sample times on a millisecond clock (fps 1000), chosen so every printed time equals the time Molmo2's own sampler
-/// printed. Images go as `image_url` parts with PNG data URLs. Decoding is greedy (temperature 0).
+/// printed. Images go as `image_url` parts with PNG data URLs. Decoding is greedy (temperature 0). A request with a
+/// `constrainedOutput` also carries it as a regular expression in `structured_outputs.regex`.
 enum ChatCompletionWire {
     /// The clock `frames_indices` count on.
     static let timestampClock: Double = 1000
@@ -22,13 +23,23 @@ enum ChatCompletionWire {
         var stream: Bool
         var streamOptions: StreamOptions?
         var mediaIOKwargs: MediaIOKwargs?
+        var structuredOutputs: StructuredOutputs?
 
         enum CodingKeys: String, CodingKey {
             case model, messages, temperature, stream
             case maxTokens = "max_tokens"
             case streamOptions = "stream_options"
             case mediaIOKwargs = "media_io_kwargs"
+            case structuredOutputs = "structured_outputs"
         }
+    }
+
+    /// vLLM's structured-output request field, `"structured_outputs": {"regex": …}`: the answer must match the whole
+    /// expression. This is the field's name since vLLM 0.10.2; the older top-level `guided_regex` was removed in
+    /// 0.12.0, before vLLM gained Molmo2 (`Molmo2ForConditionalGeneration`, vllm-project/vllm#30997), so every
+    /// server that can serve Molmo2 reads this field and none reads the old one.
+    struct StructuredOutputs: Encodable, Equatable {
+        var regex: String
     }
 
     struct Message: Encodable {
@@ -133,7 +144,8 @@ enum ChatCompletionWire {
         let body = Body(
             model: model, messages: [Message(role: "user", content: parts)], maxTokens: request.maxNewTokens,
             temperature: temperature, stream: stream, streamOptions: stream ? StreamOptions(includeUsage: true) : nil,
-            mediaIOKwargs: mediaIO)
+            mediaIOKwargs: mediaIO,
+            structuredOutputs: request.constrainedOutput.map { StructuredOutputs(regex: $0.regularExpression) })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return try encoder.encode(body)

@@ -40,7 +40,8 @@ public final class InProcessGroundingModel: GroundingModel, @unchecked Sendable 
         }
     }
 
-    /// The synchronous answer: request media to runtime frames, stage progress mapped, text streamed.
+    /// The synchronous answer: request media to runtime frames, stage progress mapped, text streamed, and the
+    /// request's `constrainedOutput` enforced token by token.
     func run(
         _ request: GroundingRequest, flag: CancellationFlag, progress: @escaping (GroundingProgress) -> Void,
         onToken: @escaping (String) -> Void
@@ -58,6 +59,7 @@ public final class InProcessGroundingModel: GroundingModel, @unchecked Sendable 
         var firstToken: Double?
         let options = AnswerOptions(
             maxNewTokens: request.maxNewTokens, cancellation: flag,
+            constraint: request.constrainedOutput?.answerConstraint,
             onProgress: { stage in
                 switch stage {
                 case .framesPrepared(let done, let total), .visionCrops(let done, let total):
@@ -77,6 +79,8 @@ public final class InProcessGroundingModel: GroundingModel, @unchecked Sendable 
             }
         } catch MolmoModelError.cancelled {
             throw AssistError.cancelled(endpoint: displayName)
+        } catch let error as AnswerConstraintError {
+            throw AssistError.invalidRequest(media: request.mediaName, reason: error.description)
         }
         if flag.isCancelled { throw AssistError.cancelled(endpoint: displayName) }
         let t = answer.timings

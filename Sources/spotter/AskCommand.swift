@@ -1,5 +1,6 @@
 import Annotations
 import ArgumentParser
+import Assist
 import Foundation
 import Media
 import MolmoRuntime
@@ -9,7 +10,9 @@ import MolmoRuntime
 #endif
 
 /// `spotter ask MEDIA… "question" --model M`: runs Molmo2 in process on a video, one or more images, or a folder of
-/// frames, streams the answer, and prints the points/tracks it names in source pixels and frame indices.
+/// frames, streams the answer, and prints the points/tracks it names in source pixels and frame indices. With
+/// `--task point|count|track` the last argument is a label asked about with Molmo2's own prompt, and `--constrain`
+/// holds the answer to one coordinate element.
 struct AskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ask",
@@ -27,13 +30,25 @@ struct AskCommand: ParsableCommand {
             step; a second Ctrl-C exits at once. --trace FILE writes the prompt ids, the generated ids and the \
             top-20 logits of every step as JSON, for comparison with other implementations.
 
+            --task point|count|track makes the last argument a label (the disc, red cars) and asks about it with \
+            Molmo2's training prompt (Point to …, How many "…" are there in the video?, Track … in N FPS.; \
+            track needs a video and a whole-number --fps). --constrain (needs --task) then holds decoding to exactly one \
+            <points>/<tracks> element with that label, keyed only by the times (or image numbers) shown, ending the \
+            answer after it; the element is closed in time when --max-tokens runs low.
+
             --model is a checkpoint directory or a Hugging Face id (allenai/Molmo2-4B) found in \
             ~/.cache/huggingface/hub. Weights are converted to --format on load (float32 is exact; bfloat16 halves \
             the memory).
             """)
 
-    @Argument(help: "Media (a video, image files, or a folder of frames), then the question.")
+    @Argument(help: "Media (a video, image files, or a folder of frames), then the question (with --task: the label).")
     var inputs: [String]
+
+    @Option(help: "Ask Molmo2's prompt for a task about the label given last: point, count or track.")
+    var task: AskTask?
+
+    @Flag(help: "With --task: hold the answer to one <points>/<tracks> element with the label (constrained decoding).")
+    var constrain = false
 
     @Option(help: "Checkpoint directory or Hugging Face model id.")
     var model: String
@@ -83,11 +98,39 @@ struct AskCommand: ParsableCommand {
             throw ValidationError("--format must be float32 or bfloat16.")
         }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1.") }
+        if constrain && task == nil {
+            throw ValidationError(
+                "--constrain needs --task point, count or track (the last argument is then the label, "
+                    + "e.g. --task point \"the disc\").")
+        }
+        if task == .track && (fps.rounded() != fps || fps < 1) {
+            throw ValidationError("--task track needs a whole-number --fps (the prompt says \"Track … in N FPS.\").")
+        }
+    }
+
+    /// The prompt and, with --constrain, the answer's shape, for the media as it is sampled.
+    func prompt(for media: AskMedia) throws -> (question: String, constraint: AnswerConstraint?) {
+        let text = inputs[inputs.count - 1]
+        guard let task else { return (text, nil) }
+        let groundingTask: GroundingTask
+        switch task {
+        case .point: groundingTask = .point(label: text)
+        case .count: groundingTask = .count(label: text)
+        case .track: groundingTask = .track(label: text, fps: Int(fps))
+        }
+        let context: GroundingPrompt.Context
+        if let sampling = media.sampling, media.isVideo {
+            context = .video(sampling: sampling, width: media.descriptor.width, height: media.descriptor.height)
+        } else {
+            context = .images(count: max(1, media.descriptor.images.count))
+        }
+        let question = try GroundingPrompt.text(for: groundingTask, context: context)
+        guard constrain else { return (question, nil) }
+        return (question, ConstrainedOutput.fitting(groundingTask, context: context)?.answerConstraint)
     }
 
     func run() throws {
         if let t = threads { KernelThreads.set(t) }
-        let question = inputs[inputs.count - 1]
         let paths = Array(inputs.dropLast())
         let status = StatusLine()
         let cancel = CancellationFlag()
@@ -102,6 +145,15 @@ struct AskCommand: ParsableCommand {
             throw ExitCode(1)
         }
         if let note = media.note { status.note(note) }
+        let question: String
+        let constraint: AnswerConstraint?
+        do {
+            (question, constraint) = try prompt(for: media)
+        } catch {
+            status.fail("\(error)")
+            throw ExitCode(1)
+        }
+        if task != nil { status.note("question: \(question)" + (constraint != nil ? " (answer constrained)" : "")) }
 
         let loadStarted = Date()
         status.show("loading \(model)…")
@@ -119,7 +171,8 @@ struct AskCommand: ParsableCommand {
             Double(molmo.language.weightBytes + molmo.vision.weightBytes) / Double(1 << 30)))
 
         var options = AnswerOptions(
-            maxNewTokens: maxTokens, maxCrops: maxCrops, cancellation: cancel, topLogits: trace == nil ? 0 : 20)
+            maxNewTokens: maxTokens, maxCrops: maxCrops, cancellation: cancel, topLogits: trace == nil ? 0 : 20,
+            constraint: constraint)
         let frameWord = media.isVideo ? "frames decoded" : "images decoded"
         options.onProgress = { progress in
             switch progress {
@@ -167,8 +220,8 @@ struct AskCommand: ParsableCommand {
         let parsed = Molmo2Answer.parse(answer.text)
         let (objects, unplaced) = parsed.objects(media: media.descriptor, sampling: media.sampling)
         if json {
-            printJSON(answer: answer, objects: objects, unplaced: unplaced, media: media, loadSeconds: loadSeconds,
-                      totalSeconds: total)
+            printJSON(answer: answer, question: question, objects: objects, unplaced: unplaced, media: media,
+                      loadSeconds: loadSeconds, totalSeconds: total)
         } else {
             printObjects(objects, unplaced: unplaced, media: media)
         }
@@ -191,10 +244,12 @@ struct AskCommand: ParsableCommand {
         if unplaced > 0 { print("(\(unplaced) points could not be placed on a frame)") }
     }
 
-    private func printJSON(answer: MolmoAnswer, objects: [PredictedObject], unplaced: Int, media: AskMedia,
-                           loadSeconds: Double, totalSeconds: Double) {
+    private func printJSON(answer: MolmoAnswer, question: String, objects: [PredictedObject], unplaced: Int,
+                           media: AskMedia, loadSeconds: Double, totalSeconds: Double) {
         let t = answer.timings
         let root: [String: Any] = [
+            "question": question,
+            "constrained": constrain,
             "answer": answer.text,
             "stop_reason": Self.describe(answer.stopReason),
             "media": media.summary,
@@ -246,8 +301,16 @@ struct AskCommand: ParsableCommand {
         case .maxTokens: return "max_tokens"
         case .cancelled: return "cancelled"
         case .stoppedByCaller: return "stopped"
+        case .noAllowedToken: return "no_allowed_token"
         }
     }
+}
+
+/// What `--task` asks about the label.
+enum AskTask: String, ExpressibleByArgument, CaseIterable {
+    case point
+    case count
+    case track
 }
 
 // MARK: - Media

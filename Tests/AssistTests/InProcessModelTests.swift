@@ -1,3 +1,4 @@
+import Annotations
 import Foundation
 import Media
 import MolmoRuntime
@@ -49,6 +50,40 @@ struct InProcessModelTests {
         #expect(collected.text == answer.text)
         #expect(collected.stages.contains(.encodingFrames) && collected.stages.contains(.generating))
         #expect(answer.finishReason == (direct.stopReason == .maxTokens ? "length" : "stop"))
+    }
+
+    /// A constrained request on the tiny model (whose free answers are noise) still gives one complete element with
+    /// at least one point on the video's sampled times, within the small budgets an interactive test can afford.
+    @Test(arguments: [
+        (GroundingTask.point(label: "disc"), 48), (.track(label: "disc", fps: 2), 64), (.count(label: "discs"), 40),
+    ])
+    func constrainedAnswerIsOneElementWithinASmallBudget(task: GroundingTask, budget: Int) async throws {
+        let backend = try InProcessGroundingModel.load(Self.modelPath, format: .float32)
+        let video = try VideoSource(path: Self.root.appendingPathComponent("Samples/shapes.mp4").path)
+        let request = try GroundingRequest.make(
+            task: task, scope: .wholeVideo(maxFPS: 2, maxFrames: 4), source: .video(video), maxNewTokens: budget,
+            maxTransmittedSide: nil, constrainOutput: true)
+        let constraint = try #require(request.constrainedOutput)
+        let answer = try await backend.answer(request)
+        #expect(answer.finishReason == "stop", "\(answer.text)")
+        #expect((answer.completionTokens ?? .max) <= budget)
+        let parsed = Molmo2Answer.parse(answer.text)
+        #expect(parsed.form == .element, "\(answer.text)")
+        #expect(parsed.elements.count == 1)
+        let element = try #require(parsed.elements.first)
+        #expect(element.isComplete && element.label == constraint.label)
+        #expect(element.kind.rawValue == constraint.element.rawValue)
+        #expect(element.pointCount >= 1)
+        let allowed = Set(constraint.keys)
+        for group in element.groups {
+            guard case .time(let t) = group.key else {
+                Issue.record("a video answer keyed by \(group.key)")
+                continue
+            }
+            #expect(allowed.contains(String(format: "%.1f", t)), "key \(t) is not a sampled time")
+        }
+        #expect(Predictions(answer: answer, request: request).objects.allSatisfy { !$0.points.isEmpty })
+        #expect(!Predictions(answer: answer, request: request).objects.isEmpty)
     }
 
     @Test func cancellingTheCallerStopsTheAnswer() async throws {

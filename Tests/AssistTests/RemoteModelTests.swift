@@ -96,6 +96,32 @@ private func molmo2Server(
     #expect(Predictions(answer: answer, request: request).objects.first?.points.count == 14)
 }
 
+@Test func constrainedRequestsSendTheRegularExpression() async throws {
+    let video = SyntheticVideo(width: 96, height: 54)
+    let request = try GroundingRequest.make(
+        task: .track(label: "checker disc", fps: 2), scope: .defaultWholeVideo, source: video.source, constrainOutput: true)
+    let (_, shape) = try trackingCase(stream: true)
+    let events = try recordedEvents("track-whole-video.sse")
+    let server = try molmo2Server(shape) { _ in .events(events) }
+    defer { server.stop() }
+    let model = RemoteGroundingModel(configuration: try configuration(server.url))
+    let answer = try await model.answer(request)
+    let body = try #require(server.requests.first?.json)
+    let sent = try #require((body["structured_outputs"] as? [String: Any])?["regex"] as? String)
+    #expect(sent == request.constrainedOutput?.regularExpression)
+    #expect(sent.hasPrefix(#"<tracks coords=""#) && sent.hasSuffix("\">checker disc</tracks>"))
+    #expect(body["guided_regex"] == nil)
+    // The recorded answer is one the expression allows.
+    let regex = try NSRegularExpression(pattern: "^(?:" + sent + ")$")
+    #expect(regex.firstMatch(in: answer.text, range: NSRange(answer.text.startIndex..., in: answer.text)) != nil)
+
+    // Without a constraint, no structured output is requested.
+    let (free, _) = try trackingCase(stream: true)
+    _ = try await model.answer(free)
+    let plain = try #require(server.requests.last?.json)
+    #expect(plain["structured_outputs"] == nil)
+}
+
 @Test func completeAnswerWithoutStreaming() async throws {
     let video = SyntheticVideo(width: 64, height: 36)
     let request = try GroundingRequest.make(task: .count(label: "red stripes"), scope: .frame(75), source: video.source)

@@ -46,6 +46,36 @@ struct AskTests {
         #expect((media["sampled_times"] as? [Double])?.last == 7)
     }
 
+    @Test func constrainedTaskAnswersWithOneElement() throws {
+        let result = try runSpotter([
+            "ask", samplePath("shapes.mp4"), "disc", "--task", "point", "--constrain", "--model", Self.model, "--json",
+            "--max-tokens", "48", "--max-frames", "4",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let answer = try json(result)
+        #expect(answer["question"] as? String == "Point to disc")
+        #expect(answer["constrained"] as? Bool == true)
+        #expect(answer["stop_reason"] as? String == "end_of_sequence")
+        #expect((answer["generated_tokens"] as? Int ?? .max) <= 48)
+        let text = try #require(answer["answer"] as? String)
+        #expect(text.hasPrefix(#"<points coords=""#) && text.hasSuffix(">disc</points>"), "\(text)")
+        let objects = try #require(answer["objects"] as? [[String: Any]])
+        #expect(!objects.isEmpty && objects.allSatisfy { ($0["label"] as? String) == "disc" })
+        let frames = objects.flatMap { ($0["points"] as? [[String: Any]] ?? []).compactMap { $0["frame"] as? Int } }
+        #expect(!frames.isEmpty && frames.allSatisfy { [0, 70, 140, 209].contains($0) })
+    }
+
+    @Test func constrainNeedsATask() throws {
+        let result = try runSpotter(["ask", samplePath("shapes.mp4"), "Point to the disc.", "--constrain", "--model", Self.model])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--constrain needs --task"), "\(result.stderr)")
+        let still = try runSpotter([
+            "ask", samplePath("stills/shapes_frame000.png"), "disc", "--task", "track", "--constrain", "--model", Self.model,
+        ])
+        #expect(still.status == 1 && errorLines(still).count == 1, "\(still.stderr)")
+        #expect(errorLines(still).first?.contains("tracking needs a video") == true)
+    }
+
     /// Progress lines go to stderr too; the failure itself is exactly one `spotter:` line, the last one.
     func errorLines(_ result: ProcessResult) -> [Substring] {
         result.stderr.split(separator: "\n").filter { $0.hasPrefix("spotter: ") }

@@ -51,6 +51,9 @@ public enum StopReason: Equatable, Sendable {
     case cancelled
     /// The token callback asked to stop.
     case stoppedByCaller
+    /// The answer constraint allowed no token at all (a vocabulary without single-byte tokens or end-of-sequence
+    /// ids in the logits).
+    case noAllowedToken
 }
 
 /// Tokens produced by one generation call.
@@ -175,11 +178,12 @@ public final class TextGenerator {
     public init(model: Molmo2LanguageModel) { self.model = model }
 
     /// Generates after a prompt given as embeddings (with visual flags for image/video tokens).
-    /// `onLogits` sees the logits of every step before the token is chosen (traces); `onToken` receives every new
-    /// token except a final end-of-sequence id; returning false stops.
+    /// `constraint` holds the tokens to its grammar (and the element to the budget); without it tokens are picked
+    /// from the raw logits. `onLogits` sees the logits of every step before the token is chosen (traces, unmasked);
+    /// `onToken` receives every new token except a final end-of-sequence id; returning false stops.
     public func generate(prompt: Tensor, visual: [Bool]? = nil, cache: KVCache? = nil, maxNewTokens: Int,
                          stopTokenIds: Set<Int> = [], sampling: SamplingOptions = .greedy,
-                         cancellation: CancellationFlag? = nil,
+                         constraint: ConstrainedDecoder? = nil, cancellation: CancellationFlag? = nil,
                          onLogits: ((UnsafeBufferPointer<Float>) -> Void)? = nil,
                          onToken: ((Int) -> Bool)? = nil) throws -> GenerationResult
     {
@@ -198,7 +202,15 @@ public final class TextGenerator {
         while true {
             let step = UnsafeBufferPointer(start: logits.data, count: logits.cols)
             onLogits?(step)
-            let token = sampler.next(step)
+            let token: Int
+            if let constraint {
+                guard let allowed = constraint.choose(step, tokensLeft: maxNewTokens - tokens.count, sampler: &sampler)
+                else { return GenerationResult(tokens: tokens, stopReason: .noAllowedToken) }
+                constraint.advance(allowed)
+                token = allowed
+            } else {
+                token = sampler.next(step)
+            }
             tokens.append(token)
             if stopTokenIds.contains(token) { return GenerationResult(tokens: tokens, stopReason: .endOfSequence(token)) }
             if let onToken, !onToken(token) { return GenerationResult(tokens: tokens, stopReason: .stoppedByCaller) }

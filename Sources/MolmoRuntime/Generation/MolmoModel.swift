@@ -58,18 +58,21 @@ public struct AnswerOptions {
     public var maxCrops: Int?
     public var sampling: SamplingOptions
     public var cancellation: CancellationFlag?
-    /// Record the largest `topLogits` logits (ids and values) of every step (0 = none).
+    /// Record the largest `topLogits` logits (ids and values) of every step (0 = none), before any constraint.
     public var topLogits: Int
+    /// Hold the answer to exactly one coordinate element (see `ConstrainedDecoder`); nil: free text.
+    public var constraint: AnswerConstraint?
     public var onProgress: ((AnswerProgress) -> Void)?
 
     public init(maxNewTokens: Int = 512, maxCrops: Int? = nil, sampling: SamplingOptions = .greedy,
-                cancellation: CancellationFlag? = nil, topLogits: Int = 0,
+                cancellation: CancellationFlag? = nil, topLogits: Int = 0, constraint: AnswerConstraint? = nil,
                 onProgress: ((AnswerProgress) -> Void)? = nil) {
         self.maxNewTokens = maxNewTokens
         self.maxCrops = maxCrops
         self.sampling = sampling
         self.cancellation = cancellation
         self.topLogits = topLogits
+        self.constraint = constraint
         self.onProgress = onProgress
     }
 }
@@ -324,8 +327,15 @@ public final class MolmoModel {
 
     /// Answers `question` about `media`, streaming decoded text pieces to `onText` (return false to stop), and
     /// returns the whole answer with its token ids and stage timings. Generation stops at the checkpoint's EOS ids.
+    /// With `options.constraint` the answer is held to that element (an invalid constraint throws
+    /// `AnswerConstraintError` before any work).
     public func answer(media: MolmoMedia, question: String, options: AnswerOptions = AnswerOptions(),
                        onText: ((String) -> Bool)? = nil) throws -> MolmoAnswer {
+        let decoder = try options.constraint.map {
+            try ConstrainedDecoder(
+                constraint: $0, tokenizer: tokenizer, endOfSequenceIds: generationConfig.eosTokenIds,
+                logitCount: language.config.vocabSize)
+        }
         var prepared: PreparedPrompt
         do {
             prepared = try prepare(media: media, question: question, options: options)
@@ -342,7 +352,7 @@ public final class MolmoModel {
         var count = 0
         let result = try TextGenerator(model: language).generate(
             prompt: prepared.embeddings, visual: prepared.prompt.visual, maxNewTokens: options.maxNewTokens,
-            stopTokenIds: Set(generationConfig.eosTokenIds), sampling: options.sampling,
+            stopTokenIds: Set(generationConfig.eosTokenIds), sampling: options.sampling, constraint: decoder,
             cancellation: options.cancellation,
             onLogits: k > 0 ? { top.append(Self.largest(k, of: $0)) } : nil
         ) { id in

@@ -52,6 +52,8 @@ public final class BPETokenizer {
     private let addedTrie: ByteTrie
     private var cache: [[UInt8]: [Int32]] = [:]
     private let cacheLock = NSLock()
+    private var byteTable: TokenByteTable?
+    private let byteTableLock = NSLock()
 
     /// Reads `tokenizer.json`.
     public convenience init(url: URL) throws {
@@ -210,6 +212,24 @@ public final class BPETokenizer {
 
     /// Id of a token string (model vocabulary or added token).
     public func id(of token: String) -> Int? { tokenToId[token] }
+
+    /// Id of the model token (not an added token) that stands for exactly `bytes`.
+    func modelTokenId<C: Collection>(bytes: C) -> Int? where C.Element == UInt8 {
+        var text = String.UnicodeScalarView()
+        for b in bytes { text.append(BPETokenizer.byteToUnicode[Int(b)]) }
+        guard let id = tokenToId[String(text)], addedTokens[id] == nil else { return nil }
+        return id
+    }
+
+    /// The bytes of every model token, built on first use (constrained decoding reads them at every step).
+    var tokenByteTable: TokenByteTable {
+        byteTableLock.lock()
+        defer { byteTableLock.unlock() }
+        if let table = byteTable { return table }
+        let table = TokenByteTable(tokenizer: self)
+        byteTable = table
+        return table
+    }
 
     /// The token string of an id (byte-level form for model tokens).
     public func token(for id: Int) -> String? { idToTokenText[id] }
