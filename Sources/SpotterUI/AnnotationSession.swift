@@ -150,7 +150,7 @@ extension AnnotationSession {
             let entries = object.points.filter { $0.frame > frame }.map {
                 PointEntry(frame: $0.frame, x: $0.x, y: $0.y, visibility: .visible, provenance: .model, isKeyframe: false)
             }
-            let result = try store.apply(.putEntries(track, entries, policy: .replaceMachine), actor: .human)
+            let result = try store.apply(.putEntries(track, entries, policy: .replaceMachine), actor: .model)
             if result.editID != nil { journalStoreEdit(&state) }
             let kept = entries.filter { e in store.track(track)?.entry(at: e.frame)?.provenance == .human }.count
             state.message = "continued #\(track.rawValue): \(entries.count) model point\(entries.count == 1 ? "" : "s") after frame \(frame)"

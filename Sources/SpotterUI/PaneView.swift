@@ -348,20 +348,26 @@ enum ModelSection {
         let assist = state.assist
         let title = assist.running != nil ? (assist.running!.continuing != nil ? "Model: continuing" : "Model: answering") : "Model"
         lines.append(("─ " + title + " " + String(repeating: "─", count: max(0, inner - title.count - 3)), spotter_a_bold()))
+        let answer = wrap(assist.answerText, width: inner)
         if let set = assist.predictions, assist.running == nil {
             lines.append(("\(set.objects.count) obj, \(set.pendingCount) pending", Palette.dim.attribute))
-            for (i, object) in set.objects.enumerated() {
+            // The start of the answer, then a window of the objects around the highlighted one.
+            lines += answer.prefix(2).map { ($0, Palette.dim.attribute) }
+            let room = max(0, area.height - lines.count)
+            let highlighted = set.highlighted ?? 0
+            let first = min(max(0, highlighted - room / 2), max(0, set.objects.count - room))
+            for i in first..<min(set.objects.count, first + room) {
+                let object = set.objects[i]
                 let pending = set.pendingPoints(of: i).count
                 let mark = i == set.highlighted ? "▶" : " "
                 let label = String(object.label.prefix(10)).padding(toLength: 10, withPad: " ", startingAt: 0)
-                let state = pending == 0 ? (set.objects[i].points.allSatisfy { set.accepted.contains(PredictionKey(object: i, frame: $0.frame)) } ? "done" : "-") : "\(pending)/\(object.points.count)"
-                lines.append(("\(mark)\(String(i + 1).leftPadded(2)) \(label) \(state)", i == set.highlighted ? spotter_a_reverse() : 0))
+                let done = object.points.allSatisfy { set.accepted.contains(PredictionKey(object: i, frame: $0.frame)) }
+                let status = pending > 0 ? "\(pending)/\(object.points.count)" : done ? "accepted" : "rejected"
+                lines.append(("\(mark)\(String(i + 1).leftPadded(2)) \(label) \(status)", i == set.highlighted ? spotter_a_reverse() : 0))
             }
-        }
-        let room = area.height - lines.count
-        if room > 0, !assist.answerText.isEmpty {
-            let wrapped = wrap(assist.answerText, width: inner)
-            lines += wrapped.suffix(room).map { ($0, Palette.dim.attribute) }
+        } else if !answer.isEmpty {
+            // While answering: the latest part of the streamed text.
+            lines += answer.suffix(max(0, area.height - lines.count)).map { ($0, Palette.dim.attribute) }
         }
         for (r, line) in lines.prefix(area.height).enumerated() {
             PaneView.put(row: area.row + r, column: area.column + 2, line.0, width: inner, attribute: line.1)

@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+
+/// The model in the loop, end to end in tmux with the tiny random Molmo2 fixture run in process: ask from the query
+/// pane, see the predictions, accept them, continue a placed point with the model, quit, export. The fixture's
+/// free answers are noise; with the grammar constraint (`--constrain`) they are one valid `<points>`/`<tracks>`
+/// element, so what the viewer shows and exports can be checked against `spotter ask` on the same frames.
+@Suite(.serialized) struct ModelLoopTests {
+    static let model = packageRoot.appendingPathComponent("Tests/MolmoRuntimeTests/Fixtures/qwen3-vision-tiny").path
+
+    /// Multiset of (frame, x, y) with coordinates rounded to 1e-3 px.
+    typealias PointBag = [String: Int]
+
+    static func key(_ frame: Int, _ x: Double, _ y: Double) -> String {
+        String(format: "%d %.3f %.3f", frame, x, y)
+    }
+
+    @Test func askAcceptContinueExport() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("model-loop-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let video = directory.appendingPathComponent("shapes.mp4").path
+        try FileManager.default.copyItem(atPath: samplePath("shapes.mp4"), toPath: video)
+        let project = directory.appendingPathComponent("shapes.spotter").path
+
+        // What the model answers on the same frames, asked from the command line.
+        let asked = try runSpotter([
+            "ask", video, "disc", "--task", "point", "--constrain", "--model", Self.model, "--format", "float32",
+            "--max-frames", "4", "--fps", "2", "--max-tokens", "2048", "--json",
+        ])
+        try #require(asked.status == 0, "\(asked.stderr)")
+        let answer = try #require(try JSONSerialization.jsonObject(with: asked.stdoutBytes) as? [String: Any])
+        let objects = try #require(answer["objects"] as? [[String: Any]])
+        var expected = PointBag()
+        for object in objects {
+            for point in object["points"] as? [[String: Any]] ?? [] {
+                let frame = (point["frame"] as? NSNumber)?.intValue ?? -1
+                let x = (point["x"] as? NSNumber)?.doubleValue ?? .nan
+                let y = (point["y"] as? NSNumber)?.doubleValue ?? .nan
+                expected[Self.key(frame, x, y), default: 0] += 1
+            }
+        }
+        try #require(!expected.isEmpty, "the constrained answer has no points: \(answer["answer"] ?? "")")
+
+        let tmux = try TmuxSession(
+            command: [
+                spotterBinary, "open", video, "--graphics", "halfblock", "--model", Self.model, "--format", "float32",
+                "--max-frames", "4", "--fps", "2", "--constrain",
+            ], columns: 160, rows: 50, environment: ["COLORTERM": "truecolor", "TERM": "xterm-256color"])
+        let opened = try tmux.waitFor { $0.contains("frame 0/") && $0.contains("Objects (0)") }
+        try #require(opened.contains("Objects (0)"), "the viewer did not open:\n\(opened)")
+
+        // The query pane: template and settings on the line above, the question on the status line.
+        try tmux.send("/")
+        // (tmux drops trailing blanks: the prompt "point to: " reads "point to:")
+        let pane = try tmux.waitFor { $0.contains("point to:") && $0.contains("grammar on") }
+        try #require(pane.contains("point to:"), "no query pane:\n\(pane)")
+        #expect(pane.contains("Tab point · ^O whole video 2 fps ≤4"), "\(pane)")
+        try tmux.sendLiteral("disc")
+        try tmux.send("Enter")
+        let shown = try tmux.waitFor(seconds: 120) { $0.contains("predicted object") }
+        let objectCount = objects.count
+        #expect(shown.contains("\(objectCount) predicted object"), "\(shown)")
+        #expect(shown.contains("Model"), "the model section of the objects pane is missing:\n\(shown)")
+        #expect(shown.contains("\(objectCount) obj, \(objectCount) pending"), "\(shown)")
+        #expect(shown.contains("<points coords="), "the answer text is not shown:\n\(shown)")
+        // Nothing is in the project until accepted.
+        #expect(try exportedPoints(project, directory: directory).isEmpty)
+
+        try tmux.send("A")
+        let pointTotal = expected.values.reduce(0, +)
+        let accepted = try tmux.waitFor { $0.contains("accepted \(pointTotal) predicted point") }
+        #expect(accepted.contains("Objects (\(objectCount))"), "\(accepted)")
+        // The project already holds them (durable before the screen said so).
+        #expect(try exportedPoints(project, directory: directory) == expected)
+
+        // Undo and redo the accept.
+        try tmux.send("u")
+        let undone = try tmux.waitFor { $0.contains("Objects (0)") && $0.contains("undone") }
+        #expect(undone.contains("Objects (0)") && undone.contains("undone"), "\(undone)")
+        #expect(try exportedPoints(project, directory: directory).isEmpty)
+        try tmux.send("C-r")
+        let redone = try tmux.waitFor { $0.contains("Objects (\(objectCount))") && $0.contains("redone") }
+        #expect(redone.contains("Objects (\(objectCount))") && redone.contains("redone"), "\(redone)")
+
+        // Continue a point a person places: deselect, click the picture on frame 0 (a new track), then c.
+        try tmux.send("Escape")
+        try tmux.sendLiteral("\u{1B}[<0;30;12M\u{1B}[<0;30;12m")
+        let newTrack = objectCount + 1
+        let placed = try tmux.waitFor { $0.contains("Objects (\(newTrack))") }
+        try #require(placed.contains("Objects (\(newTrack))"), "the click made no track:\n\(placed)")
+        try tmux.send("c")
+        let continued = try tmux.waitFor(seconds: 120) { $0.contains("continued #\(newTrack)") || $0.contains("did not continue") }
+        #expect(continued.contains("continued #\(newTrack)"), "\(continued)")
+
+        try tmux.send("Q")
+        let exited = try tmux.waitFor { $0.contains("[exit 0]") }
+        #expect(exited.contains("[exit 0]"), "\(exited)")
+
+        // The export: one record for "disc" with the accepted points as model points of the question asked.
+        let jsonl = directory.appendingPathComponent("out.jsonl").path
+        let exported = try runSpotter(["export", project, "--format", "molmo2", "--output", jsonl])
+        try #require(exported.status == 0, "\(exported.stderr)")
+        let records = try String(contentsOfFile: jsonl, encoding: .utf8).split(separator: "\n").compactMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let disc = try #require(records.first { $0["label"] as? String == "disc" }, "no disc record in \(records)")
+        #expect(disc["task"] as? String == "video_point")
+        #expect(disc["question"] as? String == "Point to disc")
+        #expect((disc["answer"] as? String)?.contains("<points coords=\"") == true)
+        let spotter = try #require(disc["spotter"] as? [String: Any])
+        let queries = try #require(spotter["queries"] as? [[String: Any]])
+        #expect(queries.count == 1)
+        #expect(queries.first?["answer"] as? String == answer["answer"] as? String)
+        var bag = PointBag()
+        for track in spotter["tracks"] as? [[String: Any]] ?? [] {
+            for row in track["entries"] as? [[Any]] ?? [] {
+                #expect(row.count == 6 && row[4] as? String == "m", "not a model point: \(row)")
+                bag[Self.key((row[0] as? NSNumber)?.intValue ?? -1, (row[1] as? NSNumber)?.doubleValue ?? .nan, (row[2] as? NSNumber)?.doubleValue ?? .nan), default: 0] += 1
+            }
+        }
+        #expect(bag == expected)
+        // The continued track: the placed point (human) on frame 0 and model points after it.
+        let object = try #require(records.first { $0["label"] as? String == "object" }, "no record of the continued track")
+        let continuedTrack = try #require(((object["spotter"] as? [String: Any])?["tracks"] as? [[String: Any]])?.first)
+        let rows = continuedTrack["entries"] as? [[Any]] ?? []
+        #expect(rows.first.map { ($0[0] as? NSNumber)?.intValue == 0 && $0[4] as? String == "h" } == true, "\(rows)")
+        #expect(rows.count > 1 && rows.dropFirst().allSatisfy { ($0[0] as? NSNumber)?.intValue ?? 0 > 0 && $0[4] as? String == "m" }, "\(rows)")
+    }
+
+    /// The points of the project as (frame, x, y), read from a Molmo2 export made while the viewer runs.
+    func exportedPoints(_ project: String, directory: URL) throws -> PointBag {
+        let file = directory.appendingPathComponent("probe-\(UUID().uuidString).jsonl").path
+        let result = try runSpotter(["export", project, "--format", "molmo2", "--output", file])
+        try #require(result.status == 0, "\(result.stderr)")
+        var bag = PointBag()
+        for line in try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n") {
+            let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            for track in (record["spotter"] as? [String: Any])?["tracks"] as? [[String: Any]] ?? [] {
+                for row in track["entries"] as? [[Any]] ?? [] {
+                    bag[Self.key((row[0] as? NSNumber)?.intValue ?? -1, (row[1] as? NSNumber)?.doubleValue ?? .nan, (row[2] as? NSNumber)?.doubleValue ?? .nan), default: 0] += 1
+                }
+            }
+        }
+        return bag
+    }
+}
