@@ -200,7 +200,7 @@ public struct AssistState: Equatable, Sendable {
 
     /// The one line shown when no model is configured.
     public static let noModelHint =
-        "no model: start with --model DIR|HF-ID (in process) or --endpoint URL --model-name NAME (vLLM server)"
+        "no model: open with --model DIR|HF-ID, or --endpoint URL --model-name NAME (vLLM server)"
 
     /// The settings line of the query pane.
     public var settingsLine: String {

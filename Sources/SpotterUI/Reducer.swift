@@ -396,6 +396,21 @@ public enum Reducer {
             select(&state, hit.track)
             return []
         }
+        // A click on a pending prediction highlights its object (a, y, z then act on it).
+        if best == nil, var set = state.assist.predictions {
+            let near = set.pendingPoints(near: state.frame).compactMap { item -> (Int, Int)? in
+                guard let cell = mapping.cell(sourceX: item.point.x, sourceY: item.point.y) else { return nil }
+                let distance = max(abs(cell.column - column), abs(cell.row - row))
+                return distance <= 1 ? (item.key.object, distance) : nil
+            }
+            if let (object, _) = near.min(by: { $0.1 < $1.1 }) {
+                set.highlighted = object
+                state.assist.predictions = set
+                state.annotations.revision += 1
+                state.message = describePrediction(set, object)
+                return []
+            }
+        }
         let x = min(max(0, source.x), Double(state.media.width))
         let y = min(max(0, source.y), Double(state.media.height))
         if let id = state.annotations.selected {

@@ -144,4 +144,33 @@ import Testing
         }
         return bag
     }
+
+    /// A server that is not there: the question fails with one line naming the endpoint, and the viewer goes on.
+    @Test func unreachableServerIsReportedOnTheStatusLine() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("model-loop-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let video = directory.appendingPathComponent("shapes.mp4").path
+        try FileManager.default.copyItem(atPath: samplePath("shapes.mp4"), toPath: video)
+        let tmux = try TmuxSession(
+            command: [
+                spotterBinary, "open", video, "--graphics", "halfblock", "--endpoint", "http://127.0.0.1:9/v1",
+                "--model-name", "allenai/Molmo2-4B", "--max-frames", "2",
+            ], columns: 120, rows: 40, environment: ["COLORTERM": "truecolor", "TERM": "xterm-256color"])
+        let opened = try tmux.waitFor { $0.contains("frame 0/") }
+        try #require(opened.contains("frame 0/"), "the viewer did not open:\n\(opened)")
+        try tmux.send("/")
+        try tmux.sendLiteral("disc")
+        try tmux.send("Enter")
+        let failed = try tmux.waitFor(seconds: 60) { $0.contains("127.0.0.1:9") }
+        #expect(failed.contains("127.0.0.1:9"), "\(failed)")
+        #expect(!failed.contains("predicted object"))
+        // Still usable: step a frame and quit cleanly.
+        try tmux.send("Right")
+        let stepped = try tmux.waitFor { $0.contains("frame 1/") }
+        #expect(stepped.contains("frame 1/"))
+        try tmux.send("Q")
+        let exited = try tmux.waitFor { $0.contains("[exit 0]") }
+        #expect(exited.contains("[exit 0]"), "\(exited)")
+    }
 }

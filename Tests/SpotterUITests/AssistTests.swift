@@ -362,3 +362,18 @@ private final class PromptLog: @unchecked Sendable {
         return prompts
     }
 }
+
+@Test func clickingAPredictionHighlightsItInsteadOfPlacingAPoint() async throws {
+    var rig = try Rig(model: ScriptedModel(respond: twoPointsPerTime))
+    await rig.ask("disc")
+    #expect(rig.state.assist.predictions?.highlighted == 0)
+    // Object 2 is at (120, 30) on frame 0: click its cell.
+    let mapping = rig.state.graphics.mapping(for: rig.state.media, in: rig.state.layout.viewer)
+    let cell = try #require(mapping.cell(sourceX: 120, sourceY: 30))
+    Dispatcher.dispatch(
+        .input(.mouse(MouseEvent(kind: .press, column: cell.column, row: cell.row))), state: &rig.state,
+        annotations: rig.session, jobs: rig.jobs)
+    #expect(rig.state.assist.predictions?.highlighted == 1)
+    #expect(rig.store.tracks.isEmpty)
+    #expect(rig.state.message?.hasPrefix("prediction 2/10") == true)
+}
