@@ -62,8 +62,14 @@ public final class InProcessGroundingModel: GroundingModel, @unchecked Sendable 
             constraint: request.constrainedOutput?.answerConstraint,
             onProgress: { stage in
                 switch stage {
-                case .framesPrepared(let done, let total), .visionCrops(let done, let total):
-                    progress(GroundingProgress(stage: .encodingFrames, fraction: total > 0 ? Double(done) / Double(total) : nil, detail: "\(stage)"))
+                case .framesPrepared(let done, let total):
+                    progress(GroundingProgress(
+                        stage: .encodingFrames, fraction: total > 0 ? Double(done) / Double(total) : nil,
+                        detail: "frames \(done)/\(total) prepared"))
+                case .visionCrops(let done, let total):
+                    progress(GroundingProgress(
+                        stage: .encodingFrames, fraction: total > 0 ? Double(done) / Double(total) : nil,
+                        detail: "ViT \(done)/\(total) crops"))
                 case .prefill(let tokens):
                     progress(GroundingProgress(stage: .waitingForModel, detail: "prefill \(tokens) tokens"))
                 case .decoding(let tokens, let rate):
