@@ -8,30 +8,9 @@ import MolmoRuntime
 ///
 /// Backends that can constrain decoding use it (the in-process runtime masks tokens; a vLLM server gets the
 /// equivalent regular expression); an unconstrained model may answer in any form of the grammar.
-public struct ConstrainedOutput: Sendable, Equatable {
-    public enum Element: String, Sendable, Equatable {
-        case points
-        case tracks
-    }
+public typealias ConstrainedOutput = AnswerConstraint
 
-    public var element: Element
-    /// The text between the tags: the query's noun phrase.
-    public var label: String
-    /// Allowed group keys in the order they must appear (each at most once): `%.1f` times, or `1`, `2`, … for images.
-    public var keys: [String]
-    /// Most points in the whole element.
-    public var maxPoints: Int
-    /// Most points in one group.
-    public var maxPointsPerKey: Int
-
-    public init(element: Element, label: String, keys: [String], maxPoints: Int, maxPointsPerKey: Int) {
-        self.element = element
-        self.label = label
-        self.keys = keys
-        self.maxPoints = maxPoints
-        self.maxPointsPerKey = maxPointsPerKey
-    }
-
+extension AnswerConstraint {
     /// The constraint that fits `task` on `media`: `<tracks>` for tracking (for a single point, only the times after
     /// the query frame), `<points>` otherwise; nil for free questions.
     public static func fitting(
@@ -88,12 +67,6 @@ public struct ConstrainedOutput: Sendable, Equatable {
 }
 
 extension ConstrainedOutput {
-    /// The same shape for Spotter's own runtime.
-    public var answerConstraint: AnswerConstraint {
-        AnswerConstraint(
-            element: element == .points ? .points : .tracks, label: label, keys: keys, maxPoints: maxPoints,
-            maxPointsPerKey: maxPointsPerKey)
-    }
 
     /// A regular expression matching exactly the allowed answers, except that the total `maxPoints` is not counted
     /// (a regular expression cannot count across groups compactly; the token budget bounds it instead):

@@ -59,7 +59,7 @@ public final class InProcessGroundingModel: GroundingModel, @unchecked Sendable 
         var firstToken: Double?
         let options = AnswerOptions(
             maxNewTokens: request.maxNewTokens, cancellation: flag,
-            constraint: request.constrainedOutput?.answerConstraint,
+            constraint: request.constrainedOutput,
             onProgress: { stage in
                 switch stage {
                 case .framesPrepared(let done, let total):

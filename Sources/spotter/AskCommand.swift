@@ -126,7 +126,7 @@ struct AskCommand: ParsableCommand {
         }
         let question = try GroundingPrompt.text(for: groundingTask, context: context)
         guard constrain else { return (question, nil) }
-        return (question, ConstrainedOutput.fitting(groundingTask, context: context)?.answerConstraint)
+        return (question, ConstrainedOutput.fitting(groundingTask, context: context))
     }
 
     func run() throws {

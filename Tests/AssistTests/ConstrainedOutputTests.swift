@@ -45,7 +45,7 @@ struct ConstrainedOutputTests {
 
     @Test func regularExpressionAcceptsExactlyTheAllowedAnswers() throws {
         let pattern = Self.shape.regularExpression
-        let grammar = try AnswerGrammar(Self.shape.answerConstraint)
+        let grammar = try AnswerGrammar(Self.shape)
         for text in Self.accepted {
             #expect(try fullMatch(pattern, text), "\(text)")
             #expect(grammar.matches(text), "\(text)")
@@ -62,7 +62,7 @@ struct ConstrainedOutputTests {
             source: SyntheticVideo(width: 96, height: 54).source, constrainOutput: true)
         let constraint = try #require(request.constrainedOutput)
         #expect(try fullMatch(constraint.regularExpression, recorded))
-        #expect(try AnswerGrammar(constraint.answerConstraint).matches(recorded))
+        #expect(try AnswerGrammar(constraint).matches(recorded))
     }
 
     /// Long key lists stay linear in size and shallow enough for regular-expression engines that limit nesting.

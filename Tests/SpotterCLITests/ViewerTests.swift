@@ -96,7 +96,10 @@ import Testing
         // 24 rows hold part of it: a key shows the rest (the model's keys), another closes it.
         try tmux.send("x")
         let second = try tmux.waitFor { $0.contains("(2/2)") }
-        #expect(second.contains("ask the model"))
+        #expect(help.contains("(1/2)") && second.contains("any key closes this help"))
+        for line in ["ask the model", "reject it / all", "quit"] {
+            #expect(help.contains(line) || second.contains(line), "\(line) is on no page")
+        }
         try tmux.send("x")
         let closed = try tmux.waitFor { !$0.contains("Spotter — keys") }
         #expect(!closed.contains("Spotter — keys"))
