@@ -89,11 +89,13 @@ public final class PropagationJob: @unchecked Sendable {
         isCancelled: () -> Bool = { false }
     ) -> (Edit?, String) {
         let propagator = Propagator()
-        let seed = PropagationSeed(frame: request.frame, point: FlowPoint(x: Float(request.x), y: Float(request.y)))
+        // The store measures from the image's corner (pixel i spans [i, i+1)); the tracker's coordinates are pixel
+        // centres (pixel i is at i). Convert both ways, or rotating and scaling objects drift by half a pixel.
+        let seed = PropagationSeed(frame: request.frame, point: FlowPoint(x: Float(request.x - 0.5), y: Float(request.y - 0.5)))
         var tracked: [(Int, FlowPoint)] = []
         var summary: String
         if let key = request.keyframe {
-            let other = PropagationSeed(frame: key.frame, point: FlowPoint(x: Float(key.x), y: Float(key.y)))
+            let other = PropagationSeed(frame: key.frame, point: FlowPoint(x: Float(key.x - 0.5), y: Float(key.y - 0.5)))
             let (a, b) = request.forward ? (seed, other) : (other, seed)
             let bridge = propagator.bridge(from: a, to: b, frames: frames, progress: progress, isCancelled: isCancelled)
             tracked = bridge.points.filter { $0.source != .keyframe }.map { ($0.frame, $0.point) }
@@ -117,7 +119,9 @@ public final class PropagationJob: @unchecked Sendable {
         }
         guard !tracked.isEmpty else { return (nil, summary) }
         let entries = tracked.sorted { $0.0 < $1.0 }.map { frame, p in
-            PointEntry(frame: frame, x: Double(p.x), y: Double(p.y), visibility: .visible, provenance: .tracker, isKeyframe: false)
+            PointEntry(
+                frame: frame, x: Double(p.x) + 0.5, y: Double(p.y) + 0.5, visibility: .visible, provenance: .tracker,
+                isKeyframe: false)
         }
         return (.putEntries(request.track, entries, policy: .fillMissing), summary)
     }

@@ -95,3 +95,4 @@ private func movingTexture(_ frame: Int) -> GrayImage {
     #expect(summary.contains("cancelled"))
     if case .putEntries(_, let entries, _)? = edit { #expect(entries.count <= 3) }
 }
+
