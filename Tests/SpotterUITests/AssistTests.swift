@@ -3,6 +3,7 @@ import Assist
 import Foundation
 import Media
 import Testing
+import TerminalGraphics
 import Tracking
 
 @testable import SpotterUI
@@ -376,4 +377,41 @@ private final class PromptLog: @unchecked Sendable {
     #expect(rig.state.assist.predictions?.highlighted == 1)
     #expect(rig.store.tracks.isEmpty)
     #expect(rig.state.message?.hasPrefix("prediction 2/10") == true)
+}
+
+@Test func predictionsAreDrawnAsDiamondsOnTheNearestShownFrame() async throws {
+    var rig = try Rig(model: ScriptedModel(respond: twoPointsPerTime))
+    await rig.ask("disc")
+    let set = try #require(rig.state.assist.predictions)
+    let mapping = ViewportMapping.halfBlock(
+        sourceWidth: 160, sourceHeight: 120, originColumn: 0, originRow: 0, areaColumns: 160, areaRows: 60)
+    let magenta = RGB(r: 255, g: 0, b: 255)
+    func drawn(frame: Int) -> RGBImage {
+        var image = RGBImage(width: 160, height: 120)
+        PointOverlay.paintPredictions(set, frame: frame, into: &image, mapping: mapping, color: magenta, highlight: .white)
+        return image
+    }
+    func colored(_ image: RGBImage, near x: Int, _ y: Int, radius: Int) -> Set<String> {
+        var out = Set<String>()
+        for j in (y - radius)...(y + radius) {
+            for i in (x - radius)...(x + radius) {
+                if let p = image.pixel(x: i, y: j), p != .black { out.insert("\(p.r),\(p.g),\(p.b)") }
+            }
+        }
+        return out
+    }
+    // Frame 0: object 1 (highlighted) at (40, 60) in white with a magenta centre, object 2 at (120, 30) in magenta.
+    let frame0 = drawn(frame: 0)
+    #expect(colored(frame0, near: 40, 60, radius: 4) == ["255,255,255", "255,0,255"])
+    #expect(colored(frame0, near: 120, 30, radius: 4) == ["255,0,255"])
+    // Nothing far from them, and the centre of the unhighlighted diamond is hollow.
+    #expect(colored(frame0, near: 80, 100, radius: 10).isEmpty)
+    #expect(frame0.pixel(x: 120, y: 30) == .black)
+    // Frame 7 shows frame 0's predictions; once accepted or rejected they are gone.
+    #expect(!colored(drawn(frame: 7), near: 120, 30, radius: 4).isEmpty)
+    rig.key(.character("Z"))
+    let after = try #require(rig.state.assist.predictions)
+    var image = RGBImage(width: 160, height: 120)
+    PointOverlay.paintPredictions(after, frame: 0, into: &image, mapping: mapping, color: magenta, highlight: .white)
+    #expect(colored(image, near: 120, 30, radius: 4).isEmpty)
 }
