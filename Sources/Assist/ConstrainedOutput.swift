@@ -16,13 +16,7 @@ extension AnswerConstraint {
     public static func fitting(
         _ task: GroundingTask, media: GroundingMedia, maxPoints: Int = 64, maxPointsPerKey: Int = 16
     ) -> ConstrainedOutput? {
-        let context: GroundingPrompt.Context
-        switch media {
-        case .video(_, let sampling, let width, let height):
-            context = .video(sampling: sampling, width: width, height: height)
-        case .images(let images):
-            context = .images(count: images.count)
-        }
+        let context = GroundingPrompt.Context(media)
         return fitting(task, context: context, maxPoints: maxPoints, maxPointsPerKey: maxPointsPerKey)
     }
 

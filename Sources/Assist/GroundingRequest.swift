@@ -190,13 +190,7 @@ extension GroundingRequest {
     ) throws -> GroundingRequest {
         let media = try decodeMedia(
             scope: scope, source: source, maxTransmittedSide: maxTransmittedSide, progress: progress, isCancelled: isCancelled)
-        let context: GroundingPrompt.Context
-        switch media {
-        case .video(_, let sampling, let width, let height):
-            context = .video(sampling: sampling, width: width, height: height)
-        case .images(let images):
-            context = .images(count: images.count)
-        }
+        let context = GroundingPrompt.Context(media)
         let question: String
         do {
             question = try GroundingPrompt.text(for: task, context: context)
@@ -293,5 +287,17 @@ extension GroundingRequest {
             progress?(k + 1, sampling.frames.count)
         }
         return .video(frames: frames, sampling: sampling, sourceWidth: size.width, sourceHeight: size.height)
+    }
+}
+
+extension GroundingPrompt.Context {
+    /// The context a prompt is written for when the model is shown `media`.
+    public init(_ media: GroundingMedia) {
+        switch media {
+        case .video(_, let sampling, let width, let height):
+            self = .video(sampling: sampling, width: width, height: height)
+        case .images(let images):
+            self = .images(count: images.count)
+        }
     }
 }
