@@ -25,6 +25,7 @@ public final class AssistJob: @unchecked Sendable {
     private var stage = "sampling frames"
     private var streamed = ""
     private var outcome: Result<(GroundingRequest, GroundingAnswer), Error>?
+    private var built: GroundingRequest?
     private var task: Task<Void, Never>?
     private let started = Date()
 
@@ -46,6 +47,7 @@ public final class AssistJob: @unchecked Sendable {
                         task: ask.task, scope: ask.scope, source: source, maxTransmittedSide: assistant.maxTransmittedSide,
                         constrainOutput: ask.constrain, progress: progress, isCancelled: cancelled)
                 }()
+                self.setBuilt(request)
                 let answer = try await assistant.model.answer(
                     request,
                     progress: { p in self.setStage(AssistJob.describe(p)) },
@@ -66,6 +68,19 @@ public final class AssistJob: @unchecked Sendable {
         lock.lock()
         outcome = result
         lock.unlock()
+    }
+
+    private func setBuilt(_ request: GroundingRequest) {
+        lock.lock()
+        built = request
+        lock.unlock()
+    }
+
+    /// The request as sent, once its frames are decoded.
+    public var request: GroundingRequest? {
+        lock.lock()
+        defer { lock.unlock() }
+        return built
     }
 
     private func setStage(_ text: String) {
@@ -121,7 +136,12 @@ public final class AssistJob: @unchecked Sendable {
 extension PredictionSet {
     /// The predictions of an answer to `ask`.
     public init(ask: AskRequest, request: GroundingRequest, answer: GroundingAnswer) {
-        let predictions = Predictions(answer: answer, request: request)
+        self.init(ask: ask, request: request, text: answer.text, model: answer.model, timings: answer.timings.dictionary)
+    }
+
+    /// The predictions of an answer text (complete, or the closed prefix of one still streaming).
+    public init(ask: AskRequest, request: GroundingRequest, text: String, model: String, timings: [String: Double] = [:]) {
+        let predictions = Predictions(text: text, request: request)
         let shown: [Int]
         switch request.media {
         case .video(let frames, _, _, _): shown = Array(Set(frames.map(\.frameIndex)))
@@ -138,8 +158,8 @@ extension PredictionSet {
             }.filter { !$0.points.isEmpty }
         }
         self.init(
-            question: request.question, label: ask.label, task: ask.recordTask, model: answer.model, answer: answer.text,
-            timings: answer.timings.dictionary, sampling: request.sampling, shownFrames: shown, objects: objects)
+            question: request.question, label: ask.label, task: ask.recordTask, model: model, answer: text,
+            timings: timings, sampling: request.sampling, shownFrames: shown, objects: objects)
         diagnostics = predictions.diagnostics
         if let into = ask.acceptInto { for i in objects.indices { trackOfObject[i] = into } }
     }
@@ -190,6 +210,7 @@ public final class JobCenter {
         state.jobStatus = job.progressText
         state.assist.running = ask
         state.assist.answerText = ""
+        if ask.continuing == nil { state.assist.predictions = nil }
     }
 
     public func cancel() {
@@ -219,7 +240,19 @@ public final class JobCenter {
         }
         if let job = asking {
             let streamed = job.streamedText
-            if streamed != state.assist.answerText { state.assist.answerText = streamed }
+            if streamed != state.assist.answerText {
+                state.assist.answerText = streamed
+                // Complete groups of the answer so far are shown as they arrive (not for a continuation, which is
+                // merged at the end).
+                if job.ask.continuing == nil, let request = job.request, let closed = PartialAnswer.closedPrefix(streamed, label: job.ask.label) {
+                    var set = PredictionSet(ask: job.ask, request: request, text: closed, model: assistant?.model.displayName ?? "")
+                    set.highlighted = set.objects.isEmpty ? nil : 0
+                    if set.objects != state.assist.predictions?.objects {
+                        state.assist.predictions = set
+                        state.annotations.revision += 1
+                    }
+                }
+            }
             guard let outcome = job.takeOutcome() else {
                 state.jobStatus = job.progressText
                 return true
@@ -230,7 +263,9 @@ public final class JobCenter {
             state.assist.running = nil
             switch outcome {
             case .failure(let error):
-                if case AssistError.cancelled = error { state.message = "question cancelled" } else { state.message = "\(error)" }
+                let partial = state.assist.predictions.map { $0.objects.count } ?? 0
+                let kept = partial > 0 ? "; the \(partial) object\(partial == 1 ? "" : "s") answered so far stay as predictions" : ""
+                if case AssistError.cancelled = error { state.message = "question cancelled" + kept } else { state.message = "\(error)" + kept }
             case .success(let (request, answer)):
                 state.assist.answerText = answer.text
                 var set = PredictionSet(ask: job.ask, request: request, answer: answer)
@@ -258,5 +293,20 @@ public final class JobCenter {
     /// Waits for the running job to end (tests; quitting).
     public func wait(state: inout AppState, annotations: AnnotationSession?) {
         while poll(state: &state, annotations: annotations) { usleep(2_000) }
+    }
+}
+
+/// Reading an answer while it streams: the complete groups of a coordinate element so far.
+public enum PartialAnswer {
+    /// `text` itself when its element is closed; else the text up to its last complete group (`;`) with the
+    /// element closed after it; nil when no group is complete yet.
+    public static func closedPrefix(_ text: String, label: String) -> String? {
+        for tag in ["points", "tracks"] {
+            guard let open = text.range(of: "<\(tag) coords=\"") else { continue }
+            if text[open.upperBound...].contains("\">") { return text }
+            guard let last = text[open.upperBound...].lastIndex(of: ";") else { return nil }
+            return String(text[..<last]) + "\">\(label)</\(tag)>"
+        }
+        return nil
     }
 }

@@ -31,6 +31,20 @@ extension Reducer {
             return []
         case .character(","), .character("."):
             return browsePredictions(&state, forward: key == .character("."))
+        case .character("a"), .character("A"), .character("y"), .character("z"), .character("Z"), .backspace:
+            if let running = state.assist.running, running.continuing == nil {
+                state.message = "the answer is still coming: decide when it is complete (Esc cancels the question)"
+                return []
+            }
+            return decidePredictions(&state, key)
+        default:
+            return nil
+        }
+    }
+
+    /// Accept (a A y) or reject (z Z Backspace) predictions.
+    static func decidePredictions(_ state: inout AppState, _ key: Key) -> [Effect] {
+        switch key {
         case .character("a"), .character("A"), .character("y"):
             guard let set = state.assist.predictions, set.pendingCount > 0 else {
                 state.message = "no predictions waiting (/ asks the model)"
@@ -92,7 +106,7 @@ extension Reducer {
             state.message = "rejected \(keys.count) predicted point\(keys.count == 1 ? "" : "s") (u undoes)"
             return []
         default:
-            return nil
+            return []
         }
     }
 

@@ -15,6 +15,8 @@ private struct ScriptedModel: GroundingModel {
     var displayName = "scripted model"
     var respond: @Sendable (GroundingRequest) -> String
     var holdUntilCancelled = false
+    /// Stream this many characters of the answer, then hold until cancelled.
+    var holdAfter: Int?
 
     func answer(
         _ request: GroundingRequest, progress: @escaping @Sendable (GroundingProgress) -> Void,
@@ -26,6 +28,11 @@ private struct ScriptedModel: GroundingModel {
             throw AssistError.cancelled(endpoint: displayName)
         }
         let text = respond(request)
+        if let holdAfter {
+            onToken(String(text.prefix(holdAfter)))
+            while !Task.isCancelled { try? await Task.sleep(nanoseconds: 2_000_000) }
+            throw AssistError.cancelled(endpoint: displayName)
+        }
         var rest = Substring(text)
         while !rest.isEmpty {
             onToken(String(rest.prefix(7)))
@@ -80,7 +87,12 @@ private struct Rig {
     /// Polls like the run loop until the job ends, sleeping without holding a thread of the cooperative pool
     /// (the job's own task needs one).
     mutating func waitForJob() async {
-        while jobs.poll(state: &state, annotations: session) { try? await Task.sleep(nanoseconds: 2_000_000) }
+        for _ in 0..<30_000 {
+            guard jobs.poll(state: &state, annotations: session) else { return }
+            try? await Task.sleep(nanoseconds: 2_000_000)
+        }
+        Issue.record("the job did not end")
+        jobs.cancel()
     }
 
     /// `/`, the text, Enter, and the answer.
@@ -414,4 +426,43 @@ private final class PromptLog: @unchecked Sendable {
     var image = RGBImage(width: 160, height: 120)
     PointOverlay.paintPredictions(after, frame: 0, into: &image, mapping: mapping, color: magenta, highlight: .white)
     #expect(colored(image, near: 120, 30, radius: 4).isEmpty)
+}
+
+@Test func partialAnswersCloseAfterTheLastCompleteGroup() {
+    #expect(PartialAnswer.closedPrefix("<points coords=\"0.0 1 100 200;0.5 2 300", label: "dog")
+        == "<points coords=\"0.0 1 100 200\">dog</points>")
+    #expect(PartialAnswer.closedPrefix("<tracks coords=\"0.0 1 100 200;0.5 1 110 2", label: "dog")
+        == "<tracks coords=\"0.0 1 100 200\">dog</tracks>")
+    #expect(PartialAnswer.closedPrefix("<points coords=\"0.0 1 100 20", label: "dog") == nil)
+    #expect(PartialAnswer.closedPrefix("There are", label: "dog") == nil)
+    let done = "<points coords=\"0.0 1 100 200\">dog</points>"
+    #expect(PartialAnswer.closedPrefix(done, label: "x") == done)
+}
+
+@Test func predictionsAppearWhileTheAnswerStreams() async throws {
+    // The answer stops after its second group (and part of the third) until the question is cancelled.
+    let full = "<points coords=\"0.0 1 250 500;0.5 2 500 500;1.0 3 750 500\">disc</points>"
+    let cut = full.distance(from: full.startIndex, to: full.range(of: ";1.0 3 7")!.upperBound)
+    var rig = try Rig(model: ScriptedModel(respond: { _ in full }, holdAfter: cut))
+    rig.key(.character("/"))
+    rig.type("disc")
+    rig.key(.enter)
+    // Polls like the run loop (bounded, so a regression fails instead of hanging).
+    for _ in 0..<10_000 where rig.state.assist.predictions == nil {
+        rig.jobs.poll(state: &rig.state, annotations: rig.session)
+        try await Task.sleep(nanoseconds: 2_000_000)
+    }
+    #expect(rig.state.jobRunning)
+    let partial = try #require(rig.state.assist.predictions)
+    #expect(partial.objects.map(\.points) == [[PredictedPoint(frame: 0, x: 40, y: 60)], [PredictedPoint(frame: 15, x: 80, y: 60)]])
+    #expect(partial.objects.allSatisfy { $0.label == "disc" })
+    // No decisions on an answer still coming.
+    rig.key(.character("A"))
+    #expect(rig.store.tracks.isEmpty)
+    #expect(rig.state.message?.contains("still coming") == true)
+    rig.key(.escape)
+    await rig.waitForJob()
+    #expect(rig.state.message == "question cancelled; the 2 objects answered so far stay as predictions")
+    rig.key(.character("A"))
+    #expect(rig.store.tracks.count == 2)
 }
