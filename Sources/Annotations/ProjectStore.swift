@@ -418,6 +418,23 @@ public final class ProjectStore {
         return stored.id
     }
 
+    /// Removes a query record, for a question whose accepted tracks were all undone (not an undoable edit; a later
+    /// redo restores it with `restoreQuery`).
+    public func deleteQuery(_ id: Int64) throws {
+        try requireWritable()
+        try writeTransaction { db in try db.execute(sql: "DELETE FROM query WHERE id = ?", arguments: [id]) }
+        queries.removeAll { $0.id == id }
+    }
+
+    /// Records a query under its own id again (after `deleteQuery`); does nothing when it is there.
+    public func restoreQuery(_ query: QueryRecord) throws {
+        try requireWritable()
+        guard !queries.contains(where: { $0.id == query.id }) else { return }
+        _ = try writeTransaction { db in try Self.insertQuery(db, query, id: query.id) }
+        queries.append(query)
+        queries.sort { $0.id < $1.id }
+    }
+
     private static func insertQuery(_ db: Database, _ query: QueryRecord, id: Int64? = nil) throws -> Int64 {
         try db.execute(
             sql: "INSERT INTO query(id, created_at, prompt, label, task, model, answer, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -5,6 +5,8 @@ import Assist
 /// refreshes the state's view of the annotations.
 public final class AnnotationSession {
     public let store: ProjectStore
+    /// Query records removed because their accepted tracks were undone, kept to be restored as they were.
+    var removedQueries: [Int64: QueryRecord] = [:]
 
     public init(store: ProjectStore) {
         self.store = store
@@ -60,6 +62,7 @@ public final class AnnotationSession {
         }
         annotations.framePoints = store.points(onFrame: state.frame)
         if tracksChanged, var set = state.assist.predictions {
+            syncQueryRecord(set)
             let (accepted, tracks) = acceptedPredictions(set)
             if accepted != set.accepted || tracks != set.trackOfObject {
                 set.accepted = accepted
@@ -86,9 +89,34 @@ extension AnnotationSession {
         state.assist.rejectionRedo = []
     }
 
+    /// Keeps the predictions' query record exactly while some track refers to it: an undone accept must not leave
+    /// a question with no answer behind (the export would read it as "there are none"); a redo brings it back.
+    func syncQueryRecord(_ set: PredictionSet) {
+        guard let id = set.queryID else { return }
+        let referenced = store.tracks.contains { $0.info.queryID == id }
+        let recorded = store.queries.contains { $0.id == id }
+        if referenced && !recorded {
+            try? store.restoreQuery(queryRecord(of: set, id: id))
+        } else if !referenced && recorded {
+            removedQueries[id] = store.queries.first { $0.id == id }
+            try? store.deleteQuery(id)
+        }
+    }
+
+    /// The record of the predictions' question as first recorded (or rebuilt from the predictions).
+    func queryRecord(of set: PredictionSet, id: Int64) -> QueryRecord {
+        removedQueries[id]
+            ?? QueryRecord(
+                id: id, prompt: set.question, label: set.label, task: set.task, model: set.model, answer: set.answer,
+                timings: set.timings, sampling: set.sampling)
+    }
+
     /// Records the predictions' query in the project (once) and returns its id.
     func recordQuery(of set: inout PredictionSet) throws -> Int64 {
-        if let id = set.queryID { return id }
+        if let id = set.queryID {
+            if !store.queries.contains(where: { $0.id == id }) { try store.restoreQuery(queryRecord(of: set, id: id)) }
+            return id
+        }
         let id = try store.recordQuery(
             QueryRecord(
                 prompt: set.question, label: set.label, task: set.task, model: set.model, answer: set.answer,

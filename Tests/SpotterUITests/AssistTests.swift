@@ -165,9 +165,18 @@ private func twoPointsPerTime(_ request: GroundingRequest) -> String {
     rig.key(.character("u"))
     #expect(rig.store.tracks.isEmpty)
     #expect(rig.state.assist.predictions?.pendingCount == 10)
+    // No question is left without its answer (an export would read it as "there are none").
+    #expect(rig.store.queries.isEmpty)
     rig.key(.control("r"))
     #expect(rig.store.tracks.count == 10)
     #expect(rig.state.assist.predictions?.pendingCount == 0)
+    #expect(rig.store.queries == [query])
+    #expect(rig.store.tracks.allSatisfy { $0.info.queryID == query.id })
+    // Undo, then a new accept: recorded again under the same id.
+    rig.key(.character("u"))
+    rig.key(.character("a"))
+    #expect(rig.store.queries.map(\.id) == [query.id])
+    #expect(rig.store.tracks.count == 1 && rig.store.tracks[0].info.queryID == query.id)
 }
 
 @Test func perObjectAndPerPointDecisionsJoinOneTrackPerObject() async throws {
