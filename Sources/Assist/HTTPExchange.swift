@@ -112,22 +112,28 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
         continuation?.yield(event)
     }
 
+    /// Takes everything the exchange holds, leaving it empty, so exactly one caller tears it down.
+    private func detach() -> (
+        continuation: AsyncThrowingStream<Event, Error>.Continuation?, task: URLSessionDataTask?, session: URLSession?,
+        watchdog: DispatchSourceTimer?
+    ) {
+        lock.lock()
+        defer { lock.unlock() }
+        let held = (continuation, task, session, watchdog)
+        continuation = nil
+        task = nil
+        session = nil
+        watchdog = nil
+        return held
+    }
+
     /// Ends the stream once (with an error, or normally when `error` is nil) and releases the session.
     private func finish(throwing error: Error?) {
-        lock.lock()
-        let continuation = self.continuation
-        let task = self.task
-        let session = self.session
-        let watchdog = self.watchdog
-        self.continuation = nil
-        self.task = nil
-        self.session = nil
-        self.watchdog = nil
-        lock.unlock()
-        guard let continuation else { return }
-        watchdog?.cancel()
-        if error != nil { task?.cancel() }
-        session?.finishTasksAndInvalidate()
+        let held = detach()
+        guard let continuation = held.continuation else { return }
+        held.watchdog?.cancel()
+        if error != nil { held.task?.cancel() }
+        held.session?.finishTasksAndInvalidate()
         if let error {
             continuation.finish(throwing: error)
         } else {
@@ -135,19 +141,12 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
         }
     }
 
+    /// The consumer went away: stop the transfer and release the session.
     private func abort() {
-        lock.lock()
-        let task = self.task
-        let session = self.session
-        let watchdog = self.watchdog
-        self.continuation = nil
-        self.task = nil
-        self.session = nil
-        self.watchdog = nil
-        lock.unlock()
-        watchdog?.cancel()
-        task?.cancel()
-        session?.finishTasksAndInvalidate()
+        let held = detach()
+        held.watchdog?.cancel()
+        held.task?.cancel()
+        held.session?.finishTasksAndInvalidate()
     }
 
     // MARK: URLSessionDataDelegate
