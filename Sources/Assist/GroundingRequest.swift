@@ -125,17 +125,23 @@ public struct FrameSource {
 
     /// A video opened with the Media module (not thread-safe: build requests on one thread at a time).
     public static func video(_ video: VideoSource) -> FrameSource {
-        let info = video.info
-        let timestamps = video.frameTimestamps
+        self.video(
+            name: (video.path as NSString).lastPathComponent, info: video.info, frameTimestamps: video.frameTimestamps,
+            decode: { index, width, height in try video.frame(at: index, width: width, height: height) })
+    }
+
+    /// A video as the Media module measured it, its frames decoded by `decode`.
+    public static func video(
+        name: String, info: VideoInfo, frameTimestamps timestamps: [Double], decode: @escaping (Int, Int, Int) throws -> Frame
+    ) -> FrameSource {
         // The video ends when its last frame does; `info.duration` can be shorter or longer than the index says.
         var duration = info.duration
         if let last = timestamps.last, !(duration > last) {
             duration = last + (info.fps.isPositive ? 1 / info.fps.doubleValue : 0)
         }
         return FrameSource(
-            name: (video.path as NSString).lastPathComponent, frameTimestamps: timestamps, duration: duration,
-            frameSize: { _ in (info.width, info.height) },
-            decode: { index, width, height in try video.frame(at: index, width: width, height: height) })
+            name: name, frameTimestamps: timestamps, duration: duration, frameSize: { _ in (info.width, info.height) },
+            decode: decode)
     }
 }
 

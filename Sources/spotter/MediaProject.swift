@@ -34,14 +34,8 @@ enum MediaProject {
 extension MediaProject {
     /// The media as the model's request builder reads it, decoding through the viewer's frame server (thread-safe).
     static func frameSource(_ server: FrameServer, info: VideoInfo, path: String) -> FrameSource {
-        let timestamps = server.frameTimestamps
-        var duration = info.duration
-        if let last = timestamps.last, !(duration > last) {
-            duration = last + (info.fps.isPositive ? 1 / info.fps.doubleValue : 0)
-        }
-        return FrameSource(
-            name: URL(fileURLWithPath: path).lastPathComponent, frameTimestamps: timestamps, duration: duration,
-            frameSize: { _ in (info.width, info.height) },
+        FrameSource.video(
+            name: URL(fileURLWithPath: path).lastPathComponent, info: info, frameTimestamps: server.frameTimestamps,
             decode: { index, width, height in try server.frame(at: index, width: width, height: height) })
     }
 
