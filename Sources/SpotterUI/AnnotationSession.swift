@@ -22,22 +22,10 @@ public final class AnnotationSession {
                 let result = try store.apply(edit, actor: actor)
                 if selectCreated, let created = result.createdTracks.first { state.annotations.selected = created }
                 if result.editID == nil { state.message = "nothing changed" } else { journalStoreEdit(&state) }
-            case .undo:
-                if state.undoJournal.last == .store { state.undoJournal.removeLast() }
-                if let result = try store.undo() {
-                    state.redoJournal.append(.store)
-                    state.message = "undone (\(result.changedTracks.count) track\(result.changedTracks.count == 1 ? "" : "s"))"
-                } else {
-                    state.message = "nothing to undo"
-                }
-            case .redo:
-                if state.redoJournal.last == .store { state.redoJournal.removeLast() }
-                if let result = try store.redo() {
-                    state.undoJournal.append(.store)
-                    state.message = "redone (\(result.changedTracks.count) track\(result.changedTracks.count == 1 ? "" : "s"))"
-                } else {
-                    state.message = "nothing to redo"
-                }
+            case .undo, .redo:
+                let redo: Bool
+                if case .redo = effect { redo = true } else { redo = false }
+                try stepHistory(redo: redo, on: &state)
             case .accept(let keys):
                 try accept(keys, on: &state)
             case .repaintAll, .propagate, .cancelJob, .ask:
@@ -82,6 +70,20 @@ public final class AnnotationSession {
 }
 
 extension AnnotationSession {
+    /// Undoes or redoes the store's last edit, moving it between the undo and redo journals.
+    func stepHistory(redo: Bool, on state: inout AppState) throws {
+        let (from, to): (WritableKeyPath<AppState, [UndoKind]>, WritableKeyPath<AppState, [UndoKind]>) =
+            redo ? (\.redoJournal, \.undoJournal) : (\.undoJournal, \.redoJournal)
+        if state[keyPath: from].last == .store { state[keyPath: from].removeLast() }
+        guard let result = try (redo ? store.redo() : store.undo()) else {
+            state.message = redo ? "nothing to redo" : "nothing to undo"
+            return
+        }
+        state[keyPath: to].append(.store)
+        let count = result.changedTracks.count
+        state.message = "\(redo ? "redone" : "undone") (\(count) track\(count == 1 ? "" : "s"))"
+    }
+
     /// A store edit became undoable: it goes on the undo journal and ends any redo.
     func journalStoreEdit(_ state: inout AppState) {
         state.undoJournal.append(.store)
@@ -192,7 +194,7 @@ extension AnnotationSession {
     /// Which predicted points the project holds (in a track of the query with the same frame and position), and
     /// which tracks still exist for the objects accepted before.
     func acceptedPredictions(_ set: PredictionSet) -> (Set<PredictionKey>, [Int: TrackID]) {
-        var tracks = set.trackOfObject.filter { store.track($0.value) != nil }
+        let tracks = set.trackOfObject.filter { store.track($0.value) != nil }
         var accepted = Set<PredictionKey>()
         let candidates = store.tracks.filter { ($0.info.queryID != nil && $0.info.queryID == set.queryID) || tracks.values.contains($0.id) }
         guard !candidates.isEmpty else { return (accepted, tracks) }
@@ -205,7 +207,6 @@ extension AnnotationSession {
                 if held { accepted.insert(PredictionKey(object: index, frame: point.frame)) }
             }
         }
-        tracks = tracks.filter { _ in true }
         return (accepted, tracks)
     }
 }

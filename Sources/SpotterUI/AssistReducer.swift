@@ -42,83 +42,68 @@ extension Reducer {
         }
     }
 
-    /// Accept (a A y) or reject (z Z Backspace) predictions.
+    /// Accept (a A y) or reject (z Z Backspace) predictions: all, the highlighted object, or its point here.
     static func decidePredictions(_ state: inout AppState, _ key: Key) -> [Effect] {
-        switch key {
-        case .character("a"), .character("A"), .character("y"):
-            guard let set = state.assist.predictions, set.pendingCount > 0 else {
-                state.message = "no predictions waiting (/ asks the model)"
-                return []
-            }
-            let keys: [PredictionKey]
-            if key == .character("A") {
-                keys = set.objects.indices.flatMap { i in set.pendingPoints(of: i).map { PredictionKey(object: i, frame: $0.frame) } }
-            } else if let i = set.highlighted {
-                let points = set.pendingPoints(of: i)
-                if key == .character("y") {
-                    guard let shown = set.nearestShownFrame(to: state.frame), points.contains(where: { $0.frame == shown }) else {
-                        state.message = "prediction \(i + 1) has no pending point on this frame"
-                        return []
-                    }
-                    keys = [PredictionKey(object: i, frame: shown)]
-                } else {
-                    keys = points.map { PredictionKey(object: i, frame: $0.frame) }
-                }
-            } else {
-                keys = []
-            }
-            guard !keys.isEmpty else {
-                state.message = "the highlighted prediction has nothing pending (, . choose another)"
-                return []
-            }
-            state.playback = nil
-            return [.accept(keys)]
-        case .character("z"), .character("Z"), .backspace:
-            guard var set = state.assist.predictions, set.pendingCount > 0 else {
-                state.message = "no predictions waiting (/ asks the model)"
-                return []
-            }
-            var keys: [PredictionKey] = []
-            if key == .character("Z") {
-                keys = set.objects.indices.flatMap { i in set.pendingPoints(of: i).map { PredictionKey(object: i, frame: $0.frame) } }
-            } else if let i = set.highlighted {
-                let points = set.pendingPoints(of: i)
-                if key == .backspace {
-                    if let shown = set.nearestShownFrame(to: state.frame), points.contains(where: { $0.frame == shown }) {
-                        keys = [PredictionKey(object: i, frame: shown)]
-                    }
-                } else {
-                    keys = points.map { PredictionKey(object: i, frame: $0.frame) }
-                }
-            }
-            guard !keys.isEmpty else {
-                state.message = "nothing to reject here"
-                return []
-            }
-            set.rejected.formUnion(keys)
-            state.assist.predictions = set
-            state.assist.rejectionLog.append(keys)
-            state.assist.rejectionRedo = []
-            state.undoJournal.append(.rejection)
-            state.redoJournal = []
-            moveHighlightToPending(&state)
-            state.annotations.revision += 1
-            state.message = "rejected \(keys.count) predicted point\(keys.count == 1 ? "" : "s") (u undoes)"
-            return []
-        default:
+        guard var set = state.assist.predictions, set.pendingCount > 0 else {
+            state.message = "no predictions waiting (/ asks the model)"
             return []
         }
+        let accepting = key == .character("a") || key == .character("A") || key == .character("y")
+        let choice: PredictionSet.Choice
+        switch key {
+        case .character("A"), .character("Z"): choice = .all
+        case .character("y"), .backspace: choice = .highlightedPoint(near: state.frame)
+        default: choice = .highlighted
+        }
+        let keys = set.pendingKeys(choice)
+        guard !keys.isEmpty else {
+            if !accepting {
+                state.message = "nothing to reject here"
+            } else if case .highlightedPoint = choice, let i = set.highlighted {
+                state.message = "prediction \(i + 1) has no pending point on this frame"
+            } else {
+                state.message = "the highlighted prediction has nothing pending (, . choose another)"
+            }
+            return []
+        }
+        if accepting {
+            state.playback = nil
+            return [.accept(keys)]
+        }
+        set.rejected.formUnion(keys)
+        state.assist.predictions = set
+        state.assist.rejectionLog.append(keys)
+        state.assist.rejectionRedo = []
+        state.undoJournal.append(.rejection)
+        state.redoJournal = []
+        moveHighlightToPending(&state)
+        state.annotations.revision += 1
+        state.message = "rejected \(keys.count) predicted point\(keys.count == 1 ? "" : "s") (u undoes)"
+        return []
+    }
+
+    /// The selected track with a visible point placed on this frame: where single-point tracking starts.
+    static func placedPoint(_ state: AppState) -> (id: TrackID, track: Track, point: FramePoint)? {
+        guard let id = state.annotations.selected, let track = state.annotations.track(id),
+            let point = state.annotations.selectedPoint, point.entry.visibility == .visible, !point.isInterpolated
+        else { return nil }
+        return (id, track, point)
+    }
+
+    /// The last frame a single-point track from this frame covers: the range's end when after it, else the video's.
+    static func trackPointEnd(_ state: AppState) -> Int {
+        state.assist.rangeEnd.flatMap { $0 > state.frame ? $0 : nil } ?? state.media.lastFrame
     }
 
     /// `c`: ask the model to continue the selected track from its point on this frame (spec §8.3).
     static func continueSelected(_ state: inout AppState) -> [Effect] {
         state.playback = nil
-        guard let id = state.annotations.selected, let track = state.annotations.track(id) else {
+        guard state.annotations.selectedTrack != nil else {
             state.message = "select the track to continue first (Tab or click its point)"
             return []
         }
-        guard let point = state.annotations.selectedPoint, point.entry.visibility == .visible, !point.isInterpolated else {
-            state.message = "track #\(id.rawValue) needs a visible point placed on this frame to continue from"
+        guard let (id, track, point) = placedPoint(state) else {
+            state.message = "track #\(state.annotations.selected!.rawValue) needs a visible point placed on this frame to continue from"
             return []
         }
         guard state.assist.backend != nil else {
@@ -129,7 +114,7 @@ extension Reducer {
             state.message = "a job is already running (Esc cancels it)"
             return []
         }
-        let end = state.assist.rangeEnd.flatMap { $0 > state.frame ? $0 : nil } ?? state.media.lastFrame
+        let end = trackPointEnd(state)
         guard end > state.frame else {
             state.message = "nothing after this frame to continue into"
             return []
@@ -296,14 +281,12 @@ extension Reducer {
         case .track: task = .track(label: typed, fps: fps)
         case .question: task = .question(typed)
         case .trackPoint:
-            guard let id = state.annotations.selected, let track = state.annotations.track(id),
-                let point = state.annotations.selectedPoint, point.entry.visibility == .visible, !point.isInterpolated
-            else {
+            guard let (id, track, point) = placedPoint(state) else {
                 state.message = "track this point: select a track with a point placed on this frame"
                 return []
             }
             label = typed.isEmpty ? track.label : typed
-            let end = assist.rangeEnd.flatMap { $0 > state.frame ? $0 : nil } ?? state.media.lastFrame
+            let end = trackPointEnd(state)
             guard end > state.frame else {
                 state.message = "nothing after this frame to track into"
                 return []

@@ -142,6 +142,27 @@ public struct PredictionSet: Equatable, Sendable {
         return objects[index].points.filter { isPending(PredictionKey(object: index, frame: $0.frame)) }
     }
 
+    /// Which pending points a decision covers.
+    public enum Choice: Equatable, Sendable {
+        case all
+        case highlighted
+        /// The highlighted object's point on the shown frame nearest to `near`.
+        case highlightedPoint(near: Int)
+    }
+
+    public func pendingKeys(_ choice: Choice) -> [PredictionKey] {
+        func keys(_ i: Int) -> [PredictionKey] { pendingPoints(of: i).map { PredictionKey(object: i, frame: $0.frame) } }
+        switch choice {
+        case .all:
+            return objects.indices.flatMap(keys)
+        case .highlighted:
+            return highlighted.map(keys) ?? []
+        case .highlightedPoint(let frame):
+            guard let i = highlighted, let shown = nearestShownFrame(to: frame) else { return [] }
+            return keys(i).filter { $0.frame == shown }
+        }
+    }
+
     public var pendingCount: Int { objects.indices.reduce(0) { $0 + pendingPoints(of: $1).count } }
 
     /// Objects that still have pending points.

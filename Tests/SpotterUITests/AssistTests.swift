@@ -116,7 +116,7 @@ private func twoPointsPerTime(_ request: GroundingRequest) -> String {
 }
 
 @Test func askShowsPredictionsOnTheShownFramesAndStreamsTheAnswer() async throws {
-    var rig = try Rig(model: ScriptedModel(respond: twoPointsPerTime))
+    var rig = try Rig(model: ScriptedModel(respond: { twoPointsPerTime($0) }))
     rig.key(.character("/"))
     guard case .prompt(.ask, "") = rig.state.mode else {
         Issue.record("/ did not open the query pane: \(rig.state.mode)")
@@ -149,7 +149,7 @@ private func twoPointsPerTime(_ request: GroundingRequest) -> String {
 }
 
 @Test func acceptAllIsOneUndoableEditWithModelProvenanceAndAQueryRecord() async throws {
-    var rig = try Rig(model: ScriptedModel(respond: twoPointsPerTime))
+    var rig = try Rig(model: ScriptedModel(respond: { twoPointsPerTime($0) }))
     await rig.ask("disc")
     rig.key(.character("A"))
     let tracks = rig.store.tracks
@@ -219,7 +219,7 @@ private func twoPointsPerTime(_ request: GroundingRequest) -> String {
 }
 
 @Test func rejectionsUndoInOrderWithStoreEdits() async throws {
-    var rig = try Rig(model: ScriptedModel(respond: twoPointsPerTime))
+    var rig = try Rig(model: ScriptedModel(respond: { twoPointsPerTime($0) }))
     await rig.ask("disc")
     rig.key(.character("a"))  // accept object 1 (a store edit)
     #expect(rig.store.tracks.count == 1)
@@ -386,7 +386,7 @@ private final class PromptLog: @unchecked Sendable {
 }
 
 @Test func clickingAPredictionHighlightsItInsteadOfPlacingAPoint() async throws {
-    var rig = try Rig(model: ScriptedModel(respond: twoPointsPerTime))
+    var rig = try Rig(model: ScriptedModel(respond: { twoPointsPerTime($0) }))
     await rig.ask("disc")
     #expect(rig.state.assist.predictions?.highlighted == 0)
     // Object 2 is at (120, 30) on frame 0: click its cell.
@@ -401,7 +401,7 @@ private final class PromptLog: @unchecked Sendable {
 }
 
 @Test func predictionsAreDrawnAsDiamondsOnTheNearestShownFrame() async throws {
-    var rig = try Rig(model: ScriptedModel(respond: twoPointsPerTime))
+    var rig = try Rig(model: ScriptedModel(respond: { twoPointsPerTime($0) }))
     await rig.ask("disc")
     let set = try #require(rig.state.assist.predictions)
     let mapping = ViewportMapping.halfBlock(
