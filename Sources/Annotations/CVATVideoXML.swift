@@ -84,12 +84,7 @@ enum CVATVideoXML {
         line("    <spotter_media>\(escape(media.jsonText))</spotter_media>")
         if !snapshot.queries.isEmpty {
             var w = JSONWriter()
-            w.byte(UInt8(ascii: "["))
-            for (i, query) in snapshot.queries.enumerated() {
-                if i > 0 { w.byte(UInt8(ascii: ",")) }
-                query.writeJSON(into: &w)
-            }
-            w.byte(UInt8(ascii: "]"))
+            w.array(snapshot.queries) { w, query in query.writeJSON(into: &w) }
             line("    <spotter_queries>\(escape(w.text))</spotter_queries>")
         }
         line("  </meta>")

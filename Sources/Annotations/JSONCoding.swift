@@ -16,19 +16,10 @@ extension FrameSampling {
         w.key("clip_start")
         w.number(clipStart)
         w.key("timestamps")
-        w.byte(UInt8(ascii: "["))
-        for (i, t) in times.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.number(t)
-        }
-        w.byte(UInt8(ascii: "]"))
+        w.array(times) { w, t in w.number(t) }
         w.key("frames")
-        w.byte(UInt8(ascii: "["))
-        for (i, f) in frames.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.int(f)
-        }
-        w.raw("]}")
+        w.array(frames) { w, f in w.int(f) }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Reads the JSON form; `fail` builds the error for a bad field.
@@ -90,16 +81,9 @@ extension MediaDescriptor {
         w.key("fps")
         w.number(fps)
         w.key("frame_timestamps")
-        w.byte(UInt8(ascii: "["))
-        for (i, t) in frameTimestamps.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.number(t)
-        }
-        w.byte(UInt8(ascii: "]"))
+        w.array(frameTimestamps) { w, t in w.number(t) }
         w.key("images")
-        w.byte(UInt8(ascii: "["))
-        for (i, image) in images.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
+        w.array(images) { w, image in
             w.byte(UInt8(ascii: "{"))
             w.key("path", first: true)
             w.string(image.path)
@@ -113,7 +97,6 @@ extension MediaDescriptor {
             w.string(image.headSHA256)
             w.byte(UInt8(ascii: "}"))
         }
-        w.byte(UInt8(ascii: "]"))
         w.key("sampling")
         if let sampling { sampling.writeJSON(into: &w) } else { w.raw("null") }
         w.byte(UInt8(ascii: "}"))

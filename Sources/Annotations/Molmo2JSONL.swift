@@ -61,19 +61,10 @@ enum Molmo2JSONL {
                 media.writeJSON(into: &w)
             }
             w.key("tracks")
-            w.byte(UInt8(ascii: "["))
-            for (i, track) in group.tracks.enumerated() {
-                if i > 0 { w.byte(UInt8(ascii: ",")) }
-                writeLosslessTrack(track, into: &w)
-            }
-            w.byte(UInt8(ascii: "]"))
+            w.array(group.tracks) { w, track in writeLosslessTrack(track, into: &w) }
             w.key("queries")
-            w.byte(UInt8(ascii: "["))
-            for (i, query) in group.queries.enumerated() {
-                if i > 0 { w.byte(UInt8(ascii: ",")) }
-                query.writeJSON(into: &w)
-            }
-            w.raw("]}")
+            w.array(group.queries) { w, query in query.writeJSON(into: &w) }
+            w.byte(UInt8(ascii: "}"))
             writeExtras(group, into: &w)
             w.raw("}\n")
             records += 1
@@ -119,12 +110,7 @@ enum Molmo2JSONL {
             if task == "image_point", let first = media.images.first {
                 image(first, into: &w)
             } else {
-                w.byte(UInt8(ascii: "["))
-                for (i, item) in media.images.enumerated() {
-                    if i > 0 { w.byte(UInt8(ascii: ",")) }
-                    image(item, into: &w)
-                }
-                w.byte(UInt8(ascii: "]"))
+                w.array(media.images) { w, item in image(item, into: &w) }
             }
             return
         }
@@ -180,9 +166,7 @@ enum Molmo2JSONL {
         }
         let (element, clamped) = Molmo2Canonical.pointsElement(label: group.label, groups: groups)
         w.key("frames")
-        w.byte(UInt8(ascii: "["))
-        for (i, index) in indices.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
+        w.array(indices) { w, index in
             w.raw("{\"time\":")
             w.number(sampling.times[index])
             w.key("frame")
@@ -191,7 +175,6 @@ enum Molmo2JSONL {
             writePairs(bySample[index] ?? [], into: &w)
             w.byte(UInt8(ascii: "}"))
         }
-        w.byte(UInt8(ascii: "]"))
         w.key("count")
         w.int(objects)
         w.key("answer")
@@ -214,30 +197,19 @@ enum Molmo2JSONL {
         w.key("clip_end")
         w.number(sampling.clipStart + (sampling.times.last ?? media.duration))
         w.key("two_fps_timestamps")
-        w.byte(UInt8(ascii: "["))
-        for (i, index) in indices.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.number(sampling.clipStart + sampling.times[index])
-        }
-        w.byte(UInt8(ascii: "]"))
+        w.array(indices) { w, index in w.number(sampling.clipStart + sampling.times[index]) }
         w.key("points")
-        w.byte(UInt8(ascii: "["))
-        for (i, index) in indices.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
+        w.array(indices) { w, index in
             let frame = sampling.frames.isEmpty ? 0 : sampling.frames[index]
             let size = media.frameSize(frame)
-            w.byte(UInt8(ascii: "["))
-            for (j, point) in (bySample[index] ?? []).enumerated() {
-                if j > 0 { w.byte(UInt8(ascii: ",")) }
+            w.array(bySample[index] ?? []) { w, point in
                 w.raw("{\"x\":")
                 w.number(point.x / Double(max(1, size.width)) * 100)
                 w.raw(",\"y\":")
                 w.number(point.y / Double(max(1, size.height)) * 100)
                 w.byte(UInt8(ascii: "}"))
             }
-            w.byte(UInt8(ascii: "]"))
         }
-        w.byte(UInt8(ascii: "]"))
         return clamped
     }
 
@@ -261,17 +233,14 @@ enum Molmo2JSONL {
         }
         let (element, clamped, _) = Molmo2Canonical.tracksElement(label: group.label, frames: frames)
         w.key("frames")
-        w.byte(UInt8(ascii: "["))
-        for (i, frame) in frames.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
+        w.array(zip(frames, frameIndices)) { w, item in
+            let (frame, frameIndex) = item
             w.raw("{\"frame\":")
-            w.int(frameIndices[i])
+            w.int(frameIndex)
             w.key("time")
             w.number(frame.time)
             w.key("objects")
-            w.byte(UInt8(ascii: "["))
-            for (j, object) in frame.objects.enumerated() {
-                if j > 0 { w.byte(UInt8(ascii: ",")) }
+            w.array(frame.objects) { w, object in
                 w.raw("{\"id\":")
                 w.int(object.object)
                 w.key("x")
@@ -282,9 +251,8 @@ enum Molmo2JSONL {
                 w.bool(object.occluded)
                 w.byte(UInt8(ascii: "}"))
             }
-            w.raw("]}")
+            w.byte(UInt8(ascii: "}"))
         }
-        w.byte(UInt8(ascii: "]"))
         w.key("answer")
         w.string(
             element.pointCount == 0
@@ -303,24 +271,16 @@ enum Molmo2JSONL {
         w.key("expression")
         w.string(group.label)
         w.key("mask_id")
-        w.byte(UInt8(ascii: "["))
-        for (i, track) in group.tracks.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.int(Int(track.id.rawValue))
-        }
-        w.byte(UInt8(ascii: "]"))
+        w.array(group.tracks) { w, track in w.int(Int(track.id.rawValue)) }
         w.key("frame_trajectories")
-        w.byte(UInt8(ascii: "["))
-        for (i, frame) in frames.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
+        w.array(zip(frames, frameIndices)) { w, item in
+            let (frame, frameIndex) = item
             w.raw("{\"frame\":")
-            w.int(frameIndices[i])
+            w.int(frameIndex)
             w.key("time")
             w.number(frame.time)
             w.key("points")
-            w.byte(UInt8(ascii: "["))
-            for (j, object) in frame.objects.enumerated() {
-                if j > 0 { w.byte(UInt8(ascii: ",")) }
+            w.array(frame.objects) { w, object in
                 w.raw("{\"id\":")
                 w.int(object.object)
                 w.raw(",\"point\":[")
@@ -331,9 +291,8 @@ enum Molmo2JSONL {
                 w.bool(object.occluded)
                 w.byte(UInt8(ascii: "}"))
             }
-            w.raw("]}")
+            w.byte(UInt8(ascii: "}"))
         }
-        w.byte(UInt8(ascii: "]"))
         return clamped
     }
 
@@ -362,12 +321,7 @@ enum Molmo2JSONL {
         if task == "image_point" {
             writePairs(perImage[0], into: &w)
         } else {
-            w.byte(UInt8(ascii: "["))
-            for (i, points) in perImage.enumerated() {
-                if i > 0 { w.byte(UInt8(ascii: ",")) }
-                writePairs(points, into: &w)
-            }
-            w.byte(UInt8(ascii: "]"))
+            w.array(perImage) { w, points in writePairs(points, into: &w) }
         }
         w.key("count")
         w.int(objects)
@@ -379,16 +333,13 @@ enum Molmo2JSONL {
     }
 
     private static func writePairs(_ points: [(x: Double, y: Double)], into w: inout JSONWriter) {
-        w.byte(UInt8(ascii: "["))
-        for (i, point) in points.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
+        w.array(points) { w, point in
             w.byte(UInt8(ascii: "["))
             w.number(point.x)
             w.byte(UInt8(ascii: ","))
             w.number(point.y)
             w.byte(UInt8(ascii: "]"))
         }
-        w.byte(UInt8(ascii: "]"))
     }
 
     /// Unknown fields kept from an import, written back at the record's top level.

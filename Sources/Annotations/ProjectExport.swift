@@ -211,11 +211,9 @@ func writeLosslessTrack(_ track: Track, into w: inout JSONWriter) {
     w.key("extras")
     if let extras = track.info.extras { w.rawString(extras) } else { w.raw("null") }
     w.key("entries")
-    w.byte(UInt8(ascii: "["))
     let visibilityCodes: [StaticString] = ["\"v\",\"", "\"o\",\"", "\"x\",\""]
     let provenanceCodes: [StaticString] = ["h\",", "m\",", "t\",", "i\","]
-    for (i, entry) in track.entries.enumerated() {
-        if i > 0 { w.byte(UInt8(ascii: ",")) }
+    w.array(track.entries) { w, entry in
         w.byte(UInt8(ascii: "["))
         w.int(entry.frame)
         w.byte(UInt8(ascii: ","))
@@ -228,13 +226,10 @@ func writeLosslessTrack(_ track: Track, into w: inout JSONWriter) {
         w.byte(entry.isKeyframe ? UInt8(ascii: "1") : UInt8(ascii: "0"))
         w.byte(UInt8(ascii: "]"))
     }
-    w.byte(UInt8(ascii: "]"))
     if !track.masks.isEmpty {
         w.key("masks")
-        w.byte(UInt8(ascii: "["))
-        for (i, frame) in track.masks.keys.sorted().enumerated() {
-            guard let mask = track.masks[frame] else { continue }
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
+        w.array(track.masks.sorted { $0.key < $1.key }) { w, item in
+            let (frame, mask) = item
             w.raw("{\"frame\":")
             w.int(frame)
             w.raw(",\"size\":[")
@@ -245,7 +240,6 @@ func writeLosslessTrack(_ track: Track, into w: inout JSONWriter) {
             w.string(mask.compressedCounts)
             w.byte(UInt8(ascii: "}"))
         }
-        w.byte(UInt8(ascii: "]"))
     }
     w.byte(UInt8(ascii: "}"))
 }
