@@ -58,6 +58,22 @@ func readNumbers(_ value: JSONValue?, name: String, fail: (String) -> Annotation
     return out
 }
 
+extension ImageDescriptor {
+    /// `"path":…,"width":…,"height":…,"byte_size":…,"head_sha256":…`, without the braces (a record may add fields).
+    func writeFields(into w: inout JSONWriter) {
+        w.key("path", first: true)
+        w.string(path)
+        w.key("width")
+        w.int(width)
+        w.key("height")
+        w.int(height)
+        w.key("byte_size")
+        w.int(Int(byteSize))
+        w.key("head_sha256")
+        w.string(headSHA256)
+    }
+}
+
 extension MediaDescriptor {
     /// The full descriptor (frame times and images included).
     func writeJSON(into w: inout JSONWriter) {
@@ -85,16 +101,7 @@ extension MediaDescriptor {
         w.key("images")
         w.array(images) { w, image in
             w.byte(UInt8(ascii: "{"))
-            w.key("path", first: true)
-            w.string(image.path)
-            w.key("width")
-            w.int(image.width)
-            w.key("height")
-            w.int(image.height)
-            w.key("byte_size")
-            w.int(Int(image.byteSize))
-            w.key("head_sha256")
-            w.string(image.headSHA256)
+            image.writeFields(into: &w)
             w.byte(UInt8(ascii: "}"))
         }
         w.key("sampling")

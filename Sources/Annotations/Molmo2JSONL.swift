@@ -94,16 +94,8 @@ enum Molmo2JSONL {
         _ media: MediaDescriptor, task: String, sampling: FrameSampling, into w: inout JSONWriter
     ) {
         func image(_ image: ImageDescriptor, into w: inout JSONWriter) {
-            w.raw("{\"type\":\"image\",\"path\":")
-            w.string(image.path)
-            w.key("width")
-            w.int(image.width)
-            w.key("height")
-            w.int(image.height)
-            w.key("byte_size")
-            w.int(Int(image.byteSize))
-            w.key("head_sha256")
-            w.string(image.headSHA256)
+            w.raw("{\"type\":\"image\",")
+            image.writeFields(into: &w)
             w.byte(UInt8(ascii: "}"))
         }
         if media.kind == .images {
