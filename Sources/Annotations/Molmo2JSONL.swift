@@ -55,16 +55,9 @@ enum Molmo2JSONL {
                 clamped += writeImagePointing(group, media: media, task: task, into: &w)
             }
             w.key("spotter")
-            w.raw("{\"format\":\"spotter-molmo2\",\"version\":1")
-            if records == 0 {
-                w.key("media")
-                media.writeJSON(into: &w)
-            }
-            w.key("tracks")
-            w.array(group.tracks) { w, track in writeLosslessTrack(track, into: &w) }
-            w.key("queries")
-            w.array(group.queries) { w, query in query.writeJSON(into: &w) }
-            w.byte(UInt8(ascii: "}"))
+            writeLosslessSection(
+                format: "spotter-molmo2", media: records == 0 ? media : nil, tracks: group.tracks,
+                queries: group.queries, into: &w)
             writeExtras(group, into: &w)
             w.raw("}\n")
             records += 1

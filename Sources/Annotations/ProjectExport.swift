@@ -192,6 +192,25 @@ func labelGroups(_ snapshot: ProjectSnapshot) -> [LabelGroup] {
     return order.compactMap { groups[$0] }
 }
 
+/// The `spotter` section of the JSON formats, from which an import restores the project losslessly:
+/// `{"format":…,"version":1,"media":…,"tracks":[…],"queries":[…]}`, without `media` when it is nil.
+func writeLosslessSection(
+    format: StaticString, media: MediaDescriptor?, tracks: [Track], queries: [QueryRecord], into w: inout JSONWriter
+) {
+    w.raw("{\"format\":\"")
+    w.raw(format)
+    w.raw("\",\"version\":1")
+    if let media {
+        w.key("media")
+        media.writeJSON(into: &w)
+    }
+    w.key("tracks")
+    w.array(tracks) { w, track in writeLosslessTrack(track, into: &w) }
+    w.key("queries")
+    w.array(queries) { w, query in query.writeJSON(into: &w) }
+    w.byte(UInt8(ascii: "}"))
+}
+
 /// Lossless JSON of a track: `entries` rows are `[frame, x, y, visibility, provenance, keyframe]` with one-letter
 /// codes (v/o/x; h/m/t/i; 1/0).
 func writeLosslessTrack(_ track: Track, into w: inout JSONWriter) {

@@ -62,14 +62,9 @@ enum TAPVidJSON {
         w.key("occluded")
         w.array(occlusion) { w, flags in w.array(flags) { w, flag in w.bool(flag) } }
         w.key("spotter")
-        w.raw("{\"format\":\"spotter-tapvid\",\"version\":1")
-        w.key("media")
-        media.writeJSON(into: &w)
-        w.key("tracks")
-        w.array(snapshot.tracks) { w, track in writeLosslessTrack(track, into: &w) }
-        w.key("queries")
-        w.array(snapshot.queries) { w, query in query.writeJSON(into: &w) }
-        w.raw("}}\n")
+        writeLosslessSection(
+            format: "spotter-tapvid", media: media, tracks: snapshot.tracks, queries: snapshot.queries, into: &w)
+        w.raw("}\n")
         return w.bytes
     }
 
