@@ -218,24 +218,15 @@ enum Molmo2JSONL {
         }
         let (element, clamped, _) = Molmo2Canonical.tracksElement(label: group.label, frames: frames)
         w.key("frames")
-        w.array(zip(frames, frameIndices)) { w, item in
-            let (frame, frameIndex) = item
-            w.raw("{\"frame\":")
-            w.int(frameIndex)
-            w.key("time")
-            w.number(frame.time)
-            w.key("objects")
-            w.array(frame.objects) { w, object in
-                w.raw("{\"id\":")
-                w.int(object.object)
-                w.key("x")
-                w.number(object.x)
-                w.key("y")
-                w.number(object.y)
-                w.key("occluded")
-                w.bool(object.occluded)
-                w.byte(UInt8(ascii: "}"))
-            }
+        writeTrackingFrames(frames, frameIndices: frameIndices, objectsKey: "objects", into: &w) { w, object in
+            w.raw("{\"id\":")
+            w.int(object.object)
+            w.key("x")
+            w.number(object.x)
+            w.key("y")
+            w.number(object.y)
+            w.key("occluded")
+            w.bool(object.occluded)
             w.byte(UInt8(ascii: "}"))
         }
         w.key("answer")
@@ -258,27 +249,37 @@ enum Molmo2JSONL {
         w.key("mask_id")
         w.array(group.tracks) { w, track in w.int(Int(track.id.rawValue)) }
         w.key("frame_trajectories")
+        writeTrackingFrames(frames, frameIndices: frameIndices, objectsKey: "points", into: &w) { w, object in
+            w.raw("{\"id\":")
+            w.int(object.object)
+            w.raw(",\"point\":[")
+            w.number(object.x)
+            w.byte(UInt8(ascii: ","))
+            w.number(object.y)
+            w.raw("],\"occluded\":")
+            w.bool(object.occluded)
+            w.byte(UInt8(ascii: "}"))
+        }
+        return clamped
+    }
+
+    /// `[{"frame":…,"time":…,"<objectsKey>":[…]},…]`, one item per sampled frame, each object written by `object`
+    /// (§9.5 `frames` and the public `frame_trajectories` differ only in the key and the object's form).
+    private static func writeTrackingFrames(
+        _ frames: [Molmo2Canonical.TrackFrame], frameIndices: [Int], objectsKey: StaticString,
+        into w: inout JSONWriter,
+        object: (inout JSONWriter, (object: Int, x: Double, y: Double, occluded: Bool)) -> Void
+    ) {
         w.array(zip(frames, frameIndices)) { w, item in
             let (frame, frameIndex) = item
             w.raw("{\"frame\":")
             w.int(frameIndex)
             w.key("time")
             w.number(frame.time)
-            w.key("points")
-            w.array(frame.objects) { w, object in
-                w.raw("{\"id\":")
-                w.int(object.object)
-                w.raw(",\"point\":[")
-                w.number(object.x)
-                w.byte(UInt8(ascii: ","))
-                w.number(object.y)
-                w.raw("],\"occluded\":")
-                w.bool(object.occluded)
-                w.byte(UInt8(ascii: "}"))
-            }
+            w.key(objectsKey)
+            w.array(frame.objects, object)
             w.byte(UInt8(ascii: "}"))
         }
-        return clamped
     }
 
     private static func writeImagePointing(
