@@ -163,15 +163,7 @@ enum Molmo2JSONL {
         w.key("count")
         w.int(objects)
         w.key("answer")
-        let answer: Molmo2Answer
-        if element.pointCount == 0 {
-            answer = Molmo2Answer(form: .none)
-        } else if task == "video_count" {
-            answer = Molmo2Answer(form: .count(objects))
-        } else {
-            answer = Molmo2Answer(form: .element, elements: [element])
-        }
-        w.string(answer.text)
+        w.string(canonicalAnswer(element, count: task == "video_count" ? objects : nil).text)
         // Public Molmo2-VideoPoint fields: absolute times and percent coordinates.
         w.key("video_id")
         w.string(URL(fileURLWithPath: media.path).deletingPathExtension().lastPathComponent)
@@ -230,9 +222,7 @@ enum Molmo2JSONL {
             w.byte(UInt8(ascii: "}"))
         }
         w.key("answer")
-        w.string(
-            element.pointCount == 0
-                ? Molmo2Answer(form: .none).text : Molmo2Answer(form: .element, elements: [element]).text)
+        w.string(canonicalAnswer(element).text)
         // Public molmo2-track-instruction fields.
         w.key("video")
         w.string(media.path)
@@ -312,10 +302,16 @@ enum Molmo2JSONL {
         w.key("count")
         w.int(objects)
         w.key("answer")
-        w.string(
-            element.pointCount == 0
-                ? Molmo2Answer(form: .none).text : Molmo2Answer(form: .element, elements: [element]).text)
+        w.string(canonicalAnswer(element).text)
         return clamped
+    }
+
+    /// The record's answer: `There are none.` when the element has no point, else the count (for counting) or the
+    /// element.
+    private static func canonicalAnswer(_ element: CoordinateElement, count: Int? = nil) -> Molmo2Answer {
+        if element.pointCount == 0 { return Molmo2Answer(form: .none) }
+        if let count { return Molmo2Answer(form: .count(count)) }
+        return Molmo2Answer(form: .element, elements: [element])
     }
 
     private static func writePairs(_ points: [(x: Double, y: Double)], into w: inout JSONWriter) {
