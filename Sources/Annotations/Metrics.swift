@@ -372,7 +372,8 @@ public struct ProjectComparison: Equatable, Sendable {
         let frameCount = max(0, media.frameCount)
         let scaleX = media.width > 0 ? 256 / Double(media.width) : 1
         let scaleY = media.height > 0 ? 256 / Double(media.height) : 1
-        func dense(_ track: Track) -> (points: [SIMD2<Double>], occluded: [Bool]) {
+        typealias Dense = (points: [SIMD2<Double>], occluded: [Bool])
+        func dense(_ track: Track) -> Dense {
             var points: [SIMD2<Double>] = []
             var occluded: [Bool] = []
             points.reserveCapacity(frameCount)
@@ -387,15 +388,20 @@ public struct ProjectComparison: Equatable, Sendable {
         }
         let references = reference.tracks.filter { $0.entries.contains { $0.visibility == .visible } }
         let candidates = candidate.tracks
-        var pairs: [(Track, Track?)] = []
+        let denseReferences = references.map(dense)
+        // Each track is made dense once: every candidate when matching by position, else only the paired ones.
+        var denseCandidates = [Dense?](repeating: nil, count: candidates.count)
+        var pairs: [(reference: Int, candidate: Int?)] = []
         switch options.matching {
         case .id:
-            let byID = Dictionary(uniqueKeysWithValues: candidates.map { ($0.id, $0) })
-            pairs = references.map { ref in (ref, byID[ref.id].flatMap { $0.label == ref.label ? $0 : nil }) }
+            let byID = Dictionary(uniqueKeysWithValues: candidates.indices.map { (candidates[$0].id, $0) })
+            pairs = references.indices.map { r in
+                (r, byID[references[r].id].flatMap { candidates[$0].label == references[r].label ? $0 : nil })
+            }
         case .position:
-            let denseRefs = references.map(dense)
             let denseCands = candidates.map(dense)
-            let cost = denseRefs.map { r in
+            denseCandidates = denseCands
+            let cost = denseReferences.map { r in
                 denseCands.map { c -> Double in
                     var sum = 0.0
                     var count = 0
@@ -409,21 +415,21 @@ public struct ProjectComparison: Equatable, Sendable {
             }
             var matched: [Int: Int] = [:]
             for pair in Hungarian.assign(cost) where cost[pair.row][pair.column] < 1e9 { matched[pair.row] = pair.column }
-            pairs = references.indices.map { (references[$0], matched[$0].map { candidates[$0] }) }
+            pairs = references.indices.map { ($0, matched[$0]) }
         }
         var gtPoints: [[SIMD2<Double>]] = []
         var gtOccluded: [[Bool]] = []
         var predPoints: [[SIMD2<Double>]] = []
         var predOccluded: [[Bool]] = []
         var queries: [Int] = []
-        for (ref, cand) in pairs {
-            let gt = dense(ref)
+        for (r, c) in pairs {
+            let gt = denseReferences[r]
             guard let query = gt.occluded.firstIndex(of: false) else { continue }
             gtPoints.append(gt.points)
             gtOccluded.append(gt.occluded)
             queries.append(query)
-            if let cand {
-                let pred = dense(cand)
+            if let c {
+                let pred = denseCandidates[c] ?? dense(candidates[c])
                 predPoints.append(pred.points)
                 predOccluded.append(pred.occluded)
             } else {
@@ -431,8 +437,8 @@ public struct ProjectComparison: Equatable, Sendable {
                 predOccluded.append([Bool](repeating: true, count: frameCount))
             }
         }
-        let paired = pairs.filter { $0.1 != nil }.count
-        let usedCandidates = Set(pairs.compactMap { $0.1?.id })
+        let paired = pairs.filter { $0.candidate != nil }.count
+        let usedCandidates = Set(pairs.compactMap { $0.candidate.map { candidates[$0].id } })
         let scores = AnnotationMetrics.tapVid(
             groundTruthPoints: gtPoints, groundTruthOccluded: gtOccluded, predictedPoints: predPoints,
             predictedOccluded: predOccluded, queryFrames: queries, mode: options.queryMode)
