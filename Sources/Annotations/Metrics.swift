@@ -183,9 +183,9 @@ public enum AnnotationMetrics {
         for record in applied {
             let machineActor = record.actor != .human
             if machineActor {
-                for id in record.createdTracks where record.actor == .model || record.actor == .tracker {
-                    let frames = record.pointChanges.filter { $0.track == id && $0.after != nil }.map(\.frame)
-                    if let first = frames.min() { machineStart[id] = first }
+                if (record.actor == .model || record.actor == .tracker) && !record.createdTracks.isEmpty {
+                    let firstStored = firstFrames(of: record.pointChanges, storedOnly: true)
+                    for id in record.createdTracks { if let first = firstStored[id] { machineStart[id] = first } }
                 }
                 for change in record.pointChanges {
                     if let after = change.after, after.provenance == .model || after.provenance == .tracker {
@@ -200,9 +200,10 @@ public enum AnnotationMetrics {
             touched.formUnion(record.removedTracks)
             touched.formUnion(record.relabelledTracks)
             for id in touched { editsPerTrack[id, default: 0] += 1 }
-            for id in touched where machineStart[id] != nil && firstCorrection[id] == nil {
-                let frames = record.pointChanges.filter { $0.track == id }.map(\.frame)
-                firstCorrection[id] = frames.min() ?? machineStart[id]
+            let corrected = touched.filter { machineStart[$0] != nil && firstCorrection[$0] == nil }
+            if !corrected.isEmpty {
+                let firstChanged = firstFrames(of: record.pointChanges, storedOnly: false)
+                for id in corrected { firstCorrection[id] = firstChanged[id] ?? machineStart[id] }
             }
         }
         var untilCorrection: [TrackID: Int?] = [:]
@@ -230,6 +231,15 @@ public enum AnnotationMetrics {
             uncorrectedMachineTracks: untilCorrection.values.filter { $0 == nil }.count,
             medianFramesUntilFirstCorrection: median, machinePointsCreated: created, machinePointsKept: kept,
             shareOfMachinePointsKept: created > 0 ? Double(kept) / Double(created) : nil, undos: undos, redos: redos)
+    }
+
+    /// The lowest frame of each track's point changes in one pass (with `storedOnly`, of changes that leave a point).
+    private static func firstFrames(of changes: [ProjectStore.PointChange], storedOnly: Bool) -> [TrackID: Int] {
+        var first: [TrackID: Int] = [:]
+        for change in changes where !storedOnly || change.after != nil {
+            first[change.track] = min(first[change.track] ?? change.frame, change.frame)
+        }
+        return first
     }
 }
 
