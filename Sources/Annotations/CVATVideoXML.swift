@@ -17,7 +17,7 @@ enum CVATVideoXML {
         var out: [UInt8] = []
         out.reserveCapacity(4096 + snapshot.pointCount * 200)
         func line(_ text: String) {
-            out.append(contentsOf: Array(text.utf8))
+            out.append(contentsOf: text.utf8)
             out.append(0x0A)
         }
         line(#"<?xml version="1.0" encoding="utf-8"?>"#)
