@@ -394,8 +394,7 @@ enum Molmo2JSONL {
             var queries: [QueryRecord] = []
             if let spotter = line.object["spotter"] {
                 guard let section = spotter.objectValue else { throw fail("spotter must be an object") }
-                tracks = try (section["tracks"]?.arrayValue ?? []).map { try readLosslessTrack($0, fail: fail, log: log) }
-                queries = try (section["queries"]?.arrayValue ?? []).map { try QueryRecord(json: $0, fail: fail) }
+                (tracks, queries) = try readLosslessSection(section, fail: fail, log: log)
             } else {
                 guard let media else {
                     throw fail("the record carries no spotter section and neither it nor the project describes the media")

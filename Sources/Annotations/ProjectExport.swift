@@ -211,6 +211,15 @@ func writeLosslessSection(
     w.byte(UInt8(ascii: "}"))
 }
 
+/// The tracks and queries of a `spotter` section (see `writeLosslessSection`).
+func readLosslessSection(_ section: JSONObject, fail: (String) -> AnnotationError, log: UnknownFieldLog) throws -> (
+    tracks: [NewTrack], queries: [QueryRecord]
+) {
+    let tracks = try (section["tracks"]?.arrayValue ?? []).map { try readLosslessTrack($0, fail: fail, log: log) }
+    let queries = try (section["queries"]?.arrayValue ?? []).map { try QueryRecord(json: $0, fail: fail) }
+    return (tracks, queries)
+}
+
 /// Lossless JSON of a track: `entries` rows are `[frame, x, y, visibility, provenance, keyframe]` with one-letter
 /// codes (v/o/x; h/m/t/i; 1/0).
 func writeLosslessTrack(_ track: Track, into w: inout JSONWriter) {

@@ -89,9 +89,8 @@ enum TAPVidJSON {
             guard let section = spotter.objectValue else { throw fail("spotter must be an object") }
             if let media = section["media"] { imported.media = try MediaDescriptor(json: media, fail: fail) }
             let log = UnknownFieldLog()
-            imported.tracks = try (section["tracks"]?.arrayValue ?? []).map { try readLosslessTrack($0, fail: fail, log: log) }
+            (imported.tracks, imported.queries) = try readLosslessSection(section, fail: fail, log: log)
             imported.warnings += log.messages
-            imported.queries = try (section["queries"]?.arrayValue ?? []).map { try QueryRecord(json: $0, fail: fail) }
         } else {
             imported.tracks = try foreignTracks(object, targetMedia: targetMedia, fail: fail)
         }
