@@ -327,7 +327,6 @@ func readLosslessTrack(_ value: JSONValue, fail: (String) -> AnnotationError, lo
         guard let mask = item.objectValue, let frame = mask["frame"]?.intValue,
             let parsed = try readRLE(item, fail: fail)
         else { throw fail("track \(id) has a malformed mask") }
-        _ = mask
         track.masks[frame] = parsed
     }
     return track
