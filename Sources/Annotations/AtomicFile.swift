@@ -12,7 +12,6 @@ public final class AtomicFileWriter {
     let path: String
     private let temporaryPath: String
     private var descriptor: Int32
-    private var buffer: [UInt8] = []
     private var finished = false
 
     init(path: String) throws {
@@ -26,7 +25,6 @@ public final class AtomicFileWriter {
         guard descriptor >= 0 else {
             throw AnnotationError.io(path: path, reason: "cannot create a temporary file: \(String(cString: strerror(errno)))")
         }
-        buffer.reserveCapacity(1 << 20)
     }
 
     deinit {
@@ -36,13 +34,9 @@ public final class AtomicFileWriter {
         }
     }
 
+    /// Writes `bytes` to the temporary file (straight from the caller's buffer, no copy).
     func write(_ bytes: [UInt8]) throws {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 20 { try flush() }
-    }
-
-    func flush() throws {
-        try buffer.withUnsafeBytes { raw in
+        try bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let written = posixWrite(descriptor, raw.baseAddress! + offset, raw.count - offset)
@@ -53,12 +47,10 @@ public final class AtomicFileWriter {
                 offset += written
             }
         }
-        buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Flushes, fsyncs and renames over the target.
+    /// Fsyncs and renames over the target.
     func commit() throws {
-        try flush()
         guard fsync(descriptor) == 0 else {
             throw AnnotationError.io(path: path, reason: "fsync failed: \(String(cString: strerror(errno)))")
         }

@@ -17,7 +17,7 @@ enum CVATVideoXML {
         var out: [UInt8] = []
         out.reserveCapacity(4096 + snapshot.pointCount * 200)
         func line(_ text: String) {
-            out.append(contentsOf: Array(text.utf8))
+            out.append(contentsOf: text.utf8)
             out.append(0x0A)
         }
         line(#"<?xml version="1.0" encoding="utf-8"?>"#)
@@ -84,12 +84,7 @@ enum CVATVideoXML {
         line("    <spotter_media>\(escape(media.jsonText))</spotter_media>")
         if !snapshot.queries.isEmpty {
             var w = JSONWriter()
-            w.byte(UInt8(ascii: "["))
-            for (i, query) in snapshot.queries.enumerated() {
-                if i > 0 { w.byte(UInt8(ascii: ",")) }
-                query.writeJSON(into: &w)
-            }
-            w.byte(UInt8(ascii: "]"))
+            w.array(snapshot.queries) { w, query in query.writeJSON(into: &w) }
             line("    <spotter_queries>\(escape(w.text))</spotter_queries>")
         }
         line("  </meta>")

@@ -406,6 +406,18 @@ struct JSONWriter {
 
     mutating func bool(_ value: Bool) { if value { raw("true") } else { raw("false") } }
 
+    /// Writes `[…]` with one element per item, each written by `element`.
+    mutating func array<Items: Sequence>(_ items: Items, _ element: (inout JSONWriter, Items.Element) -> Void) {
+        byte(UInt8(ascii: "["))
+        var first = true
+        for item in items {
+            if !first { byte(UInt8(ascii: ",")) }
+            first = false
+            element(&self, item)
+        }
+        byte(UInt8(ascii: "]"))
+    }
+
     mutating func value(_ value: JSONValue) {
         switch value {
         case .null: raw("null")
@@ -413,12 +425,7 @@ struct JSONWriter {
         case .number(let n): number(n)
         case .string(let s): string(s)
         case .array(let items):
-            byte(UInt8(ascii: "["))
-            for (i, item) in items.enumerated() {
-                if i > 0 { byte(UInt8(ascii: ",")) }
-                self.value(item)
-            }
-            byte(UInt8(ascii: "]"))
+            array(items) { w, item in w.value(item) }
         case .object(let object):
             byte(UInt8(ascii: "{"))
             for (i, field) in object.fields.enumerated() {

@@ -16,19 +16,10 @@ extension FrameSampling {
         w.key("clip_start")
         w.number(clipStart)
         w.key("timestamps")
-        w.byte(UInt8(ascii: "["))
-        for (i, t) in times.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.number(t)
-        }
-        w.byte(UInt8(ascii: "]"))
+        w.array(times) { w, t in w.number(t) }
         w.key("frames")
-        w.byte(UInt8(ascii: "["))
-        for (i, f) in frames.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.int(f)
-        }
-        w.raw("]}")
+        w.array(frames) { w, f in w.int(f) }
+        w.byte(UInt8(ascii: "}"))
     }
 
     /// Reads the JSON form; `fail` builds the error for a bad field.
@@ -67,6 +58,22 @@ func readNumbers(_ value: JSONValue?, name: String, fail: (String) -> Annotation
     return out
 }
 
+extension ImageDescriptor {
+    /// `"path":…,"width":…,"height":…,"byte_size":…,"head_sha256":…`, without the braces (a record may add fields).
+    func writeFields(into w: inout JSONWriter) {
+        w.key("path", first: true)
+        w.string(path)
+        w.key("width")
+        w.int(width)
+        w.key("height")
+        w.int(height)
+        w.key("byte_size")
+        w.int(Int(byteSize))
+        w.key("head_sha256")
+        w.string(headSHA256)
+    }
+}
+
 extension MediaDescriptor {
     /// The full descriptor (frame times and images included).
     func writeJSON(into w: inout JSONWriter) {
@@ -90,30 +97,13 @@ extension MediaDescriptor {
         w.key("fps")
         w.number(fps)
         w.key("frame_timestamps")
-        w.byte(UInt8(ascii: "["))
-        for (i, t) in frameTimestamps.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.number(t)
-        }
-        w.byte(UInt8(ascii: "]"))
+        w.array(frameTimestamps) { w, t in w.number(t) }
         w.key("images")
-        w.byte(UInt8(ascii: "["))
-        for (i, image) in images.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
+        w.array(images) { w, image in
             w.byte(UInt8(ascii: "{"))
-            w.key("path", first: true)
-            w.string(image.path)
-            w.key("width")
-            w.int(image.width)
-            w.key("height")
-            w.int(image.height)
-            w.key("byte_size")
-            w.int(Int(image.byteSize))
-            w.key("head_sha256")
-            w.string(image.headSHA256)
+            image.writeFields(into: &w)
             w.byte(UInt8(ascii: "}"))
         }
-        w.byte(UInt8(ascii: "]"))
         w.key("sampling")
         if let sampling { sampling.writeJSON(into: &w) } else { w.raw("null") }
         w.byte(UInt8(ascii: "}"))

@@ -183,9 +183,9 @@ public enum AnnotationMetrics {
         for record in applied {
             let machineActor = record.actor != .human
             if machineActor {
-                for id in record.createdTracks where record.actor == .model || record.actor == .tracker {
-                    let frames = record.pointChanges.filter { $0.track == id && $0.after != nil }.map(\.frame)
-                    if let first = frames.min() { machineStart[id] = first }
+                if (record.actor == .model || record.actor == .tracker) && !record.createdTracks.isEmpty {
+                    let firstStored = firstFrames(of: record.pointChanges, storedOnly: true)
+                    for id in record.createdTracks { if let first = firstStored[id] { machineStart[id] = first } }
                 }
                 for change in record.pointChanges {
                     if let after = change.after, after.provenance == .model || after.provenance == .tracker {
@@ -200,9 +200,10 @@ public enum AnnotationMetrics {
             touched.formUnion(record.removedTracks)
             touched.formUnion(record.relabelledTracks)
             for id in touched { editsPerTrack[id, default: 0] += 1 }
-            for id in touched where machineStart[id] != nil && firstCorrection[id] == nil {
-                let frames = record.pointChanges.filter { $0.track == id }.map(\.frame)
-                firstCorrection[id] = frames.min() ?? machineStart[id]
+            let corrected = touched.filter { machineStart[$0] != nil && firstCorrection[$0] == nil }
+            if !corrected.isEmpty {
+                let firstChanged = firstFrames(of: record.pointChanges, storedOnly: false)
+                for id in corrected { firstCorrection[id] = firstChanged[id] ?? machineStart[id] }
             }
         }
         var untilCorrection: [TrackID: Int?] = [:]
@@ -230,6 +231,15 @@ public enum AnnotationMetrics {
             uncorrectedMachineTracks: untilCorrection.values.filter { $0 == nil }.count,
             medianFramesUntilFirstCorrection: median, machinePointsCreated: created, machinePointsKept: kept,
             shareOfMachinePointsKept: created > 0 ? Double(kept) / Double(created) : nil, undos: undos, redos: redos)
+    }
+
+    /// The lowest frame of each track's point changes in one pass (with `storedOnly`, of changes that leave a point).
+    private static func firstFrames(of changes: [ProjectStore.PointChange], storedOnly: Bool) -> [TrackID: Int] {
+        var first: [TrackID: Int] = [:]
+        for change in changes where !storedOnly || change.after != nil {
+            first[change.track] = min(first[change.track] ?? change.frame, change.frame)
+        }
+        return first
     }
 }
 
@@ -372,7 +382,8 @@ public struct ProjectComparison: Equatable, Sendable {
         let frameCount = max(0, media.frameCount)
         let scaleX = media.width > 0 ? 256 / Double(media.width) : 1
         let scaleY = media.height > 0 ? 256 / Double(media.height) : 1
-        func dense(_ track: Track) -> (points: [SIMD2<Double>], occluded: [Bool]) {
+        typealias Dense = (points: [SIMD2<Double>], occluded: [Bool])
+        func dense(_ track: Track) -> Dense {
             var points: [SIMD2<Double>] = []
             var occluded: [Bool] = []
             points.reserveCapacity(frameCount)
@@ -387,15 +398,20 @@ public struct ProjectComparison: Equatable, Sendable {
         }
         let references = reference.tracks.filter { $0.entries.contains { $0.visibility == .visible } }
         let candidates = candidate.tracks
-        var pairs: [(Track, Track?)] = []
+        let denseReferences = references.map(dense)
+        // Each track is made dense once: every candidate when matching by position, else only the paired ones.
+        var denseCandidates = [Dense?](repeating: nil, count: candidates.count)
+        var pairs: [(reference: Int, candidate: Int?)] = []
         switch options.matching {
         case .id:
-            let byID = Dictionary(uniqueKeysWithValues: candidates.map { ($0.id, $0) })
-            pairs = references.map { ref in (ref, byID[ref.id].flatMap { $0.label == ref.label ? $0 : nil }) }
+            let byID = Dictionary(uniqueKeysWithValues: candidates.indices.map { (candidates[$0].id, $0) })
+            pairs = references.indices.map { r in
+                (r, byID[references[r].id].flatMap { candidates[$0].label == references[r].label ? $0 : nil })
+            }
         case .position:
-            let denseRefs = references.map(dense)
             let denseCands = candidates.map(dense)
-            let cost = denseRefs.map { r in
+            denseCandidates = denseCands
+            let cost = denseReferences.map { r in
                 denseCands.map { c -> Double in
                     var sum = 0.0
                     var count = 0
@@ -409,21 +425,21 @@ public struct ProjectComparison: Equatable, Sendable {
             }
             var matched: [Int: Int] = [:]
             for pair in Hungarian.assign(cost) where cost[pair.row][pair.column] < 1e9 { matched[pair.row] = pair.column }
-            pairs = references.indices.map { (references[$0], matched[$0].map { candidates[$0] }) }
+            pairs = references.indices.map { ($0, matched[$0]) }
         }
         var gtPoints: [[SIMD2<Double>]] = []
         var gtOccluded: [[Bool]] = []
         var predPoints: [[SIMD2<Double>]] = []
         var predOccluded: [[Bool]] = []
         var queries: [Int] = []
-        for (ref, cand) in pairs {
-            let gt = dense(ref)
+        for (r, c) in pairs {
+            let gt = denseReferences[r]
             guard let query = gt.occluded.firstIndex(of: false) else { continue }
             gtPoints.append(gt.points)
             gtOccluded.append(gt.occluded)
             queries.append(query)
-            if let cand {
-                let pred = dense(cand)
+            if let c {
+                let pred = denseCandidates[c] ?? dense(candidates[c])
                 predPoints.append(pred.points)
                 predOccluded.append(pred.occluded)
             } else {
@@ -431,8 +447,8 @@ public struct ProjectComparison: Equatable, Sendable {
                 predOccluded.append([Bool](repeating: true, count: frameCount))
             }
         }
-        let paired = pairs.filter { $0.1 != nil }.count
-        let usedCandidates = Set(pairs.compactMap { $0.1?.id })
+        let paired = pairs.filter { $0.candidate != nil }.count
+        let usedCandidates = Set(pairs.compactMap { $0.candidate.map { candidates[$0].id } })
         let scores = AnnotationMetrics.tapVid(
             groundTruthPoints: gtPoints, groundTruthOccluded: gtOccluded, predictedPoints: predPoints,
             predictedOccluded: predOccluded, queryFrames: queries, mode: options.queryMode)

@@ -55,25 +55,9 @@ enum Molmo2JSONL {
                 clamped += writeImagePointing(group, media: media, task: task, into: &w)
             }
             w.key("spotter")
-            w.raw("{\"format\":\"spotter-molmo2\",\"version\":1")
-            if records == 0 {
-                w.key("media")
-                media.writeJSON(into: &w)
-            }
-            w.key("tracks")
-            w.byte(UInt8(ascii: "["))
-            for (i, track) in group.tracks.enumerated() {
-                if i > 0 { w.byte(UInt8(ascii: ",")) }
-                writeLosslessTrack(track, into: &w)
-            }
-            w.byte(UInt8(ascii: "]"))
-            w.key("queries")
-            w.byte(UInt8(ascii: "["))
-            for (i, query) in group.queries.enumerated() {
-                if i > 0 { w.byte(UInt8(ascii: ",")) }
-                query.writeJSON(into: &w)
-            }
-            w.raw("]}")
+            writeLosslessSection(
+                format: "spotter-molmo2", media: records == 0 ? media : nil, tracks: group.tracks,
+                queries: group.queries, into: &w)
             writeExtras(group, into: &w)
             w.raw("}\n")
             records += 1
@@ -103,28 +87,15 @@ enum Molmo2JSONL {
         _ media: MediaDescriptor, task: String, sampling: FrameSampling, into w: inout JSONWriter
     ) {
         func image(_ image: ImageDescriptor, into w: inout JSONWriter) {
-            w.raw("{\"type\":\"image\",\"path\":")
-            w.string(image.path)
-            w.key("width")
-            w.int(image.width)
-            w.key("height")
-            w.int(image.height)
-            w.key("byte_size")
-            w.int(Int(image.byteSize))
-            w.key("head_sha256")
-            w.string(image.headSHA256)
+            w.raw("{\"type\":\"image\",")
+            image.writeFields(into: &w)
             w.byte(UInt8(ascii: "}"))
         }
         if media.kind == .images {
             if task == "image_point", let first = media.images.first {
                 image(first, into: &w)
             } else {
-                w.byte(UInt8(ascii: "["))
-                for (i, item) in media.images.enumerated() {
-                    if i > 0 { w.byte(UInt8(ascii: ",")) }
-                    image(item, into: &w)
-                }
-                w.byte(UInt8(ascii: "]"))
+                w.array(media.images) { w, item in image(item, into: &w) }
             }
             return
         }
@@ -180,9 +151,7 @@ enum Molmo2JSONL {
         }
         let (element, clamped) = Molmo2Canonical.pointsElement(label: group.label, groups: groups)
         w.key("frames")
-        w.byte(UInt8(ascii: "["))
-        for (i, index) in indices.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
+        w.array(indices) { w, index in
             w.raw("{\"time\":")
             w.number(sampling.times[index])
             w.key("frame")
@@ -191,19 +160,10 @@ enum Molmo2JSONL {
             writePairs(bySample[index] ?? [], into: &w)
             w.byte(UInt8(ascii: "}"))
         }
-        w.byte(UInt8(ascii: "]"))
         w.key("count")
         w.int(objects)
         w.key("answer")
-        let answer: Molmo2Answer
-        if element.pointCount == 0 {
-            answer = Molmo2Answer(form: .none)
-        } else if task == "video_count" {
-            answer = Molmo2Answer(form: .count(objects))
-        } else {
-            answer = Molmo2Answer(form: .element, elements: [element])
-        }
-        w.string(answer.text)
+        w.string(canonicalAnswer(element, count: task == "video_count" ? objects : nil).text)
         // Public Molmo2-VideoPoint fields: absolute times and percent coordinates.
         w.key("video_id")
         w.string(URL(fileURLWithPath: media.path).deletingPathExtension().lastPathComponent)
@@ -214,30 +174,19 @@ enum Molmo2JSONL {
         w.key("clip_end")
         w.number(sampling.clipStart + (sampling.times.last ?? media.duration))
         w.key("two_fps_timestamps")
-        w.byte(UInt8(ascii: "["))
-        for (i, index) in indices.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.number(sampling.clipStart + sampling.times[index])
-        }
-        w.byte(UInt8(ascii: "]"))
+        w.array(indices) { w, index in w.number(sampling.clipStart + sampling.times[index]) }
         w.key("points")
-        w.byte(UInt8(ascii: "["))
-        for (i, index) in indices.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
+        w.array(indices) { w, index in
             let frame = sampling.frames.isEmpty ? 0 : sampling.frames[index]
             let size = media.frameSize(frame)
-            w.byte(UInt8(ascii: "["))
-            for (j, point) in (bySample[index] ?? []).enumerated() {
-                if j > 0 { w.byte(UInt8(ascii: ",")) }
+            w.array(bySample[index] ?? []) { w, point in
                 w.raw("{\"x\":")
                 w.number(point.x / Double(max(1, size.width)) * 100)
                 w.raw(",\"y\":")
                 w.number(point.y / Double(max(1, size.height)) * 100)
                 w.byte(UInt8(ascii: "}"))
             }
-            w.byte(UInt8(ascii: "]"))
         }
-        w.byte(UInt8(ascii: "]"))
         return clamped
     }
 
@@ -261,34 +210,19 @@ enum Molmo2JSONL {
         }
         let (element, clamped, _) = Molmo2Canonical.tracksElement(label: group.label, frames: frames)
         w.key("frames")
-        w.byte(UInt8(ascii: "["))
-        for (i, frame) in frames.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.raw("{\"frame\":")
-            w.int(frameIndices[i])
-            w.key("time")
-            w.number(frame.time)
-            w.key("objects")
-            w.byte(UInt8(ascii: "["))
-            for (j, object) in frame.objects.enumerated() {
-                if j > 0 { w.byte(UInt8(ascii: ",")) }
-                w.raw("{\"id\":")
-                w.int(object.object)
-                w.key("x")
-                w.number(object.x)
-                w.key("y")
-                w.number(object.y)
-                w.key("occluded")
-                w.bool(object.occluded)
-                w.byte(UInt8(ascii: "}"))
-            }
-            w.raw("]}")
+        writeTrackingFrames(frames, frameIndices: frameIndices, objectsKey: "objects", into: &w) { w, object in
+            w.raw("{\"id\":")
+            w.int(object.object)
+            w.key("x")
+            w.number(object.x)
+            w.key("y")
+            w.number(object.y)
+            w.key("occluded")
+            w.bool(object.occluded)
+            w.byte(UInt8(ascii: "}"))
         }
-        w.byte(UInt8(ascii: "]"))
         w.key("answer")
-        w.string(
-            element.pointCount == 0
-                ? Molmo2Answer(form: .none).text : Molmo2Answer(form: .element, elements: [element]).text)
+        w.string(canonicalAnswer(element).text)
         // Public molmo2-track-instruction fields.
         w.key("video")
         w.string(media.path)
@@ -303,38 +237,39 @@ enum Molmo2JSONL {
         w.key("expression")
         w.string(group.label)
         w.key("mask_id")
-        w.byte(UInt8(ascii: "["))
-        for (i, track) in group.tracks.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.int(Int(track.id.rawValue))
-        }
-        w.byte(UInt8(ascii: "]"))
+        w.array(group.tracks) { w, track in w.int(Int(track.id.rawValue)) }
         w.key("frame_trajectories")
-        w.byte(UInt8(ascii: "["))
-        for (i, frame) in frames.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
+        writeTrackingFrames(frames, frameIndices: frameIndices, objectsKey: "points", into: &w) { w, object in
+            w.raw("{\"id\":")
+            w.int(object.object)
+            w.raw(",\"point\":[")
+            w.number(object.x)
+            w.byte(UInt8(ascii: ","))
+            w.number(object.y)
+            w.raw("],\"occluded\":")
+            w.bool(object.occluded)
+            w.byte(UInt8(ascii: "}"))
+        }
+        return clamped
+    }
+
+    /// `[{"frame":…,"time":…,"<objectsKey>":[…]},…]`, one item per sampled frame, each object written by `object`
+    /// (§9.5 `frames` and the public `frame_trajectories` differ only in the key and the object's form).
+    private static func writeTrackingFrames(
+        _ frames: [Molmo2Canonical.TrackFrame], frameIndices: [Int], objectsKey: StaticString,
+        into w: inout JSONWriter,
+        object: (inout JSONWriter, (object: Int, x: Double, y: Double, occluded: Bool)) -> Void
+    ) {
+        w.array(zip(frames, frameIndices)) { w, item in
+            let (frame, frameIndex) = item
             w.raw("{\"frame\":")
-            w.int(frameIndices[i])
+            w.int(frameIndex)
             w.key("time")
             w.number(frame.time)
-            w.key("points")
-            w.byte(UInt8(ascii: "["))
-            for (j, object) in frame.objects.enumerated() {
-                if j > 0 { w.byte(UInt8(ascii: ",")) }
-                w.raw("{\"id\":")
-                w.int(object.object)
-                w.raw(",\"point\":[")
-                w.number(object.x)
-                w.byte(UInt8(ascii: ","))
-                w.number(object.y)
-                w.raw("],\"occluded\":")
-                w.bool(object.occluded)
-                w.byte(UInt8(ascii: "}"))
-            }
-            w.raw("]}")
+            w.key(objectsKey)
+            w.array(frame.objects, object)
+            w.byte(UInt8(ascii: "}"))
         }
-        w.byte(UInt8(ascii: "]"))
-        return clamped
     }
 
     private static func writeImagePointing(
@@ -362,33 +297,31 @@ enum Molmo2JSONL {
         if task == "image_point" {
             writePairs(perImage[0], into: &w)
         } else {
-            w.byte(UInt8(ascii: "["))
-            for (i, points) in perImage.enumerated() {
-                if i > 0 { w.byte(UInt8(ascii: ",")) }
-                writePairs(points, into: &w)
-            }
-            w.byte(UInt8(ascii: "]"))
+            w.array(perImage) { w, points in writePairs(points, into: &w) }
         }
         w.key("count")
         w.int(objects)
         w.key("answer")
-        w.string(
-            element.pointCount == 0
-                ? Molmo2Answer(form: .none).text : Molmo2Answer(form: .element, elements: [element]).text)
+        w.string(canonicalAnswer(element).text)
         return clamped
     }
 
+    /// The record's answer: `There are none.` when the element has no point, else the count (for counting) or the
+    /// element.
+    private static func canonicalAnswer(_ element: CoordinateElement, count: Int? = nil) -> Molmo2Answer {
+        if element.pointCount == 0 { return Molmo2Answer(form: .none) }
+        if let count { return Molmo2Answer(form: .count(count)) }
+        return Molmo2Answer(form: .element, elements: [element])
+    }
+
     private static func writePairs(_ points: [(x: Double, y: Double)], into w: inout JSONWriter) {
-        w.byte(UInt8(ascii: "["))
-        for (i, point) in points.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
+        w.array(points) { w, point in
             w.byte(UInt8(ascii: "["))
             w.number(point.x)
             w.byte(UInt8(ascii: ","))
             w.number(point.y)
             w.byte(UInt8(ascii: "]"))
         }
-        w.byte(UInt8(ascii: "]"))
     }
 
     /// Unknown fields kept from an import, written back at the record's top level.
@@ -461,8 +394,7 @@ enum Molmo2JSONL {
             var queries: [QueryRecord] = []
             if let spotter = line.object["spotter"] {
                 guard let section = spotter.objectValue else { throw fail("spotter must be an object") }
-                tracks = try (section["tracks"]?.arrayValue ?? []).map { try readLosslessTrack($0, fail: fail, log: log) }
-                queries = try (section["queries"]?.arrayValue ?? []).map { try QueryRecord(json: $0, fail: fail) }
+                (tracks, queries) = try readLosslessSection(section, fail: fail, log: log)
             } else {
                 guard let media else {
                     throw fail("the record carries no spotter section and neither it nor the project describes the media")

@@ -192,6 +192,34 @@ func labelGroups(_ snapshot: ProjectSnapshot) -> [LabelGroup] {
     return order.compactMap { groups[$0] }
 }
 
+/// The `spotter` section of the JSON formats, from which an import restores the project losslessly:
+/// `{"format":…,"version":1,"media":…,"tracks":[…],"queries":[…]}`, without `media` when it is nil.
+func writeLosslessSection(
+    format: StaticString, media: MediaDescriptor?, tracks: [Track], queries: [QueryRecord], into w: inout JSONWriter
+) {
+    w.raw("{\"format\":\"")
+    w.raw(format)
+    w.raw("\",\"version\":1")
+    if let media {
+        w.key("media")
+        media.writeJSON(into: &w)
+    }
+    w.key("tracks")
+    w.array(tracks) { w, track in writeLosslessTrack(track, into: &w) }
+    w.key("queries")
+    w.array(queries) { w, query in query.writeJSON(into: &w) }
+    w.byte(UInt8(ascii: "}"))
+}
+
+/// The tracks and queries of a `spotter` section (see `writeLosslessSection`).
+func readLosslessSection(_ section: JSONObject, fail: (String) -> AnnotationError, log: UnknownFieldLog) throws -> (
+    tracks: [NewTrack], queries: [QueryRecord]
+) {
+    let tracks = try (section["tracks"]?.arrayValue ?? []).map { try readLosslessTrack($0, fail: fail, log: log) }
+    let queries = try (section["queries"]?.arrayValue ?? []).map { try QueryRecord(json: $0, fail: fail) }
+    return (tracks, queries)
+}
+
 /// Lossless JSON of a track: `entries` rows are `[frame, x, y, visibility, provenance, keyframe]` with one-letter
 /// codes (v/o/x; h/m/t/i; 1/0).
 func writeLosslessTrack(_ track: Track, into w: inout JSONWriter) {
@@ -211,11 +239,9 @@ func writeLosslessTrack(_ track: Track, into w: inout JSONWriter) {
     w.key("extras")
     if let extras = track.info.extras { w.rawString(extras) } else { w.raw("null") }
     w.key("entries")
-    w.byte(UInt8(ascii: "["))
     let visibilityCodes: [StaticString] = ["\"v\",\"", "\"o\",\"", "\"x\",\""]
     let provenanceCodes: [StaticString] = ["h\",", "m\",", "t\",", "i\","]
-    for (i, entry) in track.entries.enumerated() {
-        if i > 0 { w.byte(UInt8(ascii: ",")) }
+    w.array(track.entries) { w, entry in
         w.byte(UInt8(ascii: "["))
         w.int(entry.frame)
         w.byte(UInt8(ascii: ","))
@@ -228,13 +254,10 @@ func writeLosslessTrack(_ track: Track, into w: inout JSONWriter) {
         w.byte(entry.isKeyframe ? UInt8(ascii: "1") : UInt8(ascii: "0"))
         w.byte(UInt8(ascii: "]"))
     }
-    w.byte(UInt8(ascii: "]"))
     if !track.masks.isEmpty {
         w.key("masks")
-        w.byte(UInt8(ascii: "["))
-        for (i, frame) in track.masks.keys.sorted().enumerated() {
-            guard let mask = track.masks[frame] else { continue }
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
+        w.array(track.masks.sorted { $0.key < $1.key }) { w, item in
+            let (frame, mask) = item
             w.raw("{\"frame\":")
             w.int(frame)
             w.raw(",\"size\":[")
@@ -245,7 +268,6 @@ func writeLosslessTrack(_ track: Track, into w: inout JSONWriter) {
             w.string(mask.compressedCounts)
             w.byte(UInt8(ascii: "}"))
         }
-        w.byte(UInt8(ascii: "]"))
     }
     w.byte(UInt8(ascii: "}"))
 }
@@ -305,7 +327,6 @@ func readLosslessTrack(_ value: JSONValue, fail: (String) -> AnnotationError, lo
         guard let mask = item.objectValue, let frame = mask["frame"]?.intValue,
             let parsed = try readRLE(item, fail: fail)
         else { throw fail("track \(id) has a malformed mask") }
-        _ = mask
         track.masks[frame] = parsed
     }
     return track

@@ -586,7 +586,7 @@ public final class ProjectStore {
     private func step(undo: Bool) throws -> EditResult? {
         try requireWritable()
         let path = self.path
-        let outcome: (result: EditResult, table: [TrackID: Track])? = try writeTransaction { db in
+        let outcome: (result: EditResult, changes: ChangeSet)? = try writeTransaction { db in
             let sql =
                 undo
                 ? "SELECT id, changes FROM edit_log WHERE state = 0 ORDER BY id DESC LIMIT 1"
@@ -609,9 +609,7 @@ public final class ProjectStore {
             try db.execute(
                 sql: "INSERT INTO undo_event(edit_id, created_at, is_redo) VALUES (?, ?, ?)",
                 arguments: [editID, Date().timeIntervalSince1970, undo ? 0 : 1])
-            var table = trackTable
-            changes.apply(to: &table)
-            return (changes.result(editID: editID), table)
+            return (changes.result(editID: editID), changes)
         }
         guard let outcome else { return nil }
         if undo {
@@ -621,7 +619,8 @@ public final class ProjectStore {
             appliedEditCount += 1
             undoneEditCount -= 1
         }
-        trackTable = outcome.table
+        // Committed: the in-memory copy follows, changed in place (only the touched tracks).
+        outcome.changes.apply(to: &trackTable)
         if !outcome.result.createdTracks.isEmpty || !outcome.result.removedTracks.isEmpty {
             sortedTrackIDs = trackTable.keys.sorted()
         }

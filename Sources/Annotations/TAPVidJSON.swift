@@ -29,23 +29,11 @@ enum TAPVidJSON {
         w.key("query_mode")
         w.string("first")
         w.key("track_ids")
-        w.byte(UInt8(ascii: "["))
-        for (i, track) in dense.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.int(Int(track.id.rawValue))
-        }
-        w.byte(UInt8(ascii: "]"))
+        w.array(dense) { w, track in w.int(Int(track.id.rawValue)) }
         w.key("labels")
-        w.byte(UInt8(ascii: "["))
-        for (i, track) in dense.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.string(track.label)
-        }
-        w.byte(UInt8(ascii: "]"))
+        w.array(dense) { w, track in w.string(track.label) }
         w.key("query_points")
-        w.byte(UInt8(ascii: "["))
-        for (i, track) in dense.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
+        w.array(dense) { w, track in
             let query = track.entries.first { $0.visibility == .visible } ?? track.entries[0]
             w.byte(UInt8(ascii: "["))
             w.int(query.frame)
@@ -55,16 +43,11 @@ enum TAPVidJSON {
             w.number(query.x)
             w.byte(UInt8(ascii: "]"))
         }
-        w.byte(UInt8(ascii: "]"))
         var occlusion: [[Bool]] = []
         w.key("target_points")
-        w.byte(UInt8(ascii: "["))
-        for (i, track) in dense.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.byte(UInt8(ascii: "["))
+        w.array(dense) { w, track in
             var flags = [Bool](repeating: true, count: frameCount)
-            for frame in 0..<frameCount {
-                if frame > 0 { w.byte(UInt8(ascii: ",")) }
+            w.array(0..<frameCount) { w, frame in
                 let resolved = track.resolved(at: frame, interpolate: interpolate)
                 let position = resolved.map { ($0.entry.x, $0.entry.y) } ?? track.heldPosition(at: frame) ?? (0, 0)
                 flags[frame] = resolved?.entry.visibility != .visible
@@ -75,39 +58,13 @@ enum TAPVidJSON {
                 w.byte(UInt8(ascii: "]"))
             }
             occlusion.append(flags)
-            w.byte(UInt8(ascii: "]"))
         }
-        w.byte(UInt8(ascii: "]"))
         w.key("occluded")
-        w.byte(UInt8(ascii: "["))
-        for (i, flags) in occlusion.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            w.byte(UInt8(ascii: "["))
-            for (f, flag) in flags.enumerated() {
-                if f > 0 { w.byte(UInt8(ascii: ",")) }
-                w.bool(flag)
-            }
-            w.byte(UInt8(ascii: "]"))
-        }
-        w.byte(UInt8(ascii: "]"))
+        w.array(occlusion) { w, flags in w.array(flags) { w, flag in w.bool(flag) } }
         w.key("spotter")
-        w.raw("{\"format\":\"spotter-tapvid\",\"version\":1")
-        w.key("media")
-        media.writeJSON(into: &w)
-        w.key("tracks")
-        w.byte(UInt8(ascii: "["))
-        for (i, track) in snapshot.tracks.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            writeLosslessTrack(track, into: &w)
-        }
-        w.byte(UInt8(ascii: "]"))
-        w.key("queries")
-        w.byte(UInt8(ascii: "["))
-        for (i, query) in snapshot.queries.enumerated() {
-            if i > 0 { w.byte(UInt8(ascii: ",")) }
-            query.writeJSON(into: &w)
-        }
-        w.raw("]}}\n")
+        writeLosslessSection(
+            format: "spotter-tapvid", media: media, tracks: snapshot.tracks, queries: snapshot.queries, into: &w)
+        w.raw("}\n")
         return w.bytes
     }
 
@@ -132,9 +89,8 @@ enum TAPVidJSON {
             guard let section = spotter.objectValue else { throw fail("spotter must be an object") }
             if let media = section["media"] { imported.media = try MediaDescriptor(json: media, fail: fail) }
             let log = UnknownFieldLog()
-            imported.tracks = try (section["tracks"]?.arrayValue ?? []).map { try readLosslessTrack($0, fail: fail, log: log) }
+            (imported.tracks, imported.queries) = try readLosslessSection(section, fail: fail, log: log)
             imported.warnings += log.messages
-            imported.queries = try (section["queries"]?.arrayValue ?? []).map { try QueryRecord(json: $0, fail: fail) }
         } else {
             imported.tracks = try foreignTracks(object, targetMedia: targetMedia, fail: fail)
         }
