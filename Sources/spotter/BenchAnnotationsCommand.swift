@@ -1,6 +1,7 @@
 import Annotations
 import ArgumentParser
 import Foundation
+import Media
 
 /// `spotter bench annotations`: measures the real store and exporter on generated data.
 struct BenchAnnotationsCommand: ParsableCommand {
