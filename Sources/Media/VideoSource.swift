@@ -396,13 +396,7 @@ public final class VideoSource {
         if picture.format == AV_PIX_FMT_RGB24.rawValue, sourceWidth == width, sourceHeight == height,
             let source = picture.data.0
         {
-            let sourceStride = Int(picture.linesize.0)
-            return [UInt8](unsafeUninitializedCapacity: rowBytes * height) { buffer, count in
-                for row in 0..<height {
-                    (buffer.baseAddress! + row * rowBytes).update(from: source + row * sourceStride, count: rowBytes)
-                }
-                count = rowBytes * height
-            }
+            return VideoSource.packedRows(source, stride: Int(picture.linesize.0), rowBytes: rowBytes, height: height)
         }
 
         let configuration = ScalerConfiguration(
@@ -444,9 +438,14 @@ public final class VideoSource {
         guard scaledRows == Int32(height) else {
             throw MediaError.decoderFailure(path: path, reason: "scaling frame \(index) failed")
         }
-        return [UInt8](unsafeUninitializedCapacity: rowBytes * height) { buffer, count in
+        return VideoSource.packedRows(scratch, stride: stride, rowBytes: rowBytes, height: height)
+    }
+
+    /// `height` rows of `rowBytes` bytes, `stride` bytes apart at `source`, copied into a packed array.
+    private static func packedRows(_ source: UnsafePointer<UInt8>, stride: Int, rowBytes: Int, height: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: rowBytes * height) { buffer, count in
             for row in 0..<height {
-                (buffer.baseAddress! + row * rowBytes).update(from: scratch + row * stride, count: rowBytes)
+                (buffer.baseAddress! + row * rowBytes).update(from: source + row * stride, count: rowBytes)
             }
             count = rowBytes * height
         }
