@@ -95,10 +95,7 @@ public final class VideoSource {
         let scan = pipeline.scanPackets()
         guard !scan.records.isEmpty else { throw MediaError.noFrames(path: path) }
         let ordered = scan.records.sorted { ($0.pts, $0.decodeOrder) < ($1.pts, $1.decodeOrder) }
-        let timestampsUsable =
-            ordered.allSatisfy { $0.pts != ffmpegNoPTS }
-            && zip(ordered, ordered.dropFirst()).allSatisfy { $0.pts < $1.pts }
-            && !ordered[ordered.count - 1].pts.subtractingReportingOverflow(ordered[0].pts).overflow
+        let timestampsUsable = VideoSource.timestampsIdentifyFrames(ordered.lazy.map(\.pts))
 
         let timestamps: [Double]
         var keyframes: [Bool]
@@ -128,11 +125,7 @@ public final class VideoSource {
             }
             countIsExact = !pipeline.demuxerFailed
             guard !pictureTimes.isEmpty else { throw MediaError.noDecodableFrames(path: path) }
-            let timesUsable =
-                pictureTimes.allSatisfy { $0 != ffmpegNoPTS }
-                && zip(pictureTimes, pictureTimes.dropFirst()).allSatisfy { $0 < $1 }
-                && !pictureTimes[pictureTimes.count - 1].subtractingReportingOverflow(pictureTimes[0]).overflow
-            if timesUsable {
+            if VideoSource.timestampsIdentifyFrames(pictureTimes) {
                 timestamps = pictureTimes.map { VideoSource.seconds($0 - pictureTimes[0], timeBase) }
             } else {
                 let rate = nominalFPS.isPositive ? nominalFPS.doubleValue : 25
@@ -480,6 +473,15 @@ public final class VideoSource {
 
     private static func seconds(_ ticks: Int64, _ timeBase: Rational) -> Double {
         Double(ticks) * Double(timeBase.num) / Double(timeBase.den)
+    }
+
+    /// True when the timestamps can name the frames: every frame has one, they strictly increase, and the
+    /// span from the first to the last fits in 64 bits.
+    private static func timestampsIdentifyFrames(_ timestamps: some BidirectionalCollection<Int64>) -> Bool {
+        guard let first = timestamps.first, let last = timestamps.last else { return false }
+        return timestamps.allSatisfy { $0 != ffmpegNoPTS }
+            && zip(timestamps, timestamps.dropFirst()).allSatisfy { $0 < $1 }
+            && !last.subtractingReportingOverflow(first).overflow
     }
 
     private static func nominalFrameRate(_ stream: AVStream) -> (Rational, String) {
