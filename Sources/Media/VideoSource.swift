@@ -21,6 +21,11 @@ public final class VideoSource {
     /// Largest accepted frame side, in pixels (for the source and for scaled output).
     public static let maximumDimension = 16384
 
+    /// True when both sides are in 1...`maximumDimension`.
+    static func acceptsSize(width: Int, height: Int) -> Bool {
+        (1...maximumDimension).contains(width) && (1...maximumDimension).contains(height)
+    }
+
     /// Decoding forward across at most this many frames beyond a keyframe is preferred to seeking.
     private static let forwardDecodeSlack = 8
 
@@ -80,8 +85,7 @@ public final class VideoSource {
         let parameters = stream.codecpar.pointee
         let width = Int(parameters.width)
         let height = Int(parameters.height)
-        guard (1...VideoSource.maximumDimension).contains(width), (1...VideoSource.maximumDimension).contains(height)
-        else {
+        guard VideoSource.acceptsSize(width: width, height: height) else {
             throw MediaError.invalidDimensions(path: path, width: width, height: height)
         }
         let timeBase = Rational(num: Int(stream.time_base.num), den: Int(stream.time_base.den))
@@ -215,9 +219,7 @@ public final class VideoSource {
         }
         let outputWidth = width ?? info.width
         let outputHeight = height ?? info.height
-        guard (1...VideoSource.maximumDimension).contains(outputWidth),
-            (1...VideoSource.maximumDimension).contains(outputHeight)
-        else {
+        guard VideoSource.acceptsSize(width: outputWidth, height: outputHeight) else {
             throw MediaError.invalidOutputSize(path: path, width: outputWidth, height: outputHeight)
         }
         switch indexMethod {
@@ -378,8 +380,7 @@ public final class VideoSource {
         let picture = held.pointer.pointee
         let sourceWidth = Int(picture.width)
         let sourceHeight = Int(picture.height)
-        guard (1...VideoSource.maximumDimension).contains(sourceWidth),
-            (1...VideoSource.maximumDimension).contains(sourceHeight), picture.format >= 0,
+        guard VideoSource.acceptsSize(width: sourceWidth, height: sourceHeight), picture.format >= 0,
             picture.data.0 != nil
         else {
             throw MediaError.frameNotDecodable(
