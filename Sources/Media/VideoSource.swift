@@ -43,7 +43,7 @@ public final class VideoSource {
     /// Work done so far (seeks, decoded pictures, ...).
     public var statistics: DecodeStatistics { pipeline.counters }
 
-    private enum IndexMethod {
+    fileprivate enum IndexMethod {
         /// Frames are identified by their timestamp; seeking by keyframe works.
         case packets
         /// Frames are identified by counting decoded pictures from the start of the file.
@@ -67,6 +67,50 @@ public final class VideoSource {
     private var lastReceivedIndex: Int?
     /// Decoding mode: pictures received since the last rewind, minus one.
     private var decodeCounter = -1
+
+    /// The frame index and what opening the file measured, as a value: a second `VideoSource` over the
+    /// same file starts from it (`init(reopening:)`) instead of reading every packet again.
+    struct FrameIndex: Sendable {
+        fileprivate let info: VideoInfo
+        fileprivate let frameTimestamps: [Double]
+        fileprivate let keyframeIndices: [Int]
+        fileprivate let method: IndexMethod
+        fileprivate let presentationTimestamps: [Int64]
+        fileprivate let keyframeAtOrBefore: [Int]
+        fileprivate let seekTimestamps: [Int64]
+        fileprivate let streamIndex: Int32
+    }
+
+    /// This source's frame index, for `init(reopening:)`.
+    var frameIndex: FrameIndex {
+        FrameIndex(
+            info: info, frameTimestamps: frameTimestamps, keyframeIndices: keyframeIndices, method: indexMethod,
+            presentationTimestamps: presentationTimestamps, keyframeAtOrBefore: keyframeAtOrBefore,
+            seekTimestamps: seekTimestamps, streamIndex: pipeline.streamIndex)
+    }
+
+    /// Opens the file of `index` again, with its own decoder (one thread) and the given frame index.
+    init(reopening index: FrameIndex) throws {
+        _ = FFmpegLogging.configured
+        path = index.info.path
+        try VideoSource.checkReadableFile(path)
+        let pipeline = try DecoderPipeline(path: path, decoderThreads: 1)
+        guard pipeline.streamIndex == index.streamIndex else {
+            throw MediaError.decoderFailure(path: path, reason: "the file changed while it was open")
+        }
+        self.pipeline = pipeline
+        guard let held = FrameOwner() else {
+            throw MediaError.decoderFailure(path: path, reason: "out of memory")
+        }
+        self.held = held
+        info = index.info
+        frameTimestamps = index.frameTimestamps
+        keyframeIndices = index.keyframeIndices
+        indexMethod = index.method
+        presentationTimestamps = index.presentationTimestamps
+        keyframeAtOrBefore = index.keyframeAtOrBefore
+        seekTimestamps = index.seekTimestamps
+    }
 
     /// Opens `path` and builds its frame index.
     /// - Parameter decoderThreads: decoder threads (frame threading); 1 gives the lowest seek latency.
