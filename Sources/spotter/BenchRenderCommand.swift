@@ -42,12 +42,9 @@ struct BenchRenderCommand: ParsableCommand {
         }
         if !json { print("spotter bench render: \(file), \(info.width)x\(info.height), \(count) frames, \(CPUInfo.summary)") }
 
-        // Sequential decode at source size and at the half-block size.
+        // Sequential decode at source size and at the half-block size, each on a fresh source.
         func decodeRate(width: Int, height: Int) throws -> Double {
-            let fresh = try VideoSource(path: file)
-            let start = monotonicNow()
-            for i in 0..<count { _ = try fresh.frame(at: i, width: width, height: height) }
-            return Double(count) / (monotonicNow() - start)
+            try MediaBenchmarks.decodeRate(path: file, width: width, height: height, frameLimit: frames).framesPerSecond
         }
         let halfFit = ViewportMapping.halfBlock(
             sourceWidth: info.width, sourceHeight: info.height, sampleAspectRatio: info.sampleAspectRatio.doubleValue,
