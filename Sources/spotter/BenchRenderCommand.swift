@@ -66,11 +66,16 @@ struct BenchRenderCommand: ParsableCommand {
             report("random seek p50 (ms)", String(format: "%.2f", percentile(latencies, 50)))
             report("random seek p95 (ms)", String(format: "%.2f", percentile(latencies, 95)))
 
-            // Half-block: the frames as the viewer shows them in 160x48 cells, through the diffed encoder.
-            let canvasSmall = try (0..<count).map { i -> RGBImage in
-                let f = try source.frame(at: i, width: halfFit.displayWidth, height: halfFit.displayHeight)
-                return RGBImage(width: f.width, height: f.height, pixels: f.pixels)
+            // The frames to encode, decoded once at the size an encoder gets them.
+            func images(width: Int, height: Int) throws -> [RGBImage] {
+                try (0..<count).map { i in
+                    let f = try source.frame(at: i, width: width, height: height)
+                    return RGBImage(width: f.width, height: f.height, pixels: f.pixels)
+                }
             }
+
+            // Half-block: the frames as the viewer shows them in 160x48 cells, through the diffed encoder.
+            let canvasSmall = try images(width: halfFit.displayWidth, height: halfFit.displayHeight)
             for (label, mode, tolerance) in [
                 ("truecolor", HalfBlockEncoder.ColorMode.truecolor, 0),
                 ("truecolor, playback tolerance \(FramePainter.playbackTolerance)", .truecolor, FramePainter.playbackTolerance),
@@ -87,10 +92,7 @@ struct BenchRenderCommand: ParsableCommand {
 
             // Sixel at 640x360.
             let sixelFit = fittedSize(info, width: 640, height: 360)
-            let sixelFrames = try (0..<count).map { i -> RGBImage in
-                let f = try source.frame(at: i, width: sixelFit.width, height: sixelFit.height)
-                return RGBImage(width: f.width, height: f.height, pixels: f.pixels)
-            }
+            let sixelFrames = try images(width: sixelFit.width, height: sixelFit.height)
             let sixel = SixelEncoder()
             var sixelBytes = 0
             let sixelStart = monotonicNow()
