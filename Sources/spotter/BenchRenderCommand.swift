@@ -81,26 +81,20 @@ struct BenchRenderCommand: ParsableCommand {
                 ("truecolor, playback tolerance \(FramePainter.playbackTolerance)", .truecolor, FramePainter.playbackTolerance),
                 ("truecolor, tolerance 8", .truecolor, 8), ("256-colour", .palette256, 0),
             ] {
-                var encoder = HalfBlockEncoder(colorMode: mode, tolerance: tolerance)
-                var bytes = 0
-                let start = monotonicNow()
-                for image in canvasSmall { bytes += encoder.encode(image, row: halfFit.imageRow, column: halfFit.imageColumn).count }
-                let elapsed = monotonicNow() - start
-                report("half-block \(label) 160x48 (frames/s)", String(format: "%.0f", Double(count) / elapsed))
-                report("half-block \(label) 160x48 (KB/frame)", String(format: "%.1f", Double(bytes) / Double(count) / 1000))
+                let run = GraphicsBenchmarks.halfBlock(
+                    frames: canvasSmall, colorMode: mode, tolerance: tolerance, row: halfFit.imageRow,
+                    column: halfFit.imageColumn)
+                report("half-block \(label) 160x48 (frames/s)", String(format: "%.0f", run.framesPerSecond))
+                report("half-block \(label) 160x48 (KB/frame)", String(format: "%.1f", Double(run.totalBytes) / Double(count) / 1000))
             }
 
             // Sixel at 640x360.
             let sixelFit = fittedSize(info, width: 640, height: 360)
             let sixelFrames = try images(width: sixelFit.width, height: sixelFit.height)
-            let sixel = SixelEncoder()
-            var sixelBytes = 0
-            let sixelStart = monotonicNow()
-            for image in sixelFrames { sixelBytes += sixel.encode(image).count }
-            let sixelElapsed = monotonicNow() - sixelStart
-            let sixelRate = Double(count) / sixelElapsed
+            let sixel = GraphicsBenchmarks.sixel(frames: sixelFrames)
+            let sixelRate = sixel.framesPerSecond
             report("sixel \(sixelFit.width)x\(sixelFit.height) (frames/s)", String(format: "%.0f", sixelRate))
-            report("sixel \(sixelFit.width)x\(sixelFit.height) (KB/frame)", String(format: "%.1f", Double(sixelBytes) / Double(count) / 1000))
+            report("sixel \(sixelFit.width)x\(sixelFit.height) (KB/frame)", String(format: "%.1f", Double(sixel.totalBytes) / Double(count) / 1000))
 
             if !noReference {
                 let reference = ReferenceRenderers(frames: sixelFrames)
