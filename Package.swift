@@ -64,7 +64,7 @@ let package = Package(
             name: "AssistTests", dependencies: ["Assist", "Media", "Annotations", "MolmoRuntime"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "AnnotationsTests", dependencies: ["Annotations"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+            name: "AnnotationsTests", dependencies: ["Annotations", "Media"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MolmoRuntimeTests", dependencies: ["MolmoRuntime"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),

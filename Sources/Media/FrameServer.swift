@@ -38,9 +38,9 @@ public final class FrameServer: @unchecked Sendable {
         let state = SharedState(capacity: self.cacheCapacity)
         self.state = state
         let finished = workerFinished
-        let workerPath = path
+        let index = source.frameIndex
         worker = Thread {
-            ReadAhead.run(path: workerPath, state: state)
+            ReadAhead.run(index: index, state: state)
             finished.signal()
         }
         worker.name = "spotter.media.read-ahead"
@@ -172,9 +172,10 @@ final class SharedState: @unchecked Sendable {
 }
 
 /// The read-ahead thread's loop. It opens its own VideoSource on first use, so forward decoding
-/// there never disturbs the decoder that serves cache misses.
+/// there never disturbs the decoder that serves cache misses; that source reuses the frame index
+/// of the first, so the file's packets are not all read a second time.
 enum ReadAhead {
-    static func run(path: String, state: SharedState) {
+    static func run(index: VideoSource.FrameIndex, state: SharedState) {
         var source: VideoSource?
         var sourceFailed = false
         var workingGeneration = -1
@@ -204,7 +205,7 @@ enum ReadAhead {
             state.condition.unlock()
 
             if source == nil, !sourceFailed {
-                source = try? VideoSource(path: path)
+                source = try? VideoSource(reopening: index)
                 sourceFailed = source == nil
             }
             let frame = try? source?.frame(at: key.index, width: key.width, height: key.height)

@@ -97,15 +97,16 @@ func threadCPUNanoseconds() -> UInt64 {
     return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
 }
 
-/// SplitMix64: a tiny, well-mixed 64-bit generator for reproducible benchmark sequences.
-struct SplitMix64: RandomNumberGenerator {
+/// SplitMix64: a tiny, well-mixed 64-bit generator, so benchmark inputs and randomised tests repeat exactly
+/// from their seed.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         state = seed
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

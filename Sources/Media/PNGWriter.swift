@@ -14,8 +14,7 @@ import Foundation
 public enum PNGWriter {
     /// The PNG file bytes for `width` x `height` RGB pixels (`rgb.count == width * height * 3`).
     public static func encode(width: Int, height: Int, rgb: [UInt8]) throws -> [UInt8] {
-        guard (1...VideoSource.maximumDimension).contains(width), (1...VideoSource.maximumDimension).contains(height)
-        else {
+        guard VideoSource.acceptsSize(width: width, height: height) else {
             throw MediaError.invalidImageBuffer(path: "(PNG in memory)", reason: "size \(width)x\(height) is not allowed")
         }
         guard rgb.count == width * height * 3 else {

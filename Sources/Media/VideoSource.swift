@@ -21,6 +21,11 @@ public final class VideoSource {
     /// Largest accepted frame side, in pixels (for the source and for scaled output).
     public static let maximumDimension = 16384
 
+    /// True when both sides are in 1...`maximumDimension`.
+    static func acceptsSize(width: Int, height: Int) -> Bool {
+        (1...maximumDimension).contains(width) && (1...maximumDimension).contains(height)
+    }
+
     /// Decoding forward across at most this many frames beyond a keyframe is preferred to seeking.
     private static let forwardDecodeSlack = 8
 
@@ -38,7 +43,7 @@ public final class VideoSource {
     /// Work done so far (seeks, decoded pictures, ...).
     public var statistics: DecodeStatistics { pipeline.counters }
 
-    private enum IndexMethod {
+    fileprivate enum IndexMethod {
         /// Frames are identified by their timestamp; seeking by keyframe works.
         case packets
         /// Frames are identified by counting decoded pictures from the start of the file.
@@ -63,6 +68,50 @@ public final class VideoSource {
     /// Decoding mode: pictures received since the last rewind, minus one.
     private var decodeCounter = -1
 
+    /// The frame index and what opening the file measured, as a value: a second `VideoSource` over the
+    /// same file starts from it (`init(reopening:)`) instead of reading every packet again.
+    struct FrameIndex: Sendable {
+        fileprivate let info: VideoInfo
+        fileprivate let frameTimestamps: [Double]
+        fileprivate let keyframeIndices: [Int]
+        fileprivate let method: IndexMethod
+        fileprivate let presentationTimestamps: [Int64]
+        fileprivate let keyframeAtOrBefore: [Int]
+        fileprivate let seekTimestamps: [Int64]
+        fileprivate let streamIndex: Int32
+    }
+
+    /// This source's frame index, for `init(reopening:)`.
+    var frameIndex: FrameIndex {
+        FrameIndex(
+            info: info, frameTimestamps: frameTimestamps, keyframeIndices: keyframeIndices, method: indexMethod,
+            presentationTimestamps: presentationTimestamps, keyframeAtOrBefore: keyframeAtOrBefore,
+            seekTimestamps: seekTimestamps, streamIndex: pipeline.streamIndex)
+    }
+
+    /// Opens the file of `index` again, with its own decoder (one thread) and the given frame index.
+    init(reopening index: FrameIndex) throws {
+        _ = FFmpegLogging.configured
+        path = index.info.path
+        try VideoSource.checkReadableFile(path)
+        let pipeline = try DecoderPipeline(path: path, decoderThreads: 1)
+        guard pipeline.streamIndex == index.streamIndex else {
+            throw MediaError.decoderFailure(path: path, reason: "the file changed while it was open")
+        }
+        self.pipeline = pipeline
+        guard let held = FrameOwner() else {
+            throw MediaError.decoderFailure(path: path, reason: "out of memory")
+        }
+        self.held = held
+        info = index.info
+        frameTimestamps = index.frameTimestamps
+        keyframeIndices = index.keyframeIndices
+        indexMethod = index.method
+        presentationTimestamps = index.presentationTimestamps
+        keyframeAtOrBefore = index.keyframeAtOrBefore
+        seekTimestamps = index.seekTimestamps
+    }
+
     /// Opens `path` and builds its frame index.
     /// - Parameter decoderThreads: decoder threads (frame threading); 1 gives the lowest seek latency.
     public init(path: String, decoderThreads: Int = 1) throws {
@@ -80,8 +129,7 @@ public final class VideoSource {
         let parameters = stream.codecpar.pointee
         let width = Int(parameters.width)
         let height = Int(parameters.height)
-        guard (1...VideoSource.maximumDimension).contains(width), (1...VideoSource.maximumDimension).contains(height)
-        else {
+        guard VideoSource.acceptsSize(width: width, height: height) else {
             throw MediaError.invalidDimensions(path: path, width: width, height: height)
         }
         let timeBase = Rational(num: Int(stream.time_base.num), den: Int(stream.time_base.den))
@@ -95,10 +143,7 @@ public final class VideoSource {
         let scan = pipeline.scanPackets()
         guard !scan.records.isEmpty else { throw MediaError.noFrames(path: path) }
         let ordered = scan.records.sorted { ($0.pts, $0.decodeOrder) < ($1.pts, $1.decodeOrder) }
-        let timestampsUsable =
-            ordered.allSatisfy { $0.pts != ffmpegNoPTS }
-            && zip(ordered, ordered.dropFirst()).allSatisfy { $0.pts < $1.pts }
-            && !ordered[ordered.count - 1].pts.subtractingReportingOverflow(ordered[0].pts).overflow
+        let timestampsUsable = VideoSource.timestampsIdentifyFrames(ordered.lazy.map(\.pts))
 
         let timestamps: [Double]
         var keyframes: [Bool]
@@ -128,11 +173,7 @@ public final class VideoSource {
             }
             countIsExact = !pipeline.demuxerFailed
             guard !pictureTimes.isEmpty else { throw MediaError.noDecodableFrames(path: path) }
-            let timesUsable =
-                pictureTimes.allSatisfy { $0 != ffmpegNoPTS }
-                && zip(pictureTimes, pictureTimes.dropFirst()).allSatisfy { $0 < $1 }
-                && !pictureTimes[pictureTimes.count - 1].subtractingReportingOverflow(pictureTimes[0]).overflow
-            if timesUsable {
+            if VideoSource.timestampsIdentifyFrames(pictureTimes) {
                 timestamps = pictureTimes.map { VideoSource.seconds($0 - pictureTimes[0], timeBase) }
             } else {
                 let rate = nominalFPS.isPositive ? nominalFPS.doubleValue : 25
@@ -222,9 +263,7 @@ public final class VideoSource {
         }
         let outputWidth = width ?? info.width
         let outputHeight = height ?? info.height
-        guard (1...VideoSource.maximumDimension).contains(outputWidth),
-            (1...VideoSource.maximumDimension).contains(outputHeight)
-        else {
+        guard VideoSource.acceptsSize(width: outputWidth, height: outputHeight) else {
             throw MediaError.invalidOutputSize(path: path, width: outputWidth, height: outputHeight)
         }
         switch indexMethod {
@@ -385,8 +424,7 @@ public final class VideoSource {
         let picture = held.pointer.pointee
         let sourceWidth = Int(picture.width)
         let sourceHeight = Int(picture.height)
-        guard (1...VideoSource.maximumDimension).contains(sourceWidth),
-            (1...VideoSource.maximumDimension).contains(sourceHeight), picture.format >= 0,
+        guard VideoSource.acceptsSize(width: sourceWidth, height: sourceHeight), picture.format >= 0,
             picture.data.0 != nil
         else {
             throw MediaError.frameNotDecodable(
@@ -396,13 +434,7 @@ public final class VideoSource {
         if picture.format == AV_PIX_FMT_RGB24.rawValue, sourceWidth == width, sourceHeight == height,
             let source = picture.data.0
         {
-            let sourceStride = Int(picture.linesize.0)
-            return [UInt8](unsafeUninitializedCapacity: rowBytes * height) { buffer, count in
-                for row in 0..<height {
-                    (buffer.baseAddress! + row * rowBytes).update(from: source + row * sourceStride, count: rowBytes)
-                }
-                count = rowBytes * height
-            }
+            return VideoSource.packedRows(source, stride: Int(picture.linesize.0), rowBytes: rowBytes, height: height)
         }
 
         let configuration = ScalerConfiguration(
@@ -444,9 +476,14 @@ public final class VideoSource {
         guard scaledRows == Int32(height) else {
             throw MediaError.decoderFailure(path: path, reason: "scaling frame \(index) failed")
         }
-        return [UInt8](unsafeUninitializedCapacity: rowBytes * height) { buffer, count in
+        return VideoSource.packedRows(scratch, stride: stride, rowBytes: rowBytes, height: height)
+    }
+
+    /// `height` rows of `rowBytes` bytes, `stride` bytes apart at `source`, copied into a packed array.
+    private static func packedRows(_ source: UnsafePointer<UInt8>, stride: Int, rowBytes: Int, height: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: rowBytes * height) { buffer, count in
             for row in 0..<height {
-                (buffer.baseAddress! + row * rowBytes).update(from: scratch + row * stride, count: rowBytes)
+                (buffer.baseAddress! + row * rowBytes).update(from: source + row * stride, count: rowBytes)
             }
             count = rowBytes * height
         }
@@ -481,6 +518,15 @@ public final class VideoSource {
 
     private static func seconds(_ ticks: Int64, _ timeBase: Rational) -> Double {
         Double(ticks) * Double(timeBase.num) / Double(timeBase.den)
+    }
+
+    /// True when the timestamps can name the frames: every frame has one, they strictly increase, and the
+    /// span from the first to the last fits in 64 bits.
+    private static func timestampsIdentifyFrames(_ timestamps: some BidirectionalCollection<Int64>) -> Bool {
+        guard let first = timestamps.first, let last = timestamps.last else { return false }
+        return timestamps.allSatisfy { $0 != ffmpegNoPTS }
+            && zip(timestamps, timestamps.dropFirst()).allSatisfy { $0 < $1 }
+            && !last.subtractingReportingOverflow(first).overflow
     }
 
     private static func nominalFrameRate(_ stream: AVStream) -> (Rational, String) {

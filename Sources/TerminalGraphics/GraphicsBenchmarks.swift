@@ -12,11 +12,12 @@ public enum GraphicsBenchmarks {
         public var bytesPerFrame: Double { frames > 0 ? Double(totalBytes) / Double(frames) : 0 }
     }
 
-    /// Encodes the frames in order with one diffing half-block encoder (as during playback), `passes` times
-    /// over the sequence. The first frame of each pass is a full repaint (the encoder is invalidated).
+    /// Encodes the frames in order with one diffing half-block encoder (as during playback), drawn at the
+    /// 0-based screen cell (`row`, `column`), `passes` times over the sequence. The first frame of each pass is
+    /// a full repaint (the encoder is invalidated).
     public static func halfBlock(
-        frames: [RGBImage], colorMode: HalfBlockEncoder.ColorMode = .truecolor, tolerance: Int = 0,
-        passes: Int = 1
+        frames: [RGBImage], colorMode: HalfBlockEncoder.ColorMode = .truecolor, tolerance: Int = 0, row: Int = 0,
+        column: Int = 0, passes: Int = 1
     ) -> Result {
         var encoder = HalfBlockEncoder(colorMode: colorMode, tolerance: tolerance)
         var bytes = 0
@@ -25,7 +26,7 @@ public enum GraphicsBenchmarks {
         for _ in 0..<max(1, passes) {
             encoder.invalidate()
             for frame in frames {
-                bytes += encoder.encode(frame, row: 0, column: 0).count
+                bytes += encoder.encode(frame, row: row, column: column).count
             }
         }
         return Result(frames: frames.count * max(1, passes), seconds: seconds(clock.now - start), totalBytes: bytes)

@@ -36,23 +36,28 @@ public struct SixelEncoder: Sendable {
     /// The image wrapped for drawing at the 0-based screen cell (`row`, `column`): ESC 7, CUP, the sixel,
     /// ESC 8. The cursor and attributes are as before afterwards.
     public func encode(_ image: RGBImage, row: Int, column: Int) -> [UInt8] {
-        var bytes: [UInt8] = [0x1B, 0x37, 0x1B, 0x5B]
-        bytes.append(contentsOf: String(min(max(0, row), 999_999) + 1).utf8)
-        bytes.append(0x3B)
-        bytes.append(contentsOf: String(min(max(0, column), 999_999) + 1).utf8)
-        bytes.append(0x48)
-        bytes.append(contentsOf: encode(image))
-        bytes.append(contentsOf: [0x1B, 0x38])
-        return bytes
+        var before: [UInt8] = [0x1B, 0x37, 0x1B, 0x5B]
+        before.append(contentsOf: String(min(max(0, row), 999_999) + 1).utf8)
+        before.append(0x3B)
+        before.append(contentsOf: String(min(max(0, column), 999_999) + 1).utf8)
+        before.append(0x48)
+        return encode(image, between: before, and: [0x1B, 0x38])
     }
 
     /// The image as one sixel DCS string.
     public func encode(_ image: RGBImage) -> [UInt8] {
+        encode(image, between: [], and: [])
+    }
+
+    /// The sixel string with `before` and `after` around it, written into one array.
+    private func encode(_ image: RGBImage, between before: [UInt8], and after: [UInt8]) -> [UInt8] {
         let source = image.consistent
         guard source.width > 0, source.height > 0, source.width <= SixelEncoder.maximumSize,
             source.height <= SixelEncoder.maximumSize
         else {
-            return SixelEncoder.frame(width: 0, height: 0, used: [], body: UnsafeBufferPointer(start: nil, count: 0))
+            return SixelEncoder.frame(
+                width: 0, height: 0, used: [], body: UnsafeBufferPointer(start: nil, count: 0), before: before,
+                after: after)
         }
         var body = GrowableBytes(capacity: source.width * source.height / 4 + 4096)
         defer { body.release() }
@@ -78,14 +83,18 @@ public struct SixelEncoder: Sendable {
         }
         return SixelEncoder.frame(
             width: source.width, height: source.height, used: used,
-            body: UnsafeBufferPointer(start: body.base, count: body.count))
+            body: UnsafeBufferPointer(start: body.base, count: body.count), before: before, after: after)
     }
 
-    /// Header, raster attributes, the used register definitions, the body and the terminator.
-    private static func frame(width: Int, height: Int, used: [Bool], body: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+    /// `before`, then the header, raster attributes, the used register definitions, the body and the
+    /// terminator, then `after`.
+    private static func frame(
+        width: Int, height: Int, used: [Bool], body: UnsafeBufferPointer<UInt8>, before: [UInt8], after: [UInt8]
+    ) -> [UInt8] {
         let palette = SixelPalette.shared
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(body.count + 5200)
+        bytes.reserveCapacity(before.count + body.count + 5200 + after.count)
+        bytes.append(contentsOf: before)
         bytes.append(contentsOf: [0x1B, 0x50, 0x30, 0x3B, 0x31, 0x3B, 0x30, 0x71])  // ESC P 0;1;0 q
         bytes.append(contentsOf: "\"1;1;\(width);\(height)".utf8)
         for (register, isUsed) in used.enumerated() where isUsed {
@@ -93,6 +102,7 @@ public struct SixelEncoder: Sendable {
         }
         bytes.append(contentsOf: body)
         bytes.append(contentsOf: [0x1B, 0x5C])  // ESC \
+        bytes.append(contentsOf: after)
         return bytes
     }
 }

@@ -135,6 +135,14 @@ public struct Propagator: Sendable {
             return .loaded(tracker.pyramid(image))
         }
 
+        /// Ends the running paths `active` with `stop`.
+        func stopRunning(_ active: [Int], _ stop: PropagationStop) {
+            for i in active {
+                paths[i].stop = stop
+                running[i] = false
+            }
+        }
+
         while frame != limit {
             // Seeds starting on this frame join.
             while nextPending < pending.count, seeds[pending[nextPending]].frame == frame {
@@ -153,10 +161,7 @@ public struct Propagator: Sendable {
             }
             let target = frame + step
             if isCancelled() {
-                for i in active {
-                    paths[i].stop = .cancelled(frame: target)
-                    running[i] = false
-                }
+                stopRunning(active, .cancelled(frame: target))
                 for k in nextPending..<pending.count { paths[pending[k]].stop = .cancelled(frame: seeds[pending[k]].frame) }
                 return paths
             }
@@ -164,19 +169,13 @@ public struct Propagator: Sendable {
                 switch load(frame) {
                 case .loaded(let pyramid): current = pyramid
                 case .unavailable(let stop):
-                    for i in active {
-                        paths[i].stop = stop
-                        running[i] = false
-                    }
+                    stopRunning(active, stop)
                     continue
                 }
             }
             switch load(target) {
             case .unavailable(let stop):
-                for i in active {
-                    paths[i].stop = stop
-                    running[i] = false
-                }
+                stopRunning(active, stop)
                 current = nil
             case .loaded(let next):
                 if let previous = current {

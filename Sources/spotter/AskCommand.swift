@@ -207,7 +207,7 @@ struct AskCommand: ParsableCommand {
                 + "%d tokens decoded at %.2f tok/s, total %.2f s, peak RSS %.2f GiB",
             t.crops, t.vision, t.crops > 0 ? t.vision / Double(t.crops) : 0, t.promptTokens, t.prefill,
             t.prefillTokensPerSecond, t.generatedTokens, t.decodeTokensPerSecond, total,
-            Double(Self.peakResidentBytes()) / Double(1 << 30)))
+            Double(peakResidentBytes()) / Double(1 << 30)))
 
         if let trace {
             do {
@@ -271,7 +271,7 @@ struct AskCommand: ParsableCommand {
                 "prefill_s": t.prefill, "prefill_tokens_per_s": t.prefillTokensPerSecond, "decode_s": t.decode,
                 "decode_tokens_per_s": t.decodeTokensPerSecond, "total_s": totalSeconds,
             ],
-            "peak_rss_bytes": Self.peakResidentBytes(),
+            "peak_rss_bytes": peakResidentBytes(),
         ]
         if let data = try? JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys]) {
             print(String(decoding: data, as: UTF8.self))
@@ -286,13 +286,6 @@ struct AskCommand: ParsableCommand {
         ]
         let data = try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys])
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-    }
-
-    /// Peak resident set size of this process (getrusage).
-    static func peakResidentBytes() -> Int {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return usage.ru_maxrss * 1024
     }
 
     static func describe(_ reason: StopReason) -> String {

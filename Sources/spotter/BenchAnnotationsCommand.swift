@@ -1,6 +1,7 @@
 import Annotations
 import ArgumentParser
 import Foundation
+import Media
 
 /// `spotter bench annotations`: measures the real store and exporter on generated data.
 struct BenchAnnotationsCommand: ParsableCommand {
@@ -58,14 +59,10 @@ struct BenchAnnotationsCommand: ParsableCommand {
     func run() throws {
         if let crashTestProject { try runCrashWriter(path: crashTestProject) }
         if let reportProject { return try report(path: reportProject) }
-        let scratch: URL
-        if let directory {
-            scratch = URL(fileURLWithPath: directory)
-            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        } else {
-            scratch = FileManager.default.temporaryDirectory.appendingPathComponent("spotter-bench-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        }
+        let scratch =
+            directory.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("spotter-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { if directory == nil { try? FileManager.default.removeItem(at: scratch) } }
         let durability: ProjectStore.Durability = self.durability == "power" ? .powerLoss : .processCrash
         var results: [(String, Double)] = []

@@ -124,15 +124,6 @@ struct BenchKernelsCommand: ParsableCommand {
                      Double(peakResidentBytes()) / Double(1 << 30)))
     }
 
-    func peakResidentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
-        }
-        return 0
-    }
-
     func benchShape(name: String, m: Int, n: Int, k: Int, openblas: OpenBLAS?) {
         var cpuColumns = (Double.nan, Double.nan)
         var rng = SeededGenerator(seed: UInt64(m * 31 + n * 7 + k))

@@ -42,12 +42,9 @@ struct BenchRenderCommand: ParsableCommand {
         }
         if !json { print("spotter bench render: \(file), \(info.width)x\(info.height), \(count) frames, \(CPUInfo.summary)") }
 
-        // Sequential decode at source size and at the half-block size.
+        // Sequential decode at source size and at the half-block size, each on a fresh source.
         func decodeRate(width: Int, height: Int) throws -> Double {
-            let fresh = try VideoSource(path: file)
-            let start = monotonicNow()
-            for i in 0..<count { _ = try fresh.frame(at: i, width: width, height: height) }
-            return Double(count) / (monotonicNow() - start)
+            try MediaBenchmarks.decodeRate(path: file, width: width, height: height, frameLimit: frames).framesPerSecond
         }
         let halfFit = ViewportMapping.halfBlock(
             sourceWidth: info.width, sourceHeight: info.height, sampleAspectRatio: info.sampleAspectRatio.doubleValue,
@@ -69,39 +66,35 @@ struct BenchRenderCommand: ParsableCommand {
             report("random seek p50 (ms)", String(format: "%.2f", percentile(latencies, 50)))
             report("random seek p95 (ms)", String(format: "%.2f", percentile(latencies, 95)))
 
-            // Half-block: the frames as the viewer shows them in 160x48 cells, through the diffed encoder.
-            let canvasSmall = try (0..<count).map { i -> RGBImage in
-                let f = try source.frame(at: i, width: halfFit.displayWidth, height: halfFit.displayHeight)
-                return RGBImage(width: f.width, height: f.height, pixels: f.pixels)
+            // The frames to encode, decoded once at the size an encoder gets them.
+            func images(width: Int, height: Int) throws -> [RGBImage] {
+                try (0..<count).map { i in
+                    let f = try source.frame(at: i, width: width, height: height)
+                    return RGBImage(width: f.width, height: f.height, pixels: f.pixels)
+                }
             }
+
+            // Half-block: the frames as the viewer shows them in 160x48 cells, through the diffed encoder.
+            let canvasSmall = try images(width: halfFit.displayWidth, height: halfFit.displayHeight)
             for (label, mode, tolerance) in [
                 ("truecolor", HalfBlockEncoder.ColorMode.truecolor, 0),
                 ("truecolor, playback tolerance \(FramePainter.playbackTolerance)", .truecolor, FramePainter.playbackTolerance),
                 ("truecolor, tolerance 8", .truecolor, 8), ("256-colour", .palette256, 0),
             ] {
-                var encoder = HalfBlockEncoder(colorMode: mode, tolerance: tolerance)
-                var bytes = 0
-                let start = monotonicNow()
-                for image in canvasSmall { bytes += encoder.encode(image, row: halfFit.imageRow, column: halfFit.imageColumn).count }
-                let elapsed = monotonicNow() - start
-                report("half-block \(label) 160x48 (frames/s)", String(format: "%.0f", Double(count) / elapsed))
-                report("half-block \(label) 160x48 (KB/frame)", String(format: "%.1f", Double(bytes) / Double(count) / 1000))
+                let run = GraphicsBenchmarks.halfBlock(
+                    frames: canvasSmall, colorMode: mode, tolerance: tolerance, row: halfFit.imageRow,
+                    column: halfFit.imageColumn)
+                report("half-block \(label) 160x48 (frames/s)", String(format: "%.0f", run.framesPerSecond))
+                report("half-block \(label) 160x48 (KB/frame)", String(format: "%.1f", Double(run.totalBytes) / Double(count) / 1000))
             }
 
             // Sixel at 640x360.
             let sixelFit = fittedSize(info, width: 640, height: 360)
-            let sixelFrames = try (0..<count).map { i -> RGBImage in
-                let f = try source.frame(at: i, width: sixelFit.width, height: sixelFit.height)
-                return RGBImage(width: f.width, height: f.height, pixels: f.pixels)
-            }
-            let sixel = SixelEncoder()
-            var sixelBytes = 0
-            let sixelStart = monotonicNow()
-            for image in sixelFrames { sixelBytes += sixel.encode(image).count }
-            let sixelElapsed = monotonicNow() - sixelStart
-            let sixelRate = Double(count) / sixelElapsed
+            let sixelFrames = try images(width: sixelFit.width, height: sixelFit.height)
+            let sixel = GraphicsBenchmarks.sixel(frames: sixelFrames)
+            let sixelRate = sixel.framesPerSecond
             report("sixel \(sixelFit.width)x\(sixelFit.height) (frames/s)", String(format: "%.0f", sixelRate))
-            report("sixel \(sixelFit.width)x\(sixelFit.height) (KB/frame)", String(format: "%.1f", Double(sixelBytes) / Double(count) / 1000))
+            report("sixel \(sixelFit.width)x\(sixelFit.height) (KB/frame)", String(format: "%.1f", Double(sixel.totalBytes) / Double(count) / 1000))
 
             if !noReference {
                 let reference = ReferenceRenderers(frames: sixelFrames)

@@ -80,6 +80,11 @@ struct BenchTrackCommand: ParsableCommand {
 
         // Spotter.
         let width = truth.width, height = truth.height
+        // Frame `index` of the decoded luma, as the tracker's input.
+        func grayFrame(_ all: UnsafeBufferPointer<UInt8>, _ index: Int) -> GrayImage {
+            let slice = UnsafeBufferPointer(rebasing: all[(index * frameBytes)..<((index + 1) * frameBytes)])
+            return GrayImage(width: width, height: height, pixels: slice.map { Float($0) })
+        }
         var best = Double.infinity
         var paths: [PropagationPath] = []
         for _ in 0..<`repeat` {
@@ -87,10 +92,7 @@ struct BenchTrackCommand: ParsableCommand {
             paths = luma.withUnsafeBufferPointer { all in
                 Propagator(tracker: tracker).propagate(
                     seeds.map(\.seed), direction: .forward, limit: frameCount - 1,
-                    frames: { index in
-                        let slice = UnsafeBufferPointer(rebasing: all[(index * frameBytes)..<((index + 1) * frameBytes)])
-                        return GrayImage(width: width, height: height, pixels: slice.map { Float($0) })
-                    })
+                    frames: { grayFrame(all, $0) })
             }
             best = min(best, monotonicNow() - started)
         }
@@ -105,8 +107,7 @@ struct BenchTrackCommand: ParsableCommand {
             let started = monotonicNow()
             luma.withUnsafeBufferPointer { all in
                 for index in 0..<frameCount {
-                    let slice = UnsafeBufferPointer(rebasing: all[(index * frameBytes)..<((index + 1) * frameBytes)])
-                    _ = tracker.pyramid(GrayImage(width: width, height: height, pixels: slice.map { Float($0) }))
+                    _ = tracker.pyramid(grayFrame(all, index))
                 }
             }
             pyramidBest = min(pyramidBest, monotonicNow() - started)

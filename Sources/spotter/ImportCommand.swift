@@ -44,7 +44,7 @@ struct ImportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let url = project.map { URL(fileURLWithPath: $0) } ?? ProjectStore.defaultProjectURL(forMedia: media)
+        let url = MediaProject.projectURL(mediaPath: media, projectPath: project)
         let format = self.format.flatMap(AnnotationFormat.init(rawValue:))
         let onDisk = try MediaFingerprint.hashFileHead(path: media)
         let store: ProjectStore

@@ -20,12 +20,17 @@ enum MediaProject {
             fps: info.fps.doubleValue, frameTimestamps: frameTimestamps, sampling: sampling)
     }
 
+    /// The project file: `projectPath` when given, else the default project beside the media.
+    static func projectURL(mediaPath: String, projectPath: String?) -> URL {
+        projectPath.map { URL(fileURLWithPath: $0) } ?? ProjectStore.defaultProjectURL(forMedia: mediaPath)
+    }
+
     /// Opens the project beside the media (or at `projectPath`), creating it on first use. A project made for
     /// other media is refused unless `force`.
     static func openStore(mediaPath: String, projectPath: String?, info: VideoInfo, frameTimestamps: [Double], force: Bool)
         throws -> ProjectStore
     {
-        let url = projectPath.map { URL(fileURLWithPath: $0) } ?? ProjectStore.defaultProjectURL(forMedia: mediaPath)
+        let url = projectURL(mediaPath: mediaPath, projectPath: projectPath)
         let media = try descriptor(path: mediaPath, info: info, frameTimestamps: frameTimestamps)
         return try ProjectStore.openOrCreate(at: url, media: media, force: force)
     }

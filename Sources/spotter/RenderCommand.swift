@@ -137,8 +137,7 @@ func parseSeconds(_ text: String) -> Double? {
 enum TerminalSizeDefault {
     /// The terminal's width when standard output is one, else 80.
     static func columns() -> Int {
-        var ws = winsize()
-        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 { return Int(ws.ws_col) }
+        if let size = TerminalCapabilities.windowSize(fd: STDOUT_FILENO), size.columns > 0 { return size.columns }
         return 80
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+import struct Media.SplitMix64
+
 @testable import Annotations
 
 /// A fresh temporary directory, removed when the test's scope ends via `defer`.
@@ -32,18 +34,8 @@ func fixtureURL(_ name: String) -> URL {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").appendingPathComponent(name)
 }
 
-/// A deterministic pseudo-random generator (SplitMix64) for property-based tests.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The deterministic pseudo-random generator of the property-based tests (Media's SplitMix64).
+typealias SeededGenerator = SplitMix64
 
 /// A small, varied project: several labels, every visibility and provenance, pinned and unpinned entries, a name,
 /// a custom colour, kept extras, a mask and a recorded query.

@@ -98,7 +98,7 @@ struct BadInputTests {
         #expect(source.frameCount <= 90)
         #expect(source.frameCount >= expected.frame_count)
         var decoded = 0
-        var generator = SeededGenerator(seed: 3)
+        var generator = SplitMix64(seed: 3)
         for index in Array(0..<source.frameCount).shuffled(using: &generator) {
             do {
                 let frame = try source.frame(at: index)
@@ -126,7 +126,7 @@ struct BadInputTests {
         #expect(source.frameCount == 90)
         var failures = 0
         var wrong = 0
-        var generator = SeededGenerator(seed: 5)
+        var generator = SplitMix64(seed: 5)
         for index in Array(0..<source.frameCount).shuffled(using: &generator) {
             do {
                 let frame = try source.frame(at: index)

@@ -44,7 +44,7 @@ struct FrameServerTests {
         let frameCount = server.frameTimestamps.count
         let results = ResultCollector()
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
-            var generator = SeededGenerator(seed: UInt64(worker + 1))
+            var generator = SplitMix64(seed: UInt64(worker + 1))
             for step in 0..<60 {
                 let index = Int.random(in: 0..<frameCount, using: &generator)
                 let (width, height) = step % 2 == 0 ? (160, 96) : (80, 48)

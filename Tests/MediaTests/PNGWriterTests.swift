@@ -28,7 +28,7 @@ struct PNGWriterTests {
 
     @Test("round trip: gradients, noise, flat areas, odd sizes")
     func roundTrips() throws {
-        var generator = SeededGenerator(seed: 11)
+        var generator = SplitMix64(seed: 11)
         for (width, height) in [(1, 1), (3, 2), (17, 9), (160, 96), (333, 101)] {
             var rgb = [UInt8](repeating: 0, count: width * height * 3)
             for y in 0..<height {

@@ -47,7 +47,7 @@ struct NumberedFixtureTests {
     @Test("every index, in shuffled order, shows its own number", arguments: numberedFixtures)
     func randomAccessEveryIndex(name: String) throws {
         let source = try VideoSource(path: TestPaths.fixture(name))
-        var generator = SeededGenerator(seed: 42)
+        var generator = SplitMix64(seed: 42)
         let order = Array(0..<source.frameCount).shuffled(using: &generator)
         for index in order {
             let frame = try source.frame(at: index)
@@ -64,7 +64,7 @@ struct NumberedFixtureTests {
         _ = try source.frame(at: 0)
         let seeksBefore = source.statistics.seeks
         let rewindsBefore = source.statistics.rewinds
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         for index in 1..<source.frameCount {
             let decodedBefore = source.statistics.framesDecoded
             let frame = try source.frame(at: index)

@@ -3,22 +3,19 @@ import Testing
 
 @testable import Tracking
 
-/// A smooth random texture: a sum of sinusoids with seeded phases, sampled at (x - dx, y - dy), so the
-/// same texture shifted by a sub-pixel amount is known exactly.
+/// The smooth texture of these tests shifted by (dx, dy), so a sub-pixel shift is known exactly; `flatRight`
+/// makes its right half one flat grey.
 private func texture(width: Int, height: Int, dx: Double = 0, dy: Double = 0, flatRight: Bool = false) -> GrayImage {
-    var pixels = [Float](repeating: 0, count: width * height)
-    let waves: [(Double, Double, Double)] = [(0.21, 0.13, 0.4), (0.07, -0.17, 1.9), (-0.11, 0.05, 2.7), (0.31, 0.29, 0.3), (0.03, 0.09, 5.1)]
-    for y in 0..<height {
-        for x in 0..<width {
-            let u = Double(x) - dx
-            let v = Double(y) - dy
-            var s = 128.0
-            for (a, b, phase) in waves { s += 24 * sin(a * u + b * v + phase) }
-            if flatRight && x >= width / 2 { s = 100 }
-            pixels[y * width + x] = Float(s)
+    var image = sinusoidTexture(
+        width: width, height: height,
+        waves: [(0.21, 0.13, 0.4), (0.07, -0.17, 1.9), (-0.11, 0.05, 2.7), (0.31, 0.29, 0.3), (0.03, 0.09, 5.1)],
+        amplitude: 24, dx: dx, dy: dy)
+    if flatRight {
+        for y in 0..<height {
+            for x in (width / 2)..<width { image.pixels[y * width + x] = 100 }
         }
     }
-    return GrayImage(width: width, height: height, pixels: pixels)
+    return image
 }
 
 @Test(arguments: [(0.0, 0.0), (0.37, -0.61), (3.25, 1.5), (-7.8, 4.4), (12.0, -9.5)])

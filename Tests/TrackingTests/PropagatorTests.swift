@@ -16,20 +16,10 @@ private struct MovingTexture {
         if flatFrames.contains(index) {
             return GrayImage(width: width, height: height, pixels: [Float](repeating: 90, count: width * height))
         }
-        let dx = velocity.x * Double(index)
-        let dy = velocity.y * Double(index)
-        var pixels = [Float](repeating: 0, count: width * height)
-        let waves: [(Double, Double, Double)] = [(0.23, 0.11, 0.7), (0.05, -0.19, 2.1), (-0.13, 0.07, 3.3), (0.29, 0.31, 0.1)]
-        for y in 0..<height {
-            for x in 0..<width {
-                let u = Double(x) - dx
-                let v = Double(y) - dy
-                var s = 128.0
-                for (a, b, phase) in waves { s += 26 * sin(a * u + b * v + phase) }
-                pixels[y * width + x] = Float(s)
-            }
-        }
-        return GrayImage(width: width, height: height, pixels: pixels)
+        return sinusoidTexture(
+            width: width, height: height,
+            waves: [(0.23, 0.11, 0.7), (0.05, -0.19, 2.1), (-0.13, 0.07, 3.3), (0.29, 0.31, 0.1)], amplitude: 26,
+            dx: velocity.x * Double(index), dy: velocity.y * Double(index))
     }
 
     func truth(_ start: FlowPoint, from startFrame: Int, to frame: Int) -> FlowPoint {
