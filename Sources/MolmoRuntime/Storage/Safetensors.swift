@@ -83,21 +83,18 @@ final class MappedFile {
     }
 
     /// Asks the kernel to start reading the pages of a range ahead of use.
-    func prefetch(offset: Int, count: Int) {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (offset / page) * page
-        let end = min(size, offset + count)
-        guard end > start else { return }
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_WILLNEED)
-    }
+    func prefetch(offset: Int, count: Int) { advise(MADV_WILLNEED, offset: offset, count: count) }
 
     /// Tells the kernel the pages of `range` are no longer needed by this process (they stay in the page cache).
-    func release(offset: Int, count: Int) {
+    func release(offset: Int, count: Int) { advise(MADV_DONTNEED, offset: offset, count: count) }
+
+    /// `madvise` over the pages that hold bytes [offset, offset + count).
+    private func advise(_ advice: Int32, offset: Int, count: Int) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (offset / page) * page
         let end = min(size, offset + count)
         guard end > start else { return }
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, advice)
     }
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
