@@ -227,24 +227,8 @@ public final class Molmo2LanguageModel {
             }
             return t
         }
-        func vector(_ name: String, _ n: Int) throws -> [Float] {
-            let (file, info) = try checkpoint.weight(name, shape: [n])
-            return try file.floats(info.name)
-        }
-        func linear(_ parts: [(String, Int)], inFeatures: Int) throws -> PackedLinear {
-            var sources: [(UnsafeRawPointer, Int32, Int)] = []
-            var located: [(SafetensorsFile, SafetensorsTensorInfo)] = []
-            for (name, rows) in parts {
-                let (file, info) = try checkpoint.weight(name, shape: [rows, inFeatures])
-                file.prefetch(info)
-                sources.append((file.bytes(of: info), try kernelType(file, info), rows))
-                located.append((file, info))
-            }
-            let out = PackedLinear(
-                outFeatures: parts.reduce(0) { $0 + $1.1 }, inFeatures: inFeatures, format: format)
-            out.fill(sources: sources)
-            for (file, info) in located { file.release(info) }
-            return out
+        func linear(_ names: [String], inFeatures: Int) throws -> PackedLinear {
+            try checkpoint.packedLinear(names, inFeatures: inFeatures, format: format)
         }
 
         // Embedding rows: base vocabulary then additional rows, from one tensor or two. Released checkpoints split
@@ -292,25 +276,19 @@ public final class Molmo2LanguageModel {
 
         var blocks: [DecoderBlock] = []
         for (i, b) in names.blocks.enumerated() {
-            let qkvRows = b.attProj.count == 1 ? [config.qkvWidth] : [H * d, K * d, K * d]
-            let ffRows = b.ffProj.count == 1 ? [2 * I] : [I, I]
-            var bias: [Float]?
-            if let biasNames = b.attProjBias {
-                bias = try zip(biasNames, qkvRows).flatMap { try vector($0.0, $0.1) }
-            }
             blocks.append(
                 DecoderBlock(
-                    attnNorm: try vector(b.attnNorm, D), ffNorm: try vector(b.ffNorm, D),
-                    attProj: try linear(Array(zip(b.attProj, qkvRows)), inFeatures: D), attProjBias: bias,
-                    qNorm: try b.qNorm.map { try vector($0, qNormWidth) },
-                    kNorm: try b.kNorm.map { try vector($0, kNormWidth) },
-                    attnOut: try linear([(b.attnOut, D)], inFeatures: H * d),
-                    ffProj: try linear(Array(zip(b.ffProj, ffRows)), inFeatures: D),
-                    ffOut: try linear([(b.ffOut, D)], inFeatures: I),
+                    attnNorm: try checkpoint.floats(b.attnNorm), ffNorm: try checkpoint.floats(b.ffNorm),
+                    attProj: try linear(b.attProj, inFeatures: D),
+                    attProjBias: try b.attProjBias.map { try $0.flatMap(checkpoint.floats) },
+                    qNorm: try b.qNorm.map(checkpoint.floats), kNorm: try b.kNorm.map(checkpoint.floats),
+                    attnOut: try linear([b.attnOut], inFeatures: H * d),
+                    ffProj: try linear(b.ffProj, inFeatures: D),
+                    ffOut: try linear([b.ffOut], inFeatures: I),
                     scaledRope: config.usesScaledRope(layer: i)))
         }
-        let lnF = try vector(names.lnF, D)
-        let lmHead = try linear([(names.lmHead, config.vocabSize)], inFeatures: D)
+        let lnF = try checkpoint.floats(names.lnF)
+        let lmHead = try linear([names.lmHead], inFeatures: D)
         return Molmo2LanguageModel(
             config: config, format: format, layout: names.layout, wte: wte, embeddingRowsInHead: headRows, blocks: blocks,
             lnF: lnF, lmHead: lmHead)

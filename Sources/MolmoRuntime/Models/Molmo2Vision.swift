@@ -331,28 +331,9 @@ public final class Molmo2VisionModel {
         }
         for (name, shape) in shapes { _ = try checkpoint.weight(name, shape: shape) }
 
-        func vector(_ name: String) throws -> [Float] {
-            let (file, info) = try checkpoint.locate(name)
-            defer { file.release(info) }
-            return try file.floats(info.name)
-        }
-        func linear(_ parts: [String], inFeatures: Int) throws -> PackedLinear {
-            var sources: [(UnsafeRawPointer, Int32, Int)] = []
-            var located: [(SafetensorsFile, SafetensorsTensorInfo)] = []
-            for name in parts {
-                let (file, info) = try checkpoint.locate(name)
-                guard let t = info.dtype.kernelType else {
-                    throw CheckpointError.unsupportedDType(tensor: name, shard: file.path, dtype: info.dtype.rawValue)
-                }
-                file.prefetch(info)
-                sources.append((file.bytes(of: info), t, info.shape[0]))
-                located.append((file, info))
-            }
-            let out = PackedLinear(
-                outFeatures: sources.reduce(0) { $0 + $1.2 }, inFeatures: inFeatures, format: format)
-            out.fill(sources: sources)
-            for (file, info) in located { file.release(info) }
-            return out
+        func vector(_ name: String) throws -> [Float] { try checkpoint.floats(name) }
+        func linear(_ names: [String], inFeatures: Int) throws -> PackedLinear {
+            try checkpoint.packedLinear(names, inFeatures: inFeatures, format: format)
         }
         let blocks = try names.blocks.map { b in
             VisionBlock(
