@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 import Foundation
 
 // MARK: - Weight names
@@ -473,26 +472,16 @@ public final class Molmo2LanguageModel {
         let blocksOfTokens = (S + tokensPerBlock - 1) / tokensPerBlock
         let keysT = cache.transposedKeys(l)
         let capacity = cache.capacity
-        let items = blocksOfTokens * K
-        let threads = min(KernelThreads.count, items)
+        let scratchFloats = spotter_attention_scratch_floats(group, tokensPerBlock, d, total)
         visualFlags.withUnsafeBufferPointer { vis in
-            // Items are interleaved across threads: later tokens attend to more keys, so contiguous ranges
-            // would leave the first thread idle.
-            DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                let scratch = UnsafeMutablePointer<Float>.allocate(
-                    capacity: spotter_attention_scratch_floats(group, tokensPerBlock, d, total))
-                defer { scratch.deallocate() }
-                var item = thread
-                while item < items {
-                    let kvHead = item % K
-                    let t0 = (item / K) * tokensPerBlock
-                    let n = min(tokensPerBlock, S - t0)
-                    let q = attn + t0 * qWidth + kvHead * group * d
-                    spotter_attention_block(q, qWidth, group, d, keysT + kvHead * d * capacity, capacity,
-                                            values + kvHead * d, kvWidth, start, t0, n, vis.baseAddress, total,
-                                            scale, scratch, q, qWidth)
-                    item += threads
-                }
+            parallelInterleaved(blocksOfTokens * K, scratchFloats: scratchFloats) { item, scratch in
+                let kvHead = item % K
+                let t0 = (item / K) * tokensPerBlock
+                let n = min(tokensPerBlock, S - t0)
+                let q = attn + t0 * qWidth + kvHead * group * d
+                spotter_attention_block(q, qWidth, group, d, keysT + kvHead * d * capacity, capacity,
+                                        values + kvHead * d, kvWidth, start, t0, n, vis.baseAddress, total,
+                                        scale, scratch, q, qWidth)
             }
         }
 

@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 import Foundation
 
 // MARK: - Configuration
@@ -457,25 +456,17 @@ public final class Molmo2VisionModel {
         let scale = 1 / Float(d).squareRoot()
         let tokensPerBlock = 12
         let tokenBlocks = (T + tokensPerBlock - 1) / tokensPerBlock
-        let items = tokenBlocks * H
-        let threads = min(KernelThreads.count, items)
         let out = s.attention.data
+        let scratchFloats = spotter_attention_scratch_floats(1, tokensPerBlock, d, T)
         s.visible.withUnsafeBufferPointer { vis in
-            DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                let scratch = UnsafeMutablePointer<Float>.allocate(
-                    capacity: spotter_attention_scratch_floats(1, tokensPerBlock, d, T))
-                defer { scratch.deallocate() }
-                var item = thread
-                while item < items {
-                    let h = item % H
-                    let t0 = (item / H) * tokensPerBlock
-                    let n = min(tokensPerBlock, T - t0)
-                    // Every query sees every key: all tokens are flagged visual and the chunk is the whole crop.
-                    spotter_attention_block(qkv + t0 * 3 * A + h * d, 3 * A, 1, d, kt + h * d * stride, stride,
-                                            qkv + 2 * A + h * d, 3 * A, 0, t0, n, vis.baseAddress, T, scale,
-                                            scratch, out + t0 * A + h * d, A)
-                    item += threads
-                }
+            parallelInterleaved(tokenBlocks * H, scratchFloats: scratchFloats) { item, scratch in
+                let h = item % H
+                let t0 = (item / H) * tokensPerBlock
+                let n = min(tokensPerBlock, T - t0)
+                // Every query sees every key: all tokens are flagged visual and the chunk is the whole crop.
+                spotter_attention_block(qkv + t0 * 3 * A + h * d, 3 * A, 1, d, kt + h * d * stride, stride,
+                                        qkv + 2 * A + h * d, 3 * A, 0, t0, n, vis.baseAddress, T, scale,
+                                        scratch, out + t0 * A + h * d, A)
             }
         }
     }
