@@ -433,9 +433,7 @@ public final class Molmo2LanguageModel {
             b.attProj.apply(input, xStride: D, rows: n, into: s.qkv.data, outStride: c.qkvWidth, bf16DotProducts: dot)
             let qkv = s.qkv.data
             let qkvW = c.qkvWidth
-            if let bias = b.attProjBias {
-                for r in 0..<n { for j in 0..<qkvW { qkv[r * qkvW + j] += bias[j] } }
-            }
+            if let bias = b.attProjBias { addBias(qkv, stride: qkvW, bias: bias, rows: n) }
             if let qn = b.qNorm, let kn = b.kNorm {
                 if c.qkNormType == "qwen3" {
                     for r in 0..<n {

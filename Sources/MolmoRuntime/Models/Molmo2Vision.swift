@@ -656,14 +656,6 @@ public final class Molmo2VisionModel {
             }
         }
     }
-
-    private func addBias(_ x: UnsafeMutablePointer<Float>, stride: Int, bias: [Float], rows: Int) {
-        bias.withUnsafeBufferPointer { b in
-            parallelChunks(rows, minChunk: 64) { r0, r1 in
-                spotter_add_bias(x + r0 * stride, stride, b.baseAddress!, r1 - r0, b.count)
-            }
-        }
-    }
 }
 
 /// Callbacks that let tests look inside the vision path: every ViT block's output per crop, and the attention-pooling
