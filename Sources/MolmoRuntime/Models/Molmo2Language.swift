@@ -77,7 +77,7 @@ struct LanguageTensorNames {
 // MARK: - Language
 
 /// One decoder block (Qwen3 pre-norm or OLMo3 post-norm); property names follow the released checkpoint keys.
-final class DecoderBlock {
+struct DecoderBlock {
     let attnNorm: [Float]
     let ffNorm: [Float]
     let attProj: PackedLinear
@@ -89,20 +89,6 @@ final class DecoderBlock {
     let ffProj: PackedLinear
     let ffOut: PackedLinear
     let scaledRope: Bool
-
-    init(attnNorm: [Float], ffNorm: [Float], attProj: PackedLinear, attProjBias: [Float]?, qNorm: [Float]?,
-         kNorm: [Float]?, attnOut: PackedLinear, ffProj: PackedLinear, ffOut: PackedLinear, scaledRope: Bool) {
-        self.attnNorm = attnNorm
-        self.ffNorm = ffNorm
-        self.attProj = attProj
-        self.attProjBias = attProjBias
-        self.qNorm = qNorm
-        self.kNorm = kNorm
-        self.attnOut = attnOut
-        self.ffProj = ffProj
-        self.ffOut = ffOut
-        self.scaledRope = scaledRope
-    }
 
     var byteCount: Int { attProj.byteCount + attnOut.byteCount + ffProj.byteCount + ffOut.byteCount }
 }

@@ -196,7 +196,7 @@ struct VisionTensorNames {
 // MARK: - Vision
 
 /// One pre-norm SigLIP2 block; property names follow the released checkpoint keys.
-final class VisionBlock {
+struct VisionBlock {
     let attentionNorm: (weight: [Float], bias: [Float])
     let ffnNorm: (weight: [Float], bias: [Float])
     /// [q; k; v] rows.
@@ -208,20 +208,6 @@ final class VisionBlock {
     let w1Bias: [Float]
     let w2: PackedLinear
     let w2Bias: [Float]
-
-    init(attentionNorm: ([Float], [Float]), ffnNorm: ([Float], [Float]), qkv: PackedLinear, qkvBias: [Float],
-         wo: PackedLinear, woBias: [Float], w1: PackedLinear, w1Bias: [Float], w2: PackedLinear, w2Bias: [Float]) {
-        self.attentionNorm = attentionNorm
-        self.ffnNorm = ffnNorm
-        self.qkv = qkv
-        self.qkvBias = qkvBias
-        self.wo = wo
-        self.woBias = woBias
-        self.w1 = w1
-        self.w1Bias = w1Bias
-        self.w2 = w2
-        self.w2Bias = w2Bias
-    }
 
     var byteCount: Int { qkv.byteCount + wo.byteCount + w1.byteCount + w2.byteCount }
 }
