@@ -193,18 +193,18 @@ UKV256(ukv256_bf16, uint16_t, load8_bf16)
     default: FN(6, __VA_ARGS__); break;                                                                            \
     }
 
-// Runs one MR-row block against one 16- or 32-wide column group, going through a bounce tile when the group has
-// fewer than `width` valid columns.
-#define EDGE_CALL(DISPATCH, FN, mr, width, Ab, lda, B, kc, Cb, ldc, nv, load)                                     \
+// Runs an mr-row block of A (strides rs, ks as for the micro-kernels) against one 16- or 32-wide column group,
+// going through a bounce tile when the group has fewer than `width` valid columns.
+#define EDGE_CALL(DISPATCH, FN, mr, width, Ab, rs, ks, B, kc, Cb, ldc, nv, load)                                  \
     do {                                                                                                           \
         if ((nv) == (width)) {                                                                                     \
-            DISPATCH(FN, mr, Ab, lda, 1, B, kc, Cb, ldc, load);                                                    \
+            DISPATCH(FN, mr, Ab, rs, ks, B, kc, Cb, ldc, load);                                                    \
         } else {                                                                                                   \
             float tile[12 * 32];                                                                                   \
             memset(tile, 0, sizeof(tile));                                                                         \
             if (load)                                                                                              \
                 for (size_t i_ = 0; i_ < (mr); i_++) memcpy(tile + i_ * (width), (Cb) + i_ * (ldc), (nv) * 4);     \
-            DISPATCH(FN, mr, Ab, lda, 1, B, kc, tile, (width), load);                                              \
+            DISPATCH(FN, mr, Ab, rs, ks, B, kc, tile, (width), load);                                              \
             for (size_t i_ = 0; i_ < (mr); i_++) memcpy((Cb) + i_ * (ldc), tile + i_ * (width), (nv) * 4);         \
         }                                                                                                          \
     } while (0)
@@ -238,11 +238,10 @@ UKV256(ukv256_bf16, uint16_t, load8_bf16)
                     if (n0 >= N) break;                                                                            \
                     size_t nv = N - n0 < (WIDTH) ? N - n0 : (WIDTH);                                               \
                     const BT *B = packed + p * K * P + h * (WIDTH);                                                \
-                    EDGE_CALL(DISPATCH, FN, M, WIDTH, A, lda, B, K, C + n0, ldc, nv, accumulate);                  \
+                    EDGE_CALL(DISPATCH, FN, M, WIDTH, A, lda, 1, B, K, C + n0, ldc, nv, accumulate);               \
                 }                                                                                                  \
             return;                                                                                                \
         }                                                                                                          \
-        const size_t mblocks_max = (MC) / (MRMAX);                                                                 \
         float *Ap = (float *)aligned_alloc(64, (MC) * KC * sizeof(float));                                         \
         if (!Ap) return;                                                                                           \
         for (size_t k0 = 0; k0 < K; k0 += KC) {                                                                    \
@@ -251,7 +250,6 @@ UKV256(ukv256_bf16, uint16_t, load8_bf16)
             for (size_t m0 = 0; m0 < M; m0 += (MC)) {                                                              \
                 size_t mc = M - m0 < (MC) ? M - m0 : (MC);                                                         \
                 size_t mblocks = (mc + (MRMAX) - 1) / (MRMAX);                                                     \
-                (void)mblocks_max;                                                                                 \
                 pack_a(A + m0 * lda + k0, lda, mc, kc, (MRMAX), Ap);                                               \
                 for (size_t p = p0; p < p1; p++)                                                                   \
                     for (size_t h = 0; h < halves; h++) {                                                          \
@@ -263,16 +261,7 @@ UKV256(ukv256_bf16, uint16_t, load8_bf16)
                             size_t mr = mc - mb * (MRMAX) < (MRMAX) ? mc - mb * (MRMAX) : (MRMAX);                 \
                             float *Cb = C + (m0 + mb * (MRMAX)) * ldc + n0;                                        \
                             const float *Apb = Ap + mb * kc * (MRMAX);                                             \
-                            if (mr == (MRMAX) && nv == (WIDTH)) {                                                  \
-                                FN(MRMAX, Apb, 1, MRMAX, B, kc, Cb, ldc, load);                                    \
-                            } else {                                                                               \
-                                float tile[12 * 32];                                                               \
-                                memset(tile, 0, sizeof(tile));                                                     \
-                                if (load)                                                                          \
-                                    for (size_t i_ = 0; i_ < mr; i_++) memcpy(tile + i_ * (WIDTH), Cb + i_ * ldc, nv * 4); \
-                                FN(MRMAX, Apb, 1, MRMAX, B, kc, tile, (WIDTH), load);                              \
-                                for (size_t i_ = 0; i_ < mr; i_++) memcpy(Cb + i_ * ldc, tile + i_ * (WIDTH), nv * 4); \
-                            }                                                                                      \
+                            EDGE_CALL(DISPATCH, FN, mr, WIDTH, Apb, 1, MRMAX, B, kc, Cb, ldc, nv, load);           \
                         }                                                                                          \
                     }                                                                                              \
             }                                                                                                      \
