@@ -2,6 +2,7 @@
 #include <immintrin.h>
 #include "simd_math.h"
 #include <math.h>
+#include <string.h>
 
 #include "CKernels.h"
 
@@ -16,13 +17,6 @@ static inline float dot(const float *a, const float *b, size_t n) {
     float s = hsum256(_mm256_add_ps(s0, s1));
     for (; i < n; i++) s += a[i] * b[i];
     return s;
-}
-
-static inline void axpy(float a, const float *x, float *y, size_t n) {
-    __m256 va = _mm256_set1_ps(a);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; i++) y[i] += a * x[i];
 }
 
 void spotter_rmsnorm(const float *x, size_t x_stride, const float *w, float *out, size_t out_stride, size_t rows,
@@ -92,9 +86,6 @@ static float softmax_inplace(float *s, size_t n) {
 // Blocked attention for one kv head: a block of query rows (tokens × the query heads of the group) against all
 // keys at once. Keys are stored transposed ([d][stride], zero beyond the cached tokens) so that Q·Kᵀ and P·V are
 // both small matrix products with the same 6×W register tile.
-
-#include <stdlib.h>
-#include <string.h>
 
 // C[R × W] (= or +=) A[R × kk] (row stride lda) · B[kk × W] (row stride ldb); R ≤ 6, W ∈ {8, 16}.
 static inline __attribute__((always_inline)) void tile6(const int R, const int W, const float *A, size_t lda,
