@@ -127,11 +127,7 @@ static void matmul_rows(size_t rows, int W, const float *A, size_t lda, const fl
             TILE_CASE(4)
             TILE_CASE(5)
             default:
-                if (W == 16)
-                    tile6(6, 16, a, lda, B, ldb, kk, c, ldc);
-                else
-                    tile6(6, 8, a, lda, B, ldb, kk, c, ldc);
-                break;
+            TILE_CASE(6)
         }
 #undef TILE_CASE
     }
