@@ -126,9 +126,11 @@ static AI __m256 load8_bf16(const uint16_t *p) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
+// MR rows of A against 16 columns of B. Element (i, k) of A is at A[i·rs + k·ks]: rs = lda, ks = 1 for rows of
+// A in place; rs = 1, ks = MR for A packed as [k][MR] (MR consecutive row values per k).
 #define UK256(NAME, BT, LOADB)                                                                                     \
-    static AI void NAME(const int MR, const float *A, size_t lda, const BT *B, size_t kc, float *C, size_t ldc,    \
-                        int load_c) {                                                                              \
+    static AI void NAME(const int MR, const float *A, size_t rs, size_t ks, const BT *B, size_t kc, float *C,      \
+                        size_t ldc, int load_c) {                                                                  \
         __m256 c0[6], c1[6];                                                                                       \
         for (int i = 0; i < MR; i++) {                                                                             \
             c0[i] = load_c ? _mm256_loadu_ps(C + i * ldc) : _mm256_setzero_ps();                                   \
@@ -137,7 +139,7 @@ static AI __m256 load8_bf16(const uint16_t *p) {
         for (size_t k = 0; k < kc; k++) {                                                                          \
             __m256 b0 = LOADB(B + k * P), b1 = LOADB(B + k * P + 8);                                               \
             for (int i = 0; i < MR; i++) {                                                                         \
-                __m256 a = _mm256_broadcast_ss(A + i * lda + k);                                                   \
+                __m256 a = _mm256_broadcast_ss(A + i * rs + k * ks);                                               \
                 c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);                                                             \
                 c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);                                                             \
             }                                                                                                      \
@@ -150,28 +152,6 @@ static AI __m256 load8_bf16(const uint16_t *p) {
 
 UK256(uk256_f32, float, _mm256_loadu_ps)
 UK256(uk256_bf16, uint16_t, load8_bf16)
-
-// Same with A packed as [k][MR] (MR consecutive row values per k).
-#define UK256P(NAME, BT, LOADB)                                                                                    \
-    static AI void NAME(const int MR, const float *Ap, const BT *B, size_t kc, float *C, size_t ldc, int load_c) { \
-        __m256 c0[6], c1[6];                                                                                       \
-        for (int i = 0; i < MR; i++) {                                                                             \
-            c0[i] = load_c ? _mm256_loadu_ps(C + i * ldc) : _mm256_setzero_ps();                                   \
-            c1[i] = load_c ? _mm256_loadu_ps(C + i * ldc + 8) : _mm256_setzero_ps();                               \
-        }                                                                                                          \
-        for (size_t k = 0; k < kc; k++) {                                                                          \
-            __m256 b0 = LOADB(B + k * P), b1 = LOADB(B + k * P + 8);                                               \
-            for (int i = 0; i < MR; i++) {                                                                         \
-                __m256 a = _mm256_broadcast_ss(Ap + k * MR + i);                                                   \
-                c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);                                                             \
-                c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);                                                             \
-            }                                                                                                      \
-        }                                                                                                          \
-        for (int i = 0; i < MR; i++) {                                                                             \
-            _mm256_storeu_ps(C + i * ldc, c0[i]);                                                                  \
-            _mm256_storeu_ps(C + i * ldc + 8, c1[i]);                                                              \
-        }                                                                                                          \
-    }
 
 #define UKV256(NAME, BT, LOADB)                                                                                    \
     static AI void NAME(const float *A, const BT *B, size_t kc, float *C, int load_c) {                           \
@@ -203,9 +183,6 @@ UK256(uk256_bf16, uint16_t, load8_bf16)
 UKV256(ukv256_f32, float, _mm256_loadu_ps)
 UKV256(ukv256_bf16, uint16_t, load8_bf16)
 
-UK256P(ukp256_f32, float, _mm256_loadu_ps)
-UK256P(ukp256_bf16, uint16_t, load8_bf16)
-
 #define DISPATCH6(FN, mr, ...)                                                                                     \
     switch (mr) {                                                                                                  \
     case 1: FN(1, __VA_ARGS__); break;                                                                             \
@@ -216,23 +193,23 @@ UK256P(ukp256_bf16, uint16_t, load8_bf16)
     default: FN(6, __VA_ARGS__); break;                                                                            \
     }
 
-// Runs one MR-row block against one 16- or 32-wide column group, going through a bounce tile when the group has
-// fewer than `width` valid columns.
-#define EDGE_CALL(DISPATCH, FN, mr, width, Ab, lda, B, kc, Cb, ldc, nv, load)                                     \
+// Runs an mr-row block of A (strides rs, ks as for the micro-kernels) against one 16- or 32-wide column group,
+// going through a bounce tile when the group has fewer than `width` valid columns.
+#define EDGE_CALL(DISPATCH, FN, mr, width, Ab, rs, ks, B, kc, Cb, ldc, nv, load)                                  \
     do {                                                                                                           \
         if ((nv) == (width)) {                                                                                     \
-            DISPATCH(FN, mr, Ab, lda, B, kc, Cb, ldc, load);                                                       \
+            DISPATCH(FN, mr, Ab, rs, ks, B, kc, Cb, ldc, load);                                                    \
         } else {                                                                                                   \
             float tile[12 * 32];                                                                                   \
             memset(tile, 0, sizeof(tile));                                                                         \
             if (load)                                                                                              \
                 for (size_t i_ = 0; i_ < (mr); i_++) memcpy(tile + i_ * (width), (Cb) + i_ * (ldc), (nv) * 4);     \
-            DISPATCH(FN, mr, Ab, lda, B, kc, tile, (width), load);                                                 \
+            DISPATCH(FN, mr, Ab, rs, ks, B, kc, tile, (width), load);                                              \
             for (size_t i_ = 0; i_ < (mr); i_++) memcpy((Cb) + i_ * (ldc), tile + i_ * (width), (nv) * 4);         \
         }                                                                                                          \
     } while (0)
 
-#define GEMM_DRIVER(NAME, BT, DISPATCH, FN, PFN, VFN, MRMAX, WIDTH, MC)                                                          \
+#define GEMM_DRIVER(NAME, BT, DISPATCH, FN, VFN, MRMAX, WIDTH, MC)                                                \
     static void NAME(const float *A, size_t lda, size_t M, size_t K, const BT *packed, size_t N, size_t p0,       \
                      size_t p1, float *C, size_t ldc, int accumulate) {                                            \
         const size_t halves = P / (WIDTH);                                                                         \
@@ -261,11 +238,10 @@ UK256P(ukp256_bf16, uint16_t, load8_bf16)
                     if (n0 >= N) break;                                                                            \
                     size_t nv = N - n0 < (WIDTH) ? N - n0 : (WIDTH);                                               \
                     const BT *B = packed + p * K * P + h * (WIDTH);                                                \
-                    EDGE_CALL(DISPATCH, FN, M, WIDTH, A, lda, B, K, C + n0, ldc, nv, accumulate);                  \
+                    EDGE_CALL(DISPATCH, FN, M, WIDTH, A, lda, 1, B, K, C + n0, ldc, nv, accumulate);               \
                 }                                                                                                  \
             return;                                                                                                \
         }                                                                                                          \
-        const size_t mblocks_max = (MC) / (MRMAX);                                                                 \
         float *Ap = (float *)aligned_alloc(64, (MC) * KC * sizeof(float));                                         \
         if (!Ap) return;                                                                                           \
         for (size_t k0 = 0; k0 < K; k0 += KC) {                                                                    \
@@ -274,7 +250,6 @@ UK256P(ukp256_bf16, uint16_t, load8_bf16)
             for (size_t m0 = 0; m0 < M; m0 += (MC)) {                                                              \
                 size_t mc = M - m0 < (MC) ? M - m0 : (MC);                                                         \
                 size_t mblocks = (mc + (MRMAX) - 1) / (MRMAX);                                                     \
-                (void)mblocks_max;                                                                                 \
                 pack_a(A + m0 * lda + k0, lda, mc, kc, (MRMAX), Ap);                                               \
                 for (size_t p = p0; p < p1; p++)                                                                   \
                     for (size_t h = 0; h < halves; h++) {                                                          \
@@ -286,16 +261,7 @@ UK256P(ukp256_bf16, uint16_t, load8_bf16)
                             size_t mr = mc - mb * (MRMAX) < (MRMAX) ? mc - mb * (MRMAX) : (MRMAX);                 \
                             float *Cb = C + (m0 + mb * (MRMAX)) * ldc + n0;                                        \
                             const float *Apb = Ap + mb * kc * (MRMAX);                                             \
-                            if (mr == (MRMAX) && nv == (WIDTH)) {                                                  \
-                                PFN(MRMAX, Apb, B, kc, Cb, ldc, load);                                             \
-                            } else {                                                                               \
-                                float tile[12 * 32];                                                               \
-                                memset(tile, 0, sizeof(tile));                                                     \
-                                if (load)                                                                          \
-                                    for (size_t i_ = 0; i_ < mr; i_++) memcpy(tile + i_ * (WIDTH), Cb + i_ * ldc, nv * 4); \
-                                PFN(MRMAX, Apb, B, kc, tile, (WIDTH), load);                                       \
-                                for (size_t i_ = 0; i_ < mr; i_++) memcpy(Cb + i_ * ldc, tile + i_ * (WIDTH), nv * 4); \
-                            }                                                                                      \
+                            EDGE_CALL(DISPATCH, FN, mr, WIDTH, Apb, 1, MRMAX, B, kc, Cb, ldc, nv, load);           \
                         }                                                                                          \
                     }                                                                                              \
             }                                                                                                      \
@@ -303,8 +269,8 @@ UK256P(ukp256_bf16, uint16_t, load8_bf16)
         free(Ap);                                                                                                  \
     }
 
-GEMM_DRIVER(gemm256_f32, float, DISPATCH6, uk256_f32, ukp256_f32, ukv256_f32, 6, 16, 192)
-GEMM_DRIVER(gemm256_bf16, uint16_t, DISPATCH6, uk256_bf16, ukp256_bf16, ukv256_bf16, 6, 16, 192)
+GEMM_DRIVER(gemm256_f32, float, DISPATCH6, uk256_f32, ukv256_f32, 6, 16, 192)
+GEMM_DRIVER(gemm256_bf16, uint16_t, DISPATCH6, uk256_bf16, ukv256_bf16, 6, 16, 192)
 
 // ---------------------------------------------------------------------------------------------------------------
 // AVX-512 micro-kernels: MR ≤ 12 rows × 32 columns.
@@ -314,8 +280,9 @@ static AI T512 __m512 load16_bf16(const uint16_t *p) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
+// MR rows of A (element (i, k) at A[i·rs + k·ks], as for UK256) against 32 columns of B.
 #define UK512(NAME, BT, LOADB)                                                                                     \
-    static AI T512 void NAME(const int MR, const float *A, size_t lda, const BT *B, size_t kc, float *C,           \
+    static AI T512 void NAME(const int MR, const float *A, size_t rs, size_t ks, const BT *B, size_t kc, float *C, \
                              size_t ldc, int load_c) {                                                             \
         __m512 c0[12], c1[12];                                                                                     \
         for (int i = 0; i < MR; i++) {                                                                             \
@@ -325,7 +292,7 @@ static AI T512 __m512 load16_bf16(const uint16_t *p) {
         for (size_t k = 0; k < kc; k++) {                                                                          \
             __m512 b0 = LOADB(B + k * P), b1 = LOADB(B + k * P + 16);                                              \
             for (int i = 0; i < MR; i++) {                                                                         \
-                __m512 a = _mm512_set1_ps(A[i * lda + k]);                                                         \
+                __m512 a = _mm512_set1_ps(A[i * rs + k * ks]);                                                     \
                 c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);                                                             \
                 c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);                                                             \
             }                                                                                                      \
@@ -338,28 +305,6 @@ static AI T512 __m512 load16_bf16(const uint16_t *p) {
 
 UK512(uk512_f32, float, _mm512_loadu_ps)
 UK512(uk512_bf16, uint16_t, load16_bf16)
-
-#define UK512P(NAME, BT, LOADB)                                                                                    \
-    static AI T512 void NAME(const int MR, const float *Ap, const BT *B, size_t kc, float *C, size_t ldc,          \
-                             int load_c) {                                                                         \
-        __m512 c0[12], c1[12];                                                                                     \
-        for (int i = 0; i < MR; i++) {                                                                             \
-            c0[i] = load_c ? _mm512_loadu_ps(C + i * ldc) : _mm512_setzero_ps();                                   \
-            c1[i] = load_c ? _mm512_loadu_ps(C + i * ldc + 16) : _mm512_setzero_ps();                              \
-        }                                                                                                          \
-        for (size_t k = 0; k < kc; k++) {                                                                          \
-            __m512 b0 = LOADB(B + k * P), b1 = LOADB(B + k * P + 16);                                              \
-            for (int i = 0; i < MR; i++) {                                                                         \
-                __m512 a = _mm512_set1_ps(Ap[k * MR + i]);                                                         \
-                c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);                                                             \
-                c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);                                                             \
-            }                                                                                                      \
-        }                                                                                                          \
-        for (int i = 0; i < MR; i++) {                                                                             \
-            _mm512_storeu_ps(C + i * ldc, c0[i]);                                                                  \
-            _mm512_storeu_ps(C + i * ldc + 16, c1[i]);                                                             \
-        }                                                                                                          \
-    }
 
 // One row of A against a 32-wide panel with four independent accumulator chains (decode: bandwidth-bound).
 #define UKV512(NAME, BT, LOADB)                                                                                    \
@@ -392,9 +337,6 @@ UK512(uk512_bf16, uint16_t, load16_bf16)
 UKV512(ukv512_f32, float, _mm512_loadu_ps)
 UKV512(ukv512_bf16, uint16_t, load16_bf16)
 
-UK512P(ukp512_f32, float, _mm512_loadu_ps)
-UK512P(ukp512_bf16, uint16_t, load16_bf16)
-
 #define DISPATCH12(FN, mr, ...)                                                                                    \
     switch (mr) {                                                                                                  \
     case 1: FN(1, __VA_ARGS__); break;                                                                             \
@@ -411,8 +353,8 @@ UK512P(ukp512_bf16, uint16_t, load16_bf16)
     default: FN(12, __VA_ARGS__); break;                                                                           \
     }
 
-T512 GEMM_DRIVER(gemm512_f32, float, DISPATCH12, uk512_f32, ukp512_f32, ukv512_f32, 12, 32, 192)
-T512 GEMM_DRIVER(gemm512_bf16, uint16_t, DISPATCH12, uk512_bf16, ukp512_bf16, ukv512_bf16, 12, 32, 192)
+T512 GEMM_DRIVER(gemm512_f32, float, DISPATCH12, uk512_f32, ukv512_f32, 12, 32, 192)
+T512 GEMM_DRIVER(gemm512_bf16, uint16_t, DISPATCH12, uk512_bf16, ukv512_bf16, 12, 32, 192)
 
 // ---------------------------------------------------------------------------------------------------------------
 

@@ -2,16 +2,9 @@
 #include <immintrin.h>
 #include "simd_math.h"
 #include <math.h>
+#include <string.h>
 
 #include "CKernels.h"
-
-static inline float hsum256(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
-}
 
 static inline float dot(const float *a, const float *b, size_t n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -24,13 +17,6 @@ static inline float dot(const float *a, const float *b, size_t n) {
     float s = hsum256(_mm256_add_ps(s0, s1));
     for (; i < n; i++) s += a[i] * b[i];
     return s;
-}
-
-static inline void axpy(float a, const float *x, float *y, size_t n) {
-    __m256 va = _mm256_set1_ps(a);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; i++) y[i] += a * x[i];
 }
 
 void spotter_rmsnorm(const float *x, size_t x_stride, const float *w, float *out, size_t out_stride, size_t rows,
@@ -101,9 +87,6 @@ static float softmax_inplace(float *s, size_t n) {
 // keys at once. Keys are stored transposed ([d][stride], zero beyond the cached tokens) so that Q·Kᵀ and P·V are
 // both small matrix products with the same 6×W register tile.
 
-#include <stdlib.h>
-#include <string.h>
-
 // C[R × W] (= or +=) A[R × kk] (row stride lda) · B[kk × W] (row stride ldb); R ≤ 6, W ∈ {8, 16}.
 static inline __attribute__((always_inline)) void tile6(const int R, const int W, const float *A, size_t lda,
                                                         const float *B, size_t ldb, size_t kk, float *C, size_t ldc) {
@@ -144,11 +127,7 @@ static void matmul_rows(size_t rows, int W, const float *A, size_t lda, const fl
             TILE_CASE(4)
             TILE_CASE(5)
             default:
-                if (W == 16)
-                    tile6(6, 16, a, lda, B, ldb, kk, c, ldc);
-                else
-                    tile6(6, 8, a, lda, B, ldb, kk, c, ldc);
-                break;
+            TILE_CASE(6)
         }
 #undef TILE_CASE
     }

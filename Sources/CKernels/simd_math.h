@@ -4,6 +4,15 @@
 // Vector math shared by the C kernels (private to CKernels; not part of the public header).
 #include <immintrin.h>
 
+// Sum of the 8 lanes.
+static inline float hsum256(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
 // exp(x) for 8 floats: range reduction by ln 2 and a degree-6 polynomial (max relative error ~2e-7 over the
 // float range; inputs below -87.3 flush to 0).
 static inline __m256 exp256(__m256 x) {

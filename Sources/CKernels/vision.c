@@ -76,14 +76,6 @@ int spotter_resize_bilinear_rgb8(const uint8_t *src, size_t sw, size_t sh, size_
     return 0;
 }
 
-static inline float hsum256(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    return _mm_cvtss_f32(lo);
-}
-
 void spotter_layernorm(const float *x, size_t x_stride, const float *w, const float *b, float *out,
                        size_t out_stride, size_t rows, size_t n, float eps) {
     for (size_t r = 0; r < rows; r++) {

@@ -33,9 +33,7 @@ public final class Molmo2TextRuntime {
     }
 
     /// The single-turn chat prompt of Molmo2 for a text-only question (no visual block).
-    public static func chatPrompt(question: String) -> String {
-        "<|im_start|>user\n\(question)<|im_end|>\n<|im_start|>assistant\n"
-    }
+    public static func chatPrompt(question: String) -> String { PromptLayout.chatText(question: question) }
 
     /// Generates a reply to `prompt` (raw text, BOS added), streaming decoded text pieces to `onText`
     /// (return false to stop). Stops at the checkpoint's EOS ids. Returns the whole reply without special tokens.

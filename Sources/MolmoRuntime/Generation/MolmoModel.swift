@@ -307,22 +307,10 @@ public final class MolmoModel {
     private func preprocessVideo(count: Int, frame: (Int) throws -> RGBFrame, options: AnswerOptions) throws
         -> PreprocessedVisual
     {
-        let preprocessor = Molmo2ImagePreprocessor(config: processorConfig)
-        var crops: [UInt8] = []
-        crops.reserveCapacity(count * processorConfig.patchesPerCrop * processorConfig.valuesPerPatch)
-        var timestamps: [Double] = []
-        for i in 0..<count {
-            let f = try frame(i)
-            crops += try preprocessor.videoFramePatches(f)
-            timestamps.append(f.timestamp)
-            options.onProgress?(.framesPrepared(done: i + 1, total: count))
+        try Molmo2ImagePreprocessor(config: processorConfig).preprocess(videoFrameCount: count, frame: frame) { done in
+            options.onProgress?(.framesPrepared(done: done, total: count))
             if options.cancellation?.isCancelled == true { throw MolmoModelError.cancelled }
         }
-        let (pooling, rows, cols) = preprocessor.videoPooling(frames: count)
-        return PreprocessedVisual(
-            kind: .video, crops: crops, numCrops: count, pooling: pooling,
-            windowSize: processorConfig.videoPooling[0] * processorConfig.videoPooling[1], grid: [count, rows, cols],
-            timestamps: timestamps, tiling: nil)
     }
 
     /// Answers `question` about `media`, streaming decoded text pieces to `onText` (return false to stop), and

@@ -1,7 +1,7 @@
 import CKernels
 import Foundation
 
-// Row operations used by the decoders, split across threads by rows. The arithmetic lives in CKernels.
+// Row operations used by the models, split across threads by rows. The arithmetic lives in CKernels.
 
 /// RMSNorm of `rows` rows of length `n`: out = w ⊙ x / sqrt(mean(x²) + eps).
 func rmsNorm(_ x: UnsafePointer<Float>, stride xs: Int, weight: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
@@ -16,6 +16,15 @@ func siluMul(gate: UnsafePointer<Float>, value: UnsafePointer<Float>, inStride: 
              outStride: Int, rows: Int, width: Int) {
     parallelChunks(rows, minChunk: max(1, 8192 / max(width, 1))) { r0, r1 in
         for r in r0..<r1 { spotter_silu_mul(gate + r * inStride, value + r * inStride, out + r * outStride, width) }
+    }
+}
+
+/// x[r] += bias for `rows` rows of stride `stride` (the row width is `bias.count`).
+func addBias(_ x: UnsafeMutablePointer<Float>, stride: Int, bias: [Float], rows: Int) {
+    bias.withUnsafeBufferPointer { b in
+        parallelChunks(rows, minChunk: 64) { r0, r1 in
+            spotter_add_bias(x + r0 * stride, stride, b.baseAddress!, r1 - r0, b.count)
+        }
     }
 }
 

@@ -38,3 +38,19 @@ func parallelChunks(_ total: Int, minChunk: Int = 1, _ body: (Int, Int) -> Void)
         if start < end { body(start, end) }
     }
 }
+
+/// Runs `body(item, scratch)` for every item of `0..<items`, interleaved across `KernelThreads.count` threads (item i
+/// on thread i mod threads), each thread with its own `scratchFloats` floats of scratch. For blocked attention: later
+/// tokens attend to more keys, so contiguous ranges would leave the first thread idle.
+func parallelInterleaved(_ items: Int, scratchFloats: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
+    let threads = min(KernelThreads.count, items)
+    DispatchQueue.concurrentPerform(iterations: threads) { thread in
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
+        defer { scratch.deallocate() }
+        var item = thread
+        while item < items {
+            body(item, scratch)
+            item += threads
+        }
+    }
+}

@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 import Foundation
 
 // MARK: - Weight names
@@ -78,7 +77,7 @@ struct LanguageTensorNames {
 // MARK: - Language
 
 /// One decoder block (Qwen3 pre-norm or OLMo3 post-norm); property names follow the released checkpoint keys.
-final class DecoderBlock {
+struct DecoderBlock {
     let attnNorm: [Float]
     let ffNorm: [Float]
     let attProj: PackedLinear
@@ -90,20 +89,6 @@ final class DecoderBlock {
     let ffProj: PackedLinear
     let ffOut: PackedLinear
     let scaledRope: Bool
-
-    init(attnNorm: [Float], ffNorm: [Float], attProj: PackedLinear, attProjBias: [Float]?, qNorm: [Float]?,
-         kNorm: [Float]?, attnOut: PackedLinear, ffProj: PackedLinear, ffOut: PackedLinear, scaledRope: Bool) {
-        self.attnNorm = attnNorm
-        self.ffNorm = ffNorm
-        self.attProj = attProj
-        self.attProjBias = attProjBias
-        self.qNorm = qNorm
-        self.kNorm = kNorm
-        self.attnOut = attnOut
-        self.ffProj = ffProj
-        self.ffOut = ffOut
-        self.scaledRope = scaledRope
-    }
 
     var byteCount: Int { attProj.byteCount + attnOut.byteCount + ffProj.byteCount + ffOut.byteCount }
 }
@@ -227,24 +212,8 @@ public final class Molmo2LanguageModel {
             }
             return t
         }
-        func vector(_ name: String, _ n: Int) throws -> [Float] {
-            let (file, info) = try checkpoint.weight(name, shape: [n])
-            return try file.floats(info.name)
-        }
-        func linear(_ parts: [(String, Int)], inFeatures: Int) throws -> PackedLinear {
-            var sources: [(UnsafeRawPointer, Int32, Int)] = []
-            var located: [(SafetensorsFile, SafetensorsTensorInfo)] = []
-            for (name, rows) in parts {
-                let (file, info) = try checkpoint.weight(name, shape: [rows, inFeatures])
-                file.prefetch(info)
-                sources.append((file.bytes(of: info), try kernelType(file, info), rows))
-                located.append((file, info))
-            }
-            let out = PackedLinear(
-                outFeatures: parts.reduce(0) { $0 + $1.1 }, inFeatures: inFeatures, format: format)
-            out.fill(sources: sources)
-            for (file, info) in located { file.release(info) }
-            return out
+        func linear(_ names: [String], inFeatures: Int) throws -> PackedLinear {
+            try checkpoint.packedLinear(names, inFeatures: inFeatures, format: format)
         }
 
         // Embedding rows: base vocabulary then additional rows, from one tensor or two. Released checkpoints split
@@ -292,25 +261,19 @@ public final class Molmo2LanguageModel {
 
         var blocks: [DecoderBlock] = []
         for (i, b) in names.blocks.enumerated() {
-            let qkvRows = b.attProj.count == 1 ? [config.qkvWidth] : [H * d, K * d, K * d]
-            let ffRows = b.ffProj.count == 1 ? [2 * I] : [I, I]
-            var bias: [Float]?
-            if let biasNames = b.attProjBias {
-                bias = try zip(biasNames, qkvRows).flatMap { try vector($0.0, $0.1) }
-            }
             blocks.append(
                 DecoderBlock(
-                    attnNorm: try vector(b.attnNorm, D), ffNorm: try vector(b.ffNorm, D),
-                    attProj: try linear(Array(zip(b.attProj, qkvRows)), inFeatures: D), attProjBias: bias,
-                    qNorm: try b.qNorm.map { try vector($0, qNormWidth) },
-                    kNorm: try b.kNorm.map { try vector($0, kNormWidth) },
-                    attnOut: try linear([(b.attnOut, D)], inFeatures: H * d),
-                    ffProj: try linear(Array(zip(b.ffProj, ffRows)), inFeatures: D),
-                    ffOut: try linear([(b.ffOut, D)], inFeatures: I),
+                    attnNorm: try checkpoint.floats(b.attnNorm), ffNorm: try checkpoint.floats(b.ffNorm),
+                    attProj: try linear(b.attProj, inFeatures: D),
+                    attProjBias: try b.attProjBias.map { try $0.flatMap(checkpoint.floats) },
+                    qNorm: try b.qNorm.map(checkpoint.floats), kNorm: try b.kNorm.map(checkpoint.floats),
+                    attnOut: try linear([b.attnOut], inFeatures: H * d),
+                    ffProj: try linear(b.ffProj, inFeatures: D),
+                    ffOut: try linear([b.ffOut], inFeatures: I),
                     scaledRope: config.usesScaledRope(layer: i)))
         }
-        let lnF = try vector(names.lnF, D)
-        let lmHead = try linear([(names.lmHead, config.vocabSize)], inFeatures: D)
+        let lnF = try checkpoint.floats(names.lnF)
+        let lmHead = try linear([names.lmHead], inFeatures: D)
         return Molmo2LanguageModel(
             config: config, format: format, layout: names.layout, wte: wte, embeddingRowsInHead: headRows, blocks: blocks,
             lnF: lnF, lmHead: lmHead)
@@ -456,9 +419,7 @@ public final class Molmo2LanguageModel {
             b.attProj.apply(input, xStride: D, rows: n, into: s.qkv.data, outStride: c.qkvWidth, bf16DotProducts: dot)
             let qkv = s.qkv.data
             let qkvW = c.qkvWidth
-            if let bias = b.attProjBias {
-                for r in 0..<n { for j in 0..<qkvW { qkv[r * qkvW + j] += bias[j] } }
-            }
+            if let bias = b.attProjBias { addBias(qkv, stride: qkvW, bias: bias, rows: n) }
             if let qn = b.qNorm, let kn = b.kNorm {
                 if c.qkNormType == "qwen3" {
                     for r in 0..<n {
@@ -495,26 +456,16 @@ public final class Molmo2LanguageModel {
         let blocksOfTokens = (S + tokensPerBlock - 1) / tokensPerBlock
         let keysT = cache.transposedKeys(l)
         let capacity = cache.capacity
-        let items = blocksOfTokens * K
-        let threads = min(KernelThreads.count, items)
+        let scratchFloats = spotter_attention_scratch_floats(group, tokensPerBlock, d, total)
         visualFlags.withUnsafeBufferPointer { vis in
-            // Items are interleaved across threads: later tokens attend to more keys, so contiguous ranges
-            // would leave the first thread idle.
-            DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                let scratch = UnsafeMutablePointer<Float>.allocate(
-                    capacity: spotter_attention_scratch_floats(group, tokensPerBlock, d, total))
-                defer { scratch.deallocate() }
-                var item = thread
-                while item < items {
-                    let kvHead = item % K
-                    let t0 = (item / K) * tokensPerBlock
-                    let n = min(tokensPerBlock, S - t0)
-                    let q = attn + t0 * qWidth + kvHead * group * d
-                    spotter_attention_block(q, qWidth, group, d, keysT + kvHead * d * capacity, capacity,
-                                            values + kvHead * d, kvWidth, start, t0, n, vis.baseAddress, total,
-                                            scale, scratch, q, qWidth)
-                    item += threads
-                }
+            parallelInterleaved(blocksOfTokens * K, scratchFloats: scratchFloats) { item, scratch in
+                let kvHead = item % K
+                let t0 = (item / K) * tokensPerBlock
+                let n = min(tokensPerBlock, S - t0)
+                let q = attn + t0 * qWidth + kvHead * group * d
+                spotter_attention_block(q, qWidth, group, d, keysT + kvHead * d * capacity, capacity,
+                                        values + kvHead * d, kvWidth, start, t0, n, vis.baseAddress, total,
+                                        scale, scratch, q, qWidth)
             }
         }
 

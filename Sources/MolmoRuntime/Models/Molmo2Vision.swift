@@ -1,5 +1,4 @@
 import CKernels
-import Dispatch
 import Foundation
 
 // MARK: - Configuration
@@ -197,7 +196,7 @@ struct VisionTensorNames {
 // MARK: - Vision
 
 /// One pre-norm SigLIP2 block; property names follow the released checkpoint keys.
-final class VisionBlock {
+struct VisionBlock {
     let attentionNorm: (weight: [Float], bias: [Float])
     let ffnNorm: (weight: [Float], bias: [Float])
     /// [q; k; v] rows.
@@ -209,20 +208,6 @@ final class VisionBlock {
     let w1Bias: [Float]
     let w2: PackedLinear
     let w2Bias: [Float]
-
-    init(attentionNorm: ([Float], [Float]), ffnNorm: ([Float], [Float]), qkv: PackedLinear, qkvBias: [Float],
-         wo: PackedLinear, woBias: [Float], w1: PackedLinear, w1Bias: [Float], w2: PackedLinear, w2Bias: [Float]) {
-        self.attentionNorm = attentionNorm
-        self.ffnNorm = ffnNorm
-        self.qkv = qkv
-        self.qkvBias = qkvBias
-        self.wo = wo
-        self.woBias = woBias
-        self.w1 = w1
-        self.w1Bias = w1Bias
-        self.w2 = w2
-        self.w2Bias = w2Bias
-    }
 
     var byteCount: Int { qkv.byteCount + wo.byteCount + w1.byteCount + w2.byteCount }
 }
@@ -331,28 +316,9 @@ public final class Molmo2VisionModel {
         }
         for (name, shape) in shapes { _ = try checkpoint.weight(name, shape: shape) }
 
-        func vector(_ name: String) throws -> [Float] {
-            let (file, info) = try checkpoint.locate(name)
-            defer { file.release(info) }
-            return try file.floats(info.name)
-        }
-        func linear(_ parts: [String], inFeatures: Int) throws -> PackedLinear {
-            var sources: [(UnsafeRawPointer, Int32, Int)] = []
-            var located: [(SafetensorsFile, SafetensorsTensorInfo)] = []
-            for name in parts {
-                let (file, info) = try checkpoint.locate(name)
-                guard let t = info.dtype.kernelType else {
-                    throw CheckpointError.unsupportedDType(tensor: name, shard: file.path, dtype: info.dtype.rawValue)
-                }
-                file.prefetch(info)
-                sources.append((file.bytes(of: info), t, info.shape[0]))
-                located.append((file, info))
-            }
-            let out = PackedLinear(
-                outFeatures: sources.reduce(0) { $0 + $1.2 }, inFeatures: inFeatures, format: format)
-            out.fill(sources: sources)
-            for (file, info) in located { file.release(info) }
-            return out
+        func vector(_ name: String) throws -> [Float] { try checkpoint.floats(name) }
+        func linear(_ names: [String], inFeatures: Int) throws -> PackedLinear {
+            try checkpoint.packedLinear(names, inFeatures: inFeatures, format: format)
         }
         let blocks = try names.blocks.map { b in
             VisionBlock(
@@ -476,25 +442,17 @@ public final class Molmo2VisionModel {
         let scale = 1 / Float(d).squareRoot()
         let tokensPerBlock = 12
         let tokenBlocks = (T + tokensPerBlock - 1) / tokensPerBlock
-        let items = tokenBlocks * H
-        let threads = min(KernelThreads.count, items)
         let out = s.attention.data
+        let scratchFloats = spotter_attention_scratch_floats(1, tokensPerBlock, d, T)
         s.visible.withUnsafeBufferPointer { vis in
-            DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                let scratch = UnsafeMutablePointer<Float>.allocate(
-                    capacity: spotter_attention_scratch_floats(1, tokensPerBlock, d, T))
-                defer { scratch.deallocate() }
-                var item = thread
-                while item < items {
-                    let h = item % H
-                    let t0 = (item / H) * tokensPerBlock
-                    let n = min(tokensPerBlock, T - t0)
-                    // Every query sees every key: all tokens are flagged visual and the chunk is the whole crop.
-                    spotter_attention_block(qkv + t0 * 3 * A + h * d, 3 * A, 1, d, kt + h * d * stride, stride,
-                                            qkv + 2 * A + h * d, 3 * A, 0, t0, n, vis.baseAddress, T, scale,
-                                            scratch, out + t0 * A + h * d, A)
-                    item += threads
-                }
+            parallelInterleaved(tokenBlocks * H, scratchFloats: scratchFloats) { item, scratch in
+                let h = item % H
+                let t0 = (item / H) * tokensPerBlock
+                let n = min(tokensPerBlock, T - t0)
+                // Every query sees every key: all tokens are flagged visual and the chunk is the whole crop.
+                spotter_attention_block(qkv + t0 * 3 * A + h * d, 3 * A, 1, d, kt + h * d * stride, stride,
+                                        qkv + 2 * A + h * d, 3 * A, 0, t0, n, vis.baseAddress, T, scale,
+                                        scratch, out + t0 * A + h * d, A)
             }
         }
     }
@@ -681,14 +639,6 @@ public final class Molmo2VisionModel {
                     spotter_layernorm(x + r0 * width, width, w.baseAddress!, b.baseAddress!, out + r0 * width, width,
                                       r1 - r0, width, eps)
                 }
-            }
-        }
-    }
-
-    private func addBias(_ x: UnsafeMutablePointer<Float>, stride: Int, bias: [Float], rows: Int) {
-        bias.withUnsafeBufferPointer { b in
-            parallelChunks(rows, minChunk: 64) { r0, r1 in
-                spotter_add_bias(x + r0 * stride, stride, b.baseAddress!, r1 - r0, b.count)
             }
         }
     }

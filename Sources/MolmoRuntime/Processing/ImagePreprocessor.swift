@@ -246,15 +246,28 @@ public struct Molmo2ImagePreprocessor: Sendable {
 
     /// Every frame of a video (already sampled; `timestamp` of each is its prompt time).
     public func preprocess(videoFrames frames: [RGBFrame]) throws -> PreprocessedVisual {
-        guard !frames.isEmpty else { throw PreprocessingError.invalidFrame("a video needs at least one frame") }
+        try preprocess(videoFrameCount: frames.count, frame: { frames[$0] })
+    }
+
+    /// A video of `count` frames fetched one at a time (`frame(i)`), so that full-size frames are not all held in
+    /// memory at once. `afterFrame(done)` runs after each frame (progress; it may throw to stop).
+    func preprocess(videoFrameCount count: Int, frame: (Int) throws -> RGBFrame,
+                    afterFrame: ((Int) throws -> Void)? = nil) throws -> PreprocessedVisual {
+        guard count > 0 else { throw PreprocessingError.invalidFrame("a video needs at least one frame") }
         var crops: [UInt8] = []
-        crops.reserveCapacity(frames.count * config.patchesPerCrop * config.valuesPerPatch)
-        for f in frames { crops += try videoFramePatches(f) }
-        let (pooling, rows, cols) = videoPooling(frames: frames.count)
+        crops.reserveCapacity(count * config.patchesPerCrop * config.valuesPerPatch)
+        var timestamps: [Double] = []
+        for i in 0..<count {
+            let f = try frame(i)
+            crops += try videoFramePatches(f)
+            timestamps.append(f.timestamp)
+            try afterFrame?(i + 1)
+        }
+        let (pooling, rows, cols) = videoPooling(frames: count)
         return PreprocessedVisual(
-            kind: .video, crops: crops, numCrops: frames.count, pooling: pooling,
-            windowSize: config.videoPooling[0] * config.videoPooling[1], grid: [frames.count, rows, cols],
-            timestamps: frames.map(\.timestamp), tiling: nil)
+            kind: .video, crops: crops, numCrops: count, pooling: pooling,
+            windowSize: config.videoPooling[0] * config.videoPooling[1], grid: [count, rows, cols],
+            timestamps: timestamps, tiling: nil)
     }
 
     // MARK: - Shared

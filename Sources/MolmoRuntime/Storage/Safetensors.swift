@@ -83,21 +83,18 @@ final class MappedFile {
     }
 
     /// Asks the kernel to start reading the pages of a range ahead of use.
-    func prefetch(offset: Int, count: Int) {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (offset / page) * page
-        let end = min(size, offset + count)
-        guard end > start else { return }
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_WILLNEED)
-    }
+    func prefetch(offset: Int, count: Int) { advise(MADV_WILLNEED, offset: offset, count: count) }
 
     /// Tells the kernel the pages of `range` are no longer needed by this process (they stay in the page cache).
-    func release(offset: Int, count: Int) {
+    func release(offset: Int, count: Int) { advise(MADV_DONTNEED, offset: offset, count: count) }
+
+    /// `madvise` over the pages that hold bytes [offset, offset + count).
+    private func advise(_ advice: Int32, offset: Int, count: Int) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (offset / page) * page
         let end = min(size, offset + count)
         guard end > start else { return }
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, advice)
     }
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
@@ -152,40 +149,39 @@ public final class SafetensorsFile {
 
     /// Reads a tensor as fp32 (F32/BF16/F16 only).
     public func floats(_ name: String) throws -> [Float] {
-        guard let info = tensors[name] else {
-            throw SafetensorsError.invalidTensor(file: path, tensor: name, reason: "not in this file")
-        }
-        guard let kt = info.dtype.kernelType else {
-            throw SafetensorsError.invalidTensor(file: path, tensor: name, reason: "dtype \(info.dtype) is not a float type")
-        }
-        var out = [Float](repeating: 0, count: info.elementCount)
-        out.withUnsafeMutableBufferPointer { dst in
-            spotter_convert_to_f32(bytes(of: info), kt, info.elementCount, dst.baseAddress!)
-        }
-        return out
+        try converted(name, spotter_convert_to_f32)
     }
 
     /// Reads a tensor (F32/BF16/F16) as bfloat16 bit patterns, rounding fp32 to nearest even as the runtime's
     /// bf16 weight format does.
     public func bfloat16Bits(_ name: String) throws -> [UInt16] {
-        guard let info = tensors[name] else {
-            throw SafetensorsError.invalidTensor(file: path, tensor: name, reason: "not in this file")
-        }
+        try converted(name, spotter_convert_to_bf16)
+    }
+
+    /// A float tensor's elements converted by one of CKernels' `spotter_convert_to_*` functions.
+    private func converted<Element: Numeric>(
+        _ name: String,
+        _ convert: (UnsafeRawPointer?, Int32, Int, UnsafeMutablePointer<Element>?) -> Void
+    ) throws -> [Element] {
+        let info = try entry(name)
         guard let kt = info.dtype.kernelType else {
             throw SafetensorsError.invalidTensor(file: path, tensor: name, reason: "dtype \(info.dtype) is not a float type")
         }
-        var out = [UInt16](repeating: 0, count: info.elementCount)
-        out.withUnsafeMutableBufferPointer { dst in
-            spotter_convert_to_bf16(bytes(of: info), kt, info.elementCount, dst.baseAddress!)
-        }
+        var out = [Element](repeating: 0, count: info.elementCount)
+        out.withUnsafeMutableBufferPointer { dst in convert(bytes(of: info), kt, info.elementCount, dst.baseAddress!) }
         return out
+    }
+
+    private func entry(_ name: String) throws -> SafetensorsTensorInfo {
+        guard let info = tensors[name] else {
+            throw SafetensorsError.invalidTensor(file: path, tensor: name, reason: "not in this file")
+        }
+        return info
     }
 
     /// Reads an integer tensor (I64/I32/I16/I8/U8/U16/U32) as Int.
     public func integers(_ name: String) throws -> [Int] {
-        guard let info = tensors[name] else {
-            throw SafetensorsError.invalidTensor(file: path, tensor: name, reason: "not in this file")
-        }
+        let info = try entry(name)
         let p = bytes(of: info)
         let n = info.elementCount
         switch info.dtype {

@@ -128,8 +128,7 @@ public final class BPETokenizer {
 
         // Byte-level alphabet: byte b is written as the scalar byteToUnicode[b].
         let byteToUnicode = BPETokenizer.byteToUnicode
-        var unicodeToByte: [Unicode.Scalar: UInt8] = [:]
-        for (b, u) in byteToUnicode.enumerated() { unicodeToByte[u] = UInt8(b) }
+        let unicodeToByte = BPETokenizer.unicodeToByte
         var byteIds = [Int32](repeating: -1, count: 256)
         for b in 0..<256 {
             guard let id = tokenToId[String(Character(byteToUnicode[b]))] else {
@@ -213,11 +212,16 @@ public final class BPETokenizer {
     /// Id of a token string (model vocabulary or added token).
     public func id(of token: String) -> Int? { tokenToId[token] }
 
+    /// `bytes` written in the byte-level alphabet (the form of the vocabulary's token strings).
+    static func byteLevelText<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        var text = String.UnicodeScalarView()
+        for b in bytes { text.append(byteToUnicode[Int(b)]) }
+        return String(text)
+    }
+
     /// Id of the model token (not an added token) that stands for exactly `bytes`.
     func modelTokenId<C: Collection>(bytes: C) -> Int? where C.Element == UInt8 {
-        var text = String.UnicodeScalarView()
-        for b in bytes { text.append(BPETokenizer.byteToUnicode[Int(b)]) }
-        guard let id = tokenToId[String(text)], addedTokens[id] == nil else { return nil }
+        guard let id = tokenToId[BPETokenizer.byteLevelText(bytes)], addedTokens[id] == nil else { return nil }
         return id
     }
 
@@ -298,7 +302,7 @@ public final class BPETokenizer {
         }
         cacheLock.unlock()
         var result: [Int32]
-        if ignoreMerges, let whole = tokenToId[String(bytes.map { Character(BPETokenizer.byteToUnicode[Int($0)]) })] {
+        if ignoreMerges, let whole = tokenToId[BPETokenizer.byteLevelText(bytes)] {
             result = [Int32(whole)]
         } else {
             var symbols = bytes.map { byteTokenIds[Int($0)] }
