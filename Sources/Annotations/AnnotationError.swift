@@ -1,5 +1,5 @@
 /// Every failure of the Annotations module; each description is one line naming the file and the problem.
-public enum AnnotationError: Error, CustomStringConvertible, Equatable {
+package enum AnnotationError: Error, CustomStringConvertible, Equatable {
     /// The project database could not be opened, created or written.
     case store(path: String, reason: String)
     /// An edit referred to something that does not exist or carried an invalid value.
@@ -11,7 +11,7 @@ public enum AnnotationError: Error, CustomStringConvertible, Equatable {
     /// A file could not be read or written.
     case io(path: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .store(let path, let reason): return "\(path): project store: \(reason)"
         case .invalidEdit(let path, let reason): return "\(path): invalid edit: \(reason)"

@@ -8,7 +8,7 @@ import Foundation
 
 /// Writes a file through a temporary file in the same directory, fsyncs it and renames it over the target, so
 /// readers see the old file or the complete new one, never a partial one. Not committing removes the temporary file.
-public final class AtomicFileWriter {
+package final class AtomicFileWriter {
     let path: String
     private let temporaryPath: String
     private var descriptor: Int32
@@ -69,7 +69,7 @@ public final class AtomicFileWriter {
     }
 
     /// Writes `bytes` to `path` atomically.
-    public static func write(_ bytes: [UInt8], to path: String) throws {
+    package static func write(_ bytes: [UInt8], to path: String) throws {
         let writer = try AtomicFileWriter(path: path)
         try writer.write(bytes)
         try writer.commit()

@@ -1,18 +1,18 @@
 /// A track to create: metadata plus its initial entries (any order; one per frame, the last one wins).
-public struct NewTrack: Equatable, Sendable {
+package struct NewTrack: Equatable, Sendable {
     /// Keep this id when no current track has it (imports keep their ids); otherwise a fresh id is assigned.
-    public var preferredID: TrackID?
-    public var label: String
-    public var name: String
-    public var color: RGBColor?
-    public var queryID: Int64?
-    public var extras: String?
+    package var preferredID: TrackID?
+    package var label: String
+    package var name: String
+    package var color: RGBColor?
+    package var queryID: Int64?
+    package var extras: String?
     /// Who originally created the track (imports keep it); nil means the actor applying the edit.
-    public var createdBy: EditActor?
-    public var entries: [PointEntry]
-    public var masks: [Int: RLEMask]
+    package var createdBy: EditActor?
+    package var entries: [PointEntry]
+    package var masks: [Int: RLEMask]
 
-    public init(
+    package init(
         preferredID: TrackID? = nil, label: String, name: String = "", color: RGBColor? = nil, queryID: Int64? = nil,
         extras: String? = nil, createdBy: EditActor? = nil, entries: [PointEntry] = [], masks: [Int: RLEMask] = [:]
     ) {
@@ -29,7 +29,7 @@ public struct NewTrack: Equatable, Sendable {
 }
 
 /// How machine output (model answers, tracker runs) meets entries that are already stored.
-public enum MachineMergePolicy: Sendable {
+package enum MachineMergePolicy: Sendable {
     /// Only frames with no stored entry receive a value.
     case fillMissing
     /// Machine-made entries are replaced; human entries are kept.
@@ -40,7 +40,7 @@ public enum MachineMergePolicy: Sendable {
 
 /// One user-visible change to the annotations. Each `apply` is one SQLite transaction and one undo step; a
 /// `batch` groups several edits into one transaction and one undo step.
-public indirect enum Edit: Sendable {
+package indirect enum Edit: Sendable {
     /// A new track; its id is reported in `EditResult.createdTracks`.
     case createTrack(NewTrack)
     /// Several new tracks at once (accepting a model answer, importing).
@@ -76,7 +76,7 @@ public indirect enum Edit: Sendable {
     case batch([Edit], summary: String)
 
     /// Short name recorded in the edit log.
-    public var kind: String {
+    package var kind: String {
         switch self {
         case .createTrack: return "createTrack"
         case .createTracks: return "createTracks"
@@ -100,7 +100,7 @@ public indirect enum Edit: Sendable {
     }
 
     /// One-line human description for the edit log and the status line.
-    public var summary: String {
+    package var summary: String {
         switch self {
         case .createTrack(let track): return "new track \"\(track.label)\" (\(track.entries.count) points)"
         case .createTracks(let tracks):
@@ -128,17 +128,17 @@ public indirect enum Edit: Sendable {
 }
 
 /// What an applied edit (or undo/redo) changed, so the UI can refresh only that.
-public struct EditResult: Equatable, Sendable {
+package struct EditResult: Equatable, Sendable {
     /// The edit-log id; nil when the edit changed nothing and was not logged.
-    public var editID: Int64?
-    public var createdTracks: [TrackID]
-    public var removedTracks: [TrackID]
+    package var editID: Int64?
+    package var createdTracks: [TrackID]
+    package var removedTracks: [TrackID]
     /// Every track whose metadata or entries changed (created and removed ones included).
-    public var changedTracks: [TrackID]
+    package var changedTracks: [TrackID]
     /// The range of frames whose stored entries changed.
-    public var frames: ClosedRange<Int>?
+    package var frames: ClosedRange<Int>?
 
-    public init(
+    package init(
         editID: Int64?, createdTracks: [TrackID] = [], removedTracks: [TrackID] = [], changedTracks: [TrackID] = [],
         frames: ClosedRange<Int>? = nil
     ) {

@@ -5,7 +5,7 @@
 extension Track {
     /// The state of the track at `frame`: the stored entry, or a derived one (`isInterpolated`), or nil when the
     /// object is absent. Derived `outside` states are reported as absent.
-    public func resolved(at frame: Int, interpolate: Bool = true) -> (entry: PointEntry, isInterpolated: Bool)? {
+    package func resolved(at frame: Int, interpolate: Bool = true) -> (entry: PointEntry, isInterpolated: Bool)? {
         let index = entryIndex(atOrAfter: frame)
         if index < entries.count, entries[index].frame == frame { return (entries[index], false) }
         guard interpolate, index > 0, index < entries.count else { return nil }
@@ -37,7 +37,7 @@ extension Track {
     }
 
     /// The first keyframe after `frame` (or, with `includeAllStored`, the first stored entry).
-    public func nextKeyframe(after frame: Int, includeAllStored: Bool = false) -> Int? {
+    package func nextKeyframe(after frame: Int, includeAllStored: Bool = false) -> Int? {
         var index = entryIndex(atOrAfter: frame + 1)
         while index < entries.count {
             if includeAllStored || entries[index].isKeyframe { return entries[index].frame }
@@ -47,7 +47,7 @@ extension Track {
     }
 
     /// The last keyframe before `frame` (or, with `includeAllStored`, the last stored entry).
-    public func previousKeyframe(before frame: Int, includeAllStored: Bool = false) -> Int? {
+    package func previousKeyframe(before frame: Int, includeAllStored: Bool = false) -> Int? {
         var index = entryIndex(atOrAfter: frame) - 1
         while index >= 0 {
             if includeAllStored || entries[index].isKeyframe { return entries[index].frame }
@@ -57,7 +57,7 @@ extension Track {
     }
 
     /// The derived entries in `frames` that have no stored entry (what "bake interpolation" would store).
-    public func interpolatedEntries(in frames: ClosedRange<Int>) -> [PointEntry] {
+    package func interpolatedEntries(in frames: ClosedRange<Int>) -> [PointEntry] {
         var out: [PointEntry] = []
         guard let span = frameSpan else { return out }
         let lower = max(frames.lowerBound, span.lowerBound)

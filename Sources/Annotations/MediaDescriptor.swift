@@ -2,14 +2,14 @@ import Foundation
 
 /// The identity of a media item: byte size, SHA-256 of the first MiB, duration and frame count. A project only
 /// accepts annotations for media whose fingerprint matches (unless forced).
-public struct MediaFingerprint: Equatable, Sendable {
-    public var byteSize: Int64
+package struct MediaFingerprint: Equatable, Sendable {
+    package var byteSize: Int64
     /// Lower-case hex SHA-256 of the first 1,048,576 bytes (for image sets: of the images' own hashes, one per line).
-    public var headSHA256: String
-    public var duration: Double
-    public var frameCount: Int
+    package var headSHA256: String
+    package var duration: Double
+    package var frameCount: Int
 
-    public init(byteSize: Int64, headSHA256: String, duration: Double, frameCount: Int) {
+    package init(byteSize: Int64, headSHA256: String, duration: Double, frameCount: Int) {
         self.byteSize = byteSize
         self.headSHA256 = headSHA256
         self.duration = duration
@@ -17,7 +17,7 @@ public struct MediaFingerprint: Equatable, Sendable {
     }
 
     /// The differences between two fingerprints, in words; empty when they match (durations within 1 ms).
-    public func differences(from other: MediaFingerprint) -> [String] {
+    package func differences(from other: MediaFingerprint) -> [String] {
         var out: [String] = []
         if byteSize != other.byteSize { out.append("size \(other.byteSize) bytes, expected \(byteSize)") }
         if headSHA256 != other.headSHA256 { out.append("first-MiB hash differs") }
@@ -27,7 +27,7 @@ public struct MediaFingerprint: Equatable, Sendable {
     }
 
     /// Size and first-MiB hash of a file on disk.
-    public static func hashFileHead(path: String) throws -> (byteSize: Int64, headSHA256: String) {
+    package static func hashFileHead(path: String) throws -> (byteSize: Int64, headSHA256: String) {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw AnnotationError.io(path: path, reason: "cannot open the media file")
         }
@@ -57,14 +57,14 @@ public struct MediaFingerprint: Equatable, Sendable {
 }
 
 /// One image of an ordered image set.
-public struct ImageDescriptor: Equatable, Sendable {
-    public var path: String
-    public var width: Int
-    public var height: Int
-    public var byteSize: Int64
-    public var headSHA256: String
+package struct ImageDescriptor: Equatable, Sendable {
+    package var path: String
+    package var width: Int
+    package var height: Int
+    package var byteSize: Int64
+    package var headSHA256: String
 
-    public init(path: String, width: Int, height: Int, byteSize: Int64, headSHA256: String) {
+    package init(path: String, width: Int, height: Int, byteSize: Int64, headSHA256: String) {
         self.path = path
         self.width = width
         self.height = height
@@ -75,17 +75,17 @@ public struct ImageDescriptor: Equatable, Sendable {
 
 /// The frames a model was shown: requested times (the ones printed in the prompt, clip-relative seconds) and the
 /// decoded frame index displayed at each time.
-public struct FrameSampling: Equatable, Sendable {
+package struct FrameSampling: Equatable, Sendable {
     /// `uniform_last_frame`, `fps`, `frame_index` or `all`.
-    public var mode: String
-    public var maxFrames: Int
-    public var maxFPS: Double
-    public var samplingFPS: Double?
-    public var clipStart: Double
-    public var times: [Double]
-    public var frames: [Int]
+    package var mode: String
+    package var maxFrames: Int
+    package var maxFPS: Double
+    package var samplingFPS: Double?
+    package var clipStart: Double
+    package var times: [Double]
+    package var frames: [Int]
 
-    public init(
+    package init(
         mode: String, maxFrames: Int, maxFPS: Double, samplingFPS: Double? = nil, clipStart: Double = 0,
         times: [Double], frames: [Int]
     ) {
@@ -101,7 +101,7 @@ public struct FrameSampling: Equatable, Sendable {
     /// Molmo2's time-based `uniform_last_frame` sampling (molmo2-spec §6.5): at most `maxFPS`, the last time equal to
     /// the duration, `maxFrames` evenly spaced times for long videos; each time shows the first frame whose end is
     /// after it. `frameTimestamps` are the decoded frames' start times in seconds from the stream start.
-    public static func molmo2UniformLastFrame(
+    package static func molmo2UniformLastFrame(
         duration: Double, frameTimestamps: [Double], maxFrames: Int = 384, maxFPS: Double = 2
     ) -> FrameSampling {
         var times: [Double] = []
@@ -126,7 +126,7 @@ public struct FrameSampling: Equatable, Sendable {
 
     /// The frame on screen at time `t`: the first frame whose end time (the next frame's start) is after `t`,
     /// clamped to the last frame.
-    public static func frameDisplayed(at t: Double, frameTimestamps: [Double]) -> Int {
+    package static func frameDisplayed(at t: Double, frameTimestamps: [Double]) -> Int {
         guard frameTimestamps.count > 1 else { return 0 }
         // First index i in 1..<count with frameTimestamps[i] > t; frame i-1 is displayed.
         var low = 1
@@ -139,7 +139,7 @@ public struct FrameSampling: Equatable, Sendable {
     }
 
     /// Index into `times` of the sampled time nearest to `t` (ties to the earlier one).
-    public func nearestSampleIndex(toTime t: Double) -> Int? {
+    package func nearestSampleIndex(toTime t: Double) -> Int? {
         guard !times.isEmpty else { return nil }
         var low = 0
         var high = times.count
@@ -153,40 +153,40 @@ public struct FrameSampling: Equatable, Sendable {
     }
 
     /// Index into `frames` of the sample showing `frame`, if that frame was shown.
-    public func sampleIndex(ofFrame frame: Int) -> Int? { frames.firstIndex(of: frame) }
+    package func sampleIndex(ofFrame frame: Int) -> Int? { frames.firstIndex(of: frame) }
 }
 
 /// The media a project annotates: a video or an ordered image set, with the facts the Media module measured
 /// (frame count, frame times, size) and the fingerprint that ties a project to its file.
-public struct MediaDescriptor: Equatable, Sendable {
+package struct MediaDescriptor: Equatable, Sendable {
     /// Limits applied to descriptions read from files, so hostile input cannot demand absurd allocations.
-    public static let maximumFrameCount = 50_000_000
-    public static let maximumSide = 1 << 20
+    package static let maximumFrameCount = 50_000_000
+    package static let maximumSide = 1 << 20
 
     /// A video, or an ordered set of images (frame i = image i).
-    public enum Kind: String, Sendable {
+    package enum Kind: String, Sendable {
         case video
         case images
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// The media path as given when the project was created.
-    public var path: String
-    public var byteSize: Int64
-    public var headSHA256: String
-    public var duration: Double
-    public var frameCount: Int
-    public var width: Int
-    public var height: Int
-    public var fps: Double
+    package var path: String
+    package var byteSize: Int64
+    package var headSHA256: String
+    package var duration: Double
+    package var frameCount: Int
+    package var width: Int
+    package var height: Int
+    package var fps: Double
     /// Presentation time in seconds of every decoded frame, from the stream start (empty: `frame / fps`).
-    public var frameTimestamps: [Double]
+    package var frameTimestamps: [Double]
     /// The images of an image set, in order (empty for video).
-    public var images: [ImageDescriptor]
+    package var images: [ImageDescriptor]
     /// The default frames shown to the model (Molmo2 sampling), if the caller measured them.
-    public var sampling: FrameSampling?
+    package var sampling: FrameSampling?
 
-    public init(
+    package init(
         kind: Kind, path: String, byteSize: Int64, headSHA256: String, duration: Double, frameCount: Int,
         width: Int, height: Int, fps: Double, frameTimestamps: [Double] = [], images: [ImageDescriptor] = [],
         sampling: FrameSampling? = nil
@@ -207,7 +207,7 @@ public struct MediaDescriptor: Equatable, Sendable {
 
     /// Describes a video file: reads its size and first MiB for the fingerprint; the other facts come from the
     /// caller's decoder.
-    public static func video(
+    package static func video(
         path: String, duration: Double, frameCount: Int, width: Int, height: Int, fps: Double,
         frameTimestamps: [Double] = [], sampling: FrameSampling? = nil
     ) throws -> MediaDescriptor {
@@ -226,7 +226,7 @@ public struct MediaDescriptor: Equatable, Sendable {
     }
 
     /// Describes an ordered image set (frame i = image i); `sizes` are the decoded pixel sizes.
-    public static func imageSet(paths: [String], sizes: [(width: Int, height: Int)]) throws -> MediaDescriptor {
+    package static func imageSet(paths: [String], sizes: [(width: Int, height: Int)]) throws -> MediaDescriptor {
         guard !paths.isEmpty, paths.count == sizes.count else {
             throw AnnotationError.io(
                 path: paths.first ?? "(no images)", reason: "\(paths.count) images but \(sizes.count) sizes")
@@ -246,7 +246,7 @@ public struct MediaDescriptor: Equatable, Sendable {
     }
 
     /// An image-set descriptor from already measured images.
-    public static func imageSet(images: [ImageDescriptor], path: String) -> MediaDescriptor {
+    package static func imageSet(images: [ImageDescriptor], path: String) -> MediaDescriptor {
         let combined = SHA256.hexDigest(of: Array(images.map { $0.headSHA256 + "\n" }.joined().utf8))
         return MediaDescriptor(
             kind: .images, path: path, byteSize: images.reduce(0) { $0 + $1.byteSize }, headSHA256: combined,
@@ -260,24 +260,24 @@ public struct MediaDescriptor: Equatable, Sendable {
         return first.isEmpty ? "." : first
     }
 
-    public var fingerprint: MediaFingerprint {
+    package var fingerprint: MediaFingerprint {
         MediaFingerprint(byteSize: byteSize, headSHA256: headSHA256, duration: duration, frameCount: frameCount)
     }
 
     /// Pixel size of a frame (image sets may mix sizes).
-    public func frameSize(_ frame: Int) -> (width: Int, height: Int) {
+    package func frameSize(_ frame: Int) -> (width: Int, height: Int) {
         if kind == .images, frame >= 0, frame < images.count { return (images[frame].width, images[frame].height) }
         return (width, height)
     }
 
     /// Presentation time of a frame in seconds.
-    public func time(ofFrame frame: Int) -> Double {
+    package func time(ofFrame frame: Int) -> Double {
         if frame >= 0, frame < frameTimestamps.count { return frameTimestamps[frame] }
         return fps > 0 ? Double(frame) / fps : Double(frame)
     }
 
     /// The frame on screen at time `t` (seconds from the stream start).
-    public func frame(atTime t: Double) -> Int {
+    package func frame(atTime t: Double) -> Int {
         if !frameTimestamps.isEmpty { return FrameSampling.frameDisplayed(at: t, frameTimestamps: frameTimestamps) }
         guard fps > 0, t.isFinite else { return 0 }
         let position = (t * fps + 1e-6).rounded(.down)
@@ -287,13 +287,13 @@ public struct MediaDescriptor: Equatable, Sendable {
     }
 
     /// Every frame's start time (explicit or derived from fps).
-    public var allFrameTimes: [Double] {
+    package var allFrameTimes: [Double] {
         if !frameTimestamps.isEmpty { return frameTimestamps }
         return (0..<max(0, frameCount)).map { time(ofFrame: $0) }
     }
 
     /// The stored sampling, or Molmo2's default 2 fps `uniform_last_frame` sampling computed from the frame times.
-    public var effectiveSampling: FrameSampling {
+    package var effectiveSampling: FrameSampling {
         if let sampling { return sampling }
         if kind == .images {
             return FrameSampling(
@@ -304,7 +304,7 @@ public struct MediaDescriptor: Equatable, Sendable {
     }
 
     /// Whether two descriptors describe the same frames (kind, count, sizes); used when importing into a project.
-    public func isCompatible(with other: MediaDescriptor) -> Bool {
+    package func isCompatible(with other: MediaDescriptor) -> Bool {
         kind == other.kind && frameCount == other.frameCount && width == other.width && height == other.height
     }
 }

@@ -3,22 +3,22 @@ import Foundation
 // MARK: - Point F1 (molmo2-spec §10.1)
 
 /// Precision, recall and F1 of predicted points against ground truth for one frame or image.
-public struct PointMatchScore: Equatable, Sendable {
-    public var precision: Double
-    public var recall: Double
-    public var f1: Double
-    public var correct: Int
-    public var predictions: Int
-    public var groundTruth: Int
+package struct PointMatchScore: Equatable, Sendable {
+    package var precision: Double
+    package var recall: Double
+    package var f1: Double
+    package var correct: Int
+    package var predictions: Int
+    package var groundTruth: Int
 }
 
 /// A ground-truth point, with the object's mask when one exists.
-public struct GroundTruthPoint: Sendable {
-    public var x: Double
-    public var y: Double
-    public var mask: RLEMask?
+package struct GroundTruthPoint: Sendable {
+    package var x: Double
+    package var y: Double
+    package var mask: RLEMask?
 
-    public init(x: Double, y: Double, mask: RLEMask? = nil) {
+    package init(x: Double, y: Double, mask: RLEMask? = nil) {
         self.x = x
         self.y = y
         self.mask = mask
@@ -26,11 +26,11 @@ public struct GroundTruthPoint: Sendable {
 }
 
 /// The metrics of the human-in-the-loop loop: Molmo2 point F1, counting, TAP-Vid and correction statistics.
-public enum AnnotationMetrics {
+package enum AnnotationMetrics {
     /// Molmo2's matching rule: Hungarian assignment on pixel distance; a pair is correct when the prediction,
     /// rounded to a pixel, lies in the ground-truth mask, or (without a mask) within `threshold` pixels.
     /// No ground truth: 1 if there are no predictions, else 0; no predictions: 0. F1 = 2PR/(P+R+1e-10).
-    public static func pointF1(
+    package static func pointF1(
         predicted: [(x: Double, y: Double)], groundTruth: [GroundTruthPoint], threshold: Double
     ) -> PointMatchScore {
         if groundTruth.isEmpty {
@@ -64,7 +64,7 @@ public enum AnnotationMetrics {
     // MARK: - Counting (§10.3)
 
     /// Exact and "close" (|pred − gt| ≤ 1 + ⌊0.05·gt⌋) agreement of counts.
-    public static func countAgreement(groundTruth: Int, predicted: Int) -> (exact: Bool, close: Bool) {
+    package static func countAgreement(groundTruth: Int, predicted: Int) -> (exact: Bool, close: Bool) {
         let difference = abs(predicted - groundTruth)
         return (difference == 0, difference <= 1 + Int((0.05 * Double(groundTruth)).rounded(.down)))
     }
@@ -72,27 +72,27 @@ public enum AnnotationMetrics {
     // MARK: - TAP-Vid (annotation.md §4.5)
 
     /// TAP-Vid query mode: evaluate frames after the query frame (`first`) or every frame but it (`strided`).
-    public enum QueryMode: String, Sendable {
+    package enum QueryMode: String, Sendable {
         case first
         case strided
     }
 
     /// TAP-Vid scores of one video.
-    public struct TAPVidScores: Equatable, Sendable {
-        public var occlusionAccuracy: Double
+    package struct TAPVidScores: Equatable, Sendable {
+        package var occlusionAccuracy: Double
         /// Fraction of ground-truth-visible points within 1, 2, 4, 8, 16 px (squared distance strictly below).
-        public var withinThreshold: [Double]
-        public var jaccard: [Double]
-        public var averageWithin: Double
-        public var averageJaccard: Double
-        public var evaluatedPoints: Int
+        package var withinThreshold: [Double]
+        package var jaccard: [Double]
+        package var averageWithin: Double
+        package var averageJaccard: Double
+        package var evaluatedPoints: Int
     }
 
-    public static let tapVidThresholds: [Double] = [1, 2, 4, 8, 16]
+    package static let tapVidThresholds: [Double] = [1, 2, 4, 8, 16]
 
     /// `compute_tapvid_metrics` for one video: arrays are [point][frame]; positions in the evaluation raster
     /// (256×256 in the benchmark); a NaN prediction is never within a threshold. Nil when nothing is evaluated.
-    public static func tapVid(
+    package static func tapVid(
         groundTruthPoints: [[SIMD2<Double>]], groundTruthOccluded: [[Bool]], predictedPoints: [[SIMD2<Double>]],
         predictedOccluded: [[Bool]], queryFrames: [Int], mode: QueryMode = .first
     ) -> TAPVidScores? {
@@ -143,29 +143,29 @@ public enum AnnotationMetrics {
     // MARK: - Correction statistics (annotation.md §5)
 
     /// Human-in-the-loop numbers read from a project's edit log.
-    public struct CorrectionStatistics: Equatable, Sendable {
+    package struct CorrectionStatistics: Equatable, Sendable {
         /// Applied human edits (undone and discarded ones excluded).
-        public var humanEdits: Int
+        package var humanEdits: Int
         /// Applied human edits touching each track (every track that exists or was created in the log).
-        public var editsPerTrack: [TrackID: Int]
-        public var meanEditsPerTrack: Double
+        package var editsPerTrack: [TrackID: Int]
+        package var meanEditsPerTrack: Double
         /// Tracks created by the model or the tracker.
-        public var machineTracks: Int
+        package var machineTracks: Int
         /// For each machine track, frames from its first frame to the first frame a human changed (nil: never
         /// corrected).
-        public var framesUntilFirstCorrection: [TrackID: Int?]
+        package var framesUntilFirstCorrection: [TrackID: Int?]
         /// Machine tracks never corrected by a human.
-        public var uncorrectedMachineTracks: Int
-        public var medianFramesUntilFirstCorrection: Double?
+        package var uncorrectedMachineTracks: Int
+        package var medianFramesUntilFirstCorrection: Double?
         /// Machine points (model or tracker provenance) ever committed, and how many are still there unchanged.
-        public var machinePointsCreated: Int
-        public var machinePointsKept: Int
-        public var shareOfMachinePointsKept: Double?
-        public var undos: Int
-        public var redos: Int
+        package var machinePointsCreated: Int
+        package var machinePointsKept: Int
+        package var shareOfMachinePointsKept: Double?
+        package var undos: Int
+        package var redos: Int
     }
 
-    public static func correctionStatistics(
+    package static func correctionStatistics(
         history: [ProjectStore.EditRecord], current: [Track], undos: Int = 0, redos: Int = 0
     ) -> CorrectionStatistics {
         let applied = history.filter { $0.state == .applied }
@@ -246,9 +246,9 @@ public enum AnnotationMetrics {
 // MARK: - Comparing two projects
 
 /// Options of a project comparison.
-public struct ComparisonOptions: Sendable {
+package struct ComparisonOptions: Sendable {
     /// Which frames the point F1 looks at.
-    public enum Frames: String, Sendable {
+    package enum Frames: String, Sendable {
         /// The frames the model is shown (Molmo2 sampling; every image of an image set).
         case sampled
         /// Frames where either project has a stored entry.
@@ -258,19 +258,19 @@ public struct ComparisonOptions: Sendable {
     }
 
     /// How tracks of the two projects are paired for TAP-Vid.
-    public enum TrackMatching: String, Sendable {
+    package enum TrackMatching: String, Sendable {
         /// Same track id and label (a corrected project keeps the model's ids).
         case id
         /// Hungarian assignment on mean distance over frames both have.
         case position
     }
 
-    public var thresholdPixels: Double
-    public var frames: Frames
-    public var matching: TrackMatching
-    public var queryMode: AnnotationMetrics.QueryMode
+    package var thresholdPixels: Double
+    package var frames: Frames
+    package var matching: TrackMatching
+    package var queryMode: AnnotationMetrics.QueryMode
 
-    public init(
+    package init(
         thresholdPixels: Double = 10, frames: Frames = .sampled, matching: TrackMatching = .id,
         queryMode: AnnotationMetrics.QueryMode = .first
     ) {
@@ -282,32 +282,32 @@ public struct ComparisonOptions: Sendable {
 }
 
 /// Reference-vs-candidate numbers: point F1 per frame, counting per label, TAP-Vid on paired tracks.
-public struct ProjectComparison: Equatable, Sendable {
+package struct ProjectComparison: Equatable, Sendable {
     /// Object counts of one label in both projects.
-    public struct LabelCount: Equatable, Sendable {
-        public var label: String
-        public var reference: Int
-        public var candidate: Int
-        public var exact: Bool
-        public var close: Bool
+    package struct LabelCount: Equatable, Sendable {
+        package var label: String
+        package var reference: Int
+        package var candidate: Int
+        package var exact: Bool
+        package var close: Bool
     }
 
     /// Mean over evaluated frames (frames where either side has a visible point).
-    public var meanPrecision: Double
-    public var meanRecall: Double
-    public var meanF1: Double
-    public var evaluatedFrames: Int
-    public var counts: [LabelCount]
-    public var countExactAccuracy: Double?
-    public var countCloseAccuracy: Double?
+    package var meanPrecision: Double
+    package var meanRecall: Double
+    package var meanF1: Double
+    package var evaluatedFrames: Int
+    package var counts: [LabelCount]
+    package var countExactAccuracy: Double?
+    package var countCloseAccuracy: Double?
     /// Nil for image sets or when no reference track has a visible point.
-    public var tapVid: AnnotationMetrics.TAPVidScores?
-    public var pairedTracks: Int
-    public var unpairedReferenceTracks: Int
-    public var unpairedCandidateTracks: Int
+    package var tapVid: AnnotationMetrics.TAPVidScores?
+    package var pairedTracks: Int
+    package var unpairedReferenceTracks: Int
+    package var unpairedCandidateTracks: Int
 
     /// Compares `candidate` against `reference` (the ground truth). Both must describe frames of the same media.
-    public static func compare(
+    package static func compare(
         reference: ProjectSnapshot, candidate: ProjectSnapshot, options: ComparisonOptions = ComparisonOptions()
     ) -> ProjectComparison {
         let media = reference.media

@@ -3,21 +3,21 @@ import Foundation
 // MARK: - Identifiers and per-point state
 
 /// The stable identity of one object/track inside a project; never reused while the track exists.
-public struct TrackID: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let rawValue: Int64
-    public init(_ rawValue: Int64) { self.rawValue = rawValue }
-    public static func < (lhs: TrackID, rhs: TrackID) -> Bool { lhs.rawValue < rhs.rawValue }
-    public var description: String { "#\(rawValue)" }
+package struct TrackID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    package let rawValue: Int64
+    package init(_ rawValue: Int64) { self.rawValue = rawValue }
+    package static func < (lhs: TrackID, rhs: TrackID) -> Bool { lhs.rawValue < rhs.rawValue }
+    package var description: String { "#\(rawValue)" }
 }
 
 /// Whether an object is seen at a frame: visible, hidden behind something (position estimated), or not in the scene.
-public enum Visibility: UInt8, Sendable, CaseIterable {
+package enum Visibility: UInt8, Sendable, CaseIterable {
     case visible = 0
     case occluded = 1
     case outside = 2
 
     /// The word used in files and messages.
-    public var name: String {
+    package var name: String {
         switch self {
         case .visible: return "visible"
         case .occluded: return "occluded"
@@ -25,7 +25,7 @@ public enum Visibility: UInt8, Sendable, CaseIterable {
         }
     }
 
-    public init?(name: String) {
+    package init?(name: String) {
         switch name {
         case "visible", "v": self = .visible
         case "occluded", "o": self = .occluded
@@ -37,14 +37,14 @@ public enum Visibility: UInt8, Sendable, CaseIterable {
 
 /// Where the value of a stored point came from. Human values are never replaced by machine output
 /// without an explicit accept.
-public enum Provenance: UInt8, Sendable, CaseIterable {
+package enum Provenance: UInt8, Sendable, CaseIterable {
     case human = 0
     case model = 1
     case tracker = 2
     case interpolated = 3
 
     /// The word used in files and messages.
-    public var name: String {
+    package var name: String {
         switch self {
         case .human: return "human"
         case .model: return "model"
@@ -53,7 +53,7 @@ public enum Provenance: UInt8, Sendable, CaseIterable {
         }
     }
 
-    public init?(name: String) {
+    package init?(name: String) {
         switch name {
         case "human", "h": self = .human
         case "model", "m": self = .model
@@ -64,17 +64,17 @@ public enum Provenance: UInt8, Sendable, CaseIterable {
     }
 
     /// True for values a machine produced (model, tracker, interpolation).
-    public var isMachine: Bool { self != .human }
+    package var isMachine: Bool { self != .human }
 }
 
 /// Who made an edit; recorded in the edit log so correction statistics can tell human work from machine output.
-public enum EditActor: UInt8, Sendable, CaseIterable {
+package enum EditActor: UInt8, Sendable, CaseIterable {
     case human = 0
     case model = 1
     case tracker = 2
     case importer = 3
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .human: return "human"
         case .model: return "model"
@@ -83,13 +83,13 @@ public enum EditActor: UInt8, Sendable, CaseIterable {
         }
     }
 
-    public init?(name: String) {
+    package init?(name: String) {
         guard let actor = EditActor.allCases.first(where: { $0.name == name }) else { return nil }
         self = actor
     }
 
     /// The provenance given to points this actor creates when the edit does not say otherwise.
-    public var defaultProvenance: Provenance {
+    package var defaultProvenance: Provenance {
         switch self {
         case .human, .importer: return .human
         case .model: return .model
@@ -99,35 +99,35 @@ public enum EditActor: UInt8, Sendable, CaseIterable {
 }
 
 /// A 24-bit display colour of a track.
-public struct RGBColor: Hashable, Sendable, CustomStringConvertible {
-    public var red: UInt8
-    public var green: UInt8
-    public var blue: UInt8
+package struct RGBColor: Hashable, Sendable, CustomStringConvertible {
+    package var red: UInt8
+    package var green: UInt8
+    package var blue: UInt8
 
-    public init(red: UInt8, green: UInt8, blue: UInt8) {
+    package init(red: UInt8, green: UInt8, blue: UInt8) {
         self.red = red
         self.green = green
         self.blue = blue
     }
 
-    public init(packed: Int64) {
+    package init(packed: Int64) {
         red = UInt8((packed >> 16) & 0xFF)
         green = UInt8((packed >> 8) & 0xFF)
         blue = UInt8(packed & 0xFF)
     }
 
     /// Parses `#rrggbb` (the `#` is optional).
-    public init?(hex: String) {
+    package init?(hex: String) {
         var text = Substring(hex)
         if text.hasPrefix("#") { text = text.dropFirst() }
         guard text.count == 6, let value = Int64(text, radix: 16) else { return nil }
         self.init(packed: value)
     }
 
-    public var packed: Int64 { Int64(red) << 16 | Int64(green) << 8 | Int64(blue) }
+    package var packed: Int64 { Int64(red) << 16 | Int64(green) << 8 | Int64(blue) }
 
     /// `#rrggbb`, lower case.
-    public var description: String {
+    package var description: String {
         let digits = Array("0123456789abcdef".utf8)
         var bytes: [UInt8] = [UInt8(ascii: "#")]
         for component in [red, green, blue] {
@@ -138,14 +138,14 @@ public struct RGBColor: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// A palette of well-separated colours, assigned to new tracks by id.
-    public static let palette: [RGBColor] = [
+    package static let palette: [RGBColor] = [
         0xE6194B, 0x3CB44B, 0xFFE119, 0x4363D8, 0xF58231, 0x911EB4,
         0x42D4F4, 0xF032E6, 0xBFEF45, 0xFABED4, 0x469990, 0xDCBEFF,
         0x9A6324, 0xFFFAC8, 0x800000, 0xAAFFC3, 0x808000, 0xFFD8B1,
     ].map { RGBColor(packed: $0) }
 
     /// The palette colour for a track id.
-    public static func forTrack(_ id: TrackID) -> RGBColor {
+    package static func forTrack(_ id: TrackID) -> RGBColor {
         let count = Int64(palette.count)
         let index = ((id.rawValue - 1) % count + count) % count
         return palette[Int(index)]
@@ -156,15 +156,15 @@ public struct RGBColor: Hashable, Sendable, CustomStringConvertible {
 
 /// One stored per-frame state of a track: position in source pixels (origin at the top-left corner of the
 /// top-left pixel), visibility, where the value came from, and whether the user pinned it as a keyframe.
-public struct PointEntry: Equatable, Sendable {
-    public var frame: Int
-    public var x: Double
-    public var y: Double
-    public var visibility: Visibility
-    public var provenance: Provenance
-    public var isKeyframe: Bool
+package struct PointEntry: Equatable, Sendable {
+    package var frame: Int
+    package var x: Double
+    package var y: Double
+    package var visibility: Visibility
+    package var provenance: Provenance
+    package var isKeyframe: Bool
 
-    public init(
+    package init(
         frame: Int, x: Double, y: Double, visibility: Visibility = .visible,
         provenance: Provenance = .human, isKeyframe: Bool = true
     ) {
@@ -192,19 +192,19 @@ public struct PointEntry: Equatable, Sendable {
 }
 
 /// The metadata of a track without its points (what a relabel, rename or recolour changes).
-public struct TrackInfo: Equatable, Sendable {
-    public var id: TrackID
-    public var label: String
-    public var name: String
-    public var color: RGBColor
+package struct TrackInfo: Equatable, Sendable {
+    package var id: TrackID
+    package var label: String
+    package var name: String
+    package var color: RGBColor
     /// Who created the track (a model-created track that a human later corrects counts for correction statistics).
-    public var createdBy: EditActor
+    package var createdBy: EditActor
     /// The recorded query whose answer produced this track, if any.
-    public var queryID: Int64?
+    package var queryID: Int64?
     /// Unknown fields of an imported record, kept verbatim as a JSON object text and written back on export.
-    public var extras: String?
+    package var extras: String?
 
-    public init(
+    package init(
         id: TrackID, label: String, name: String = "", color: RGBColor? = nil,
         createdBy: EditActor = .human, queryID: Int64? = nil, extras: String? = nil
     ) {
@@ -220,21 +220,21 @@ public struct TrackInfo: Equatable, Sendable {
 
 /// One object followed through the media: metadata, its stored per-frame entries (sorted by frame, one per frame),
 /// and optional ground-truth masks keyed by frame (used by the point-in-mask metrics).
-public struct Track: Equatable, Sendable {
-    public var info: TrackInfo
-    public var entries: [PointEntry]
-    public var masks: [Int: RLEMask]
+package struct Track: Equatable, Sendable {
+    package var info: TrackInfo
+    package var entries: [PointEntry]
+    package var masks: [Int: RLEMask]
 
-    public init(info: TrackInfo, entries: [PointEntry] = [], masks: [Int: RLEMask] = [:]) {
+    package init(info: TrackInfo, entries: [PointEntry] = [], masks: [Int: RLEMask] = [:]) {
         self.info = info
         self.entries = entries
         self.masks = masks
     }
 
-    public var id: TrackID { info.id }
-    public var label: String { info.label }
-    public var name: String { info.name }
-    public var color: RGBColor { info.color }
+    package var id: TrackID { info.id }
+    package var label: String { info.label }
+    package var name: String { info.name }
+    package var color: RGBColor { info.color }
 
     /// Index of the stored entry at `frame`, or where it would be inserted.
     func entryIndex(atOrAfter frame: Int) -> Int {
@@ -248,25 +248,25 @@ public struct Track: Equatable, Sendable {
     }
 
     /// The stored entry at `frame`, if any.
-    public func entry(at frame: Int) -> PointEntry? {
+    package func entry(at frame: Int) -> PointEntry? {
         let index = entryIndex(atOrAfter: frame)
         return index < entries.count && entries[index].frame == frame ? entries[index] : nil
     }
 
     /// First and last stored frame.
-    public var frameSpan: ClosedRange<Int>? {
+    package var frameSpan: ClosedRange<Int>? {
         guard let first = entries.first, let last = entries.last else { return nil }
         return first.frame...last.frame
     }
 }
 
 /// A point shown on one frame: the stored entry, or (when `isInterpolated`) a derived ghost point.
-public struct FramePoint: Equatable, Sendable {
-    public var track: TrackID
-    public var entry: PointEntry
-    public var isInterpolated: Bool
+package struct FramePoint: Equatable, Sendable {
+    package var track: TrackID
+    package var entry: PointEntry
+    package var isInterpolated: Bool
 
-    public init(track: TrackID, entry: PointEntry, isInterpolated: Bool) {
+    package init(track: TrackID, entry: PointEntry, isInterpolated: Bool) {
         self.track = track
         self.entry = entry
         self.isInterpolated = isInterpolated
@@ -276,24 +276,24 @@ public struct FramePoint: Equatable, Sendable {
 // MARK: - Queries
 
 /// A model query made on the project, recorded for provenance and export: prompt, model, raw answer and timings.
-public struct QueryRecord: Equatable, Sendable {
-    public var id: Int64
-    public var createdAt: Date
-    public var prompt: String
+package struct QueryRecord: Equatable, Sendable {
+    package var id: Int64
+    package var createdAt: Date
+    package var prompt: String
     /// The noun phrase the prompt asks about (the `<points>`/`<tracks>` label); groups export records.
-    public var label: String
+    package var label: String
     /// The Molmo2 task the prompt was phrased for (`video_point`, `video_track`, …).
-    public var task: String
-    public var model: String
-    public var answer: String
+    package var task: String
+    package var model: String
+    package var answer: String
     /// Named durations in seconds (for example `prefill`, `decode`, `total`) and counters.
-    public var timings: [String: Double]
+    package var timings: [String: Double]
     /// The frames and times the model was shown.
-    public var sampling: FrameSampling?
+    package var sampling: FrameSampling?
     /// Unknown fields of an imported record, kept as a JSON object text.
-    public var extras: String?
+    package var extras: String?
 
-    public init(
+    package init(
         id: Int64 = 0, createdAt: Date = Date(), prompt: String, label: String, task: String, model: String,
         answer: String, timings: [String: Double] = [:], sampling: FrameSampling? = nil, extras: String? = nil
     ) {

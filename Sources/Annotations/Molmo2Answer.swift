@@ -4,12 +4,12 @@ import Foundation
 
 /// One point of a `<points>`/`<tracks>` group on the 0–1000 scale: an id (point number in `<points>`, object
 /// identity in `<tracks>`) and x, y.
-public struct NormalizedPoint: Equatable, Hashable, Sendable {
-    public var id: Int
-    public var x: Int
-    public var y: Int
+package struct NormalizedPoint: Equatable, Hashable, Sendable {
+    package var id: Int
+    package var x: Int
+    package var y: Int
 
-    public init(id: Int, x: Int, y: Int) {
+    package init(id: Int, x: Int, y: Int) {
         self.id = id
         self.x = x
         self.y = y
@@ -17,50 +17,50 @@ public struct NormalizedPoint: Equatable, Hashable, Sendable {
 }
 
 /// One `key id x y id x y …` group: the key is a 1-based image index or a timestamp in seconds.
-public struct CoordinateGroup: Equatable, Sendable {
+package struct CoordinateGroup: Equatable, Sendable {
     /// A 1-based image index (`1`, `3`) or a timestamp in seconds (`0.5`); a key with a decimal point is a time.
-    public enum Key: Equatable, Hashable, Sendable {
+    package enum Key: Equatable, Hashable, Sendable {
         case image(Int)
         case time(Double)
     }
 
-    public var key: Key
-    public var points: [NormalizedPoint]
+    package var key: Key
+    package var points: [NormalizedPoint]
 
-    public init(key: Key, points: [NormalizedPoint]) {
+    package init(key: Key, points: [NormalizedPoint]) {
         self.key = key
         self.points = points
     }
 }
 
 /// A `<points coords="…">label</points>` or `<tracks …>` element.
-public struct CoordinateElement: Equatable, Sendable {
+package struct CoordinateElement: Equatable, Sendable {
     /// `<points>` (ids enumerate points) or `<tracks>` (ids are object identities).
-    public enum Kind: String, Sendable {
+    package enum Kind: String, Sendable {
         case points
         case tracks
     }
 
-    public var kind: Kind
-    public var label: String
-    public var groups: [CoordinateGroup]
+    package var kind: Kind
+    package var label: String
+    package var groups: [CoordinateGroup]
     /// False when the answer was cut off inside the element (only the complete groups are kept).
-    public var isComplete: Bool
+    package var isComplete: Bool
 
-    public init(kind: Kind, label: String, groups: [CoordinateGroup], isComplete: Bool = true) {
+    package init(kind: Kind, label: String, groups: [CoordinateGroup], isComplete: Bool = true) {
         self.kind = kind
         self.label = label
         self.groups = groups
         self.isComplete = isComplete
     }
 
-    public var pointCount: Int { groups.reduce(0) { $0 + $1.points.count } }
+    package var pointCount: Int { groups.reduce(0) { $0 + $1.points.count } }
 }
 
 /// A parsed Molmo2 answer (molmo2-spec §8): which sentence form it used, its coordinate elements, and what the
 /// parser had to drop.
-public struct Molmo2Answer: Equatable, Sendable {
-    public enum Form: Equatable, Sendable {
+package struct Molmo2Answer: Equatable, Sendable {
+    package enum Form: Equatable, Sendable {
         /// `There are none.`
         case none
         /// `No tracks available.`
@@ -77,21 +77,21 @@ public struct Molmo2Answer: Equatable, Sendable {
         case text(String)
     }
 
-    public var form: Form
-    public var elements: [CoordinateElement]
+    package var form: Form
+    package var elements: [CoordinateElement]
     /// What the parser dropped or ignored, in words (incomplete trailing group, out-of-range coordinates, …).
-    public var diagnostics: [String]
+    package var diagnostics: [String]
 
-    public init(form: Form, elements: [CoordinateElement] = [], diagnostics: [String] = []) {
+    package init(form: Form, elements: [CoordinateElement] = [], diagnostics: [String] = []) {
         self.form = form
         self.elements = elements
         self.diagnostics = diagnostics
     }
 
-    public var pointCount: Int { elements.reduce(0) { $0 + $1.pointCount } }
+    package var pointCount: Int { elements.reduce(0) { $0 + $1.pointCount } }
 
     /// The number the answer states (0 for `There are none.`), if any.
-    public var statedCount: Int? {
+    package var statedCount: Int? {
         switch form {
         case .none, .noTracks: return 0
         case .count(let n), .countingSentence(let n), .thereAre(let n): return n
@@ -100,14 +100,14 @@ public struct Molmo2Answer: Equatable, Sendable {
     }
 
     /// Whether the answer was cut off inside an element.
-    public var isTruncated: Bool { elements.contains { !$0.isComplete } }
+    package var isTruncated: Bool { elements.contains { !$0.isComplete } }
 }
 
 // MARK: - Canonical text
 
 extension Molmo2Answer {
     /// The canonical text: `;` separators, `%03d` coordinates, one-decimal timestamps, the sentence of `form`.
-    public var text: String {
+    package var text: String {
         let element = elements.first.map(Molmo2Answer.render) ?? ""
         switch form {
         case .none: return "There are none."
@@ -121,7 +121,7 @@ extension Molmo2Answer {
     }
 
     /// Renders one element canonically.
-    public static func render(_ element: CoordinateElement) -> String {
+    package static func render(_ element: CoordinateElement) -> String {
         var out = "<\(element.kind.rawValue) coords=\""
         for (g, group) in element.groups.enumerated() {
             if g > 0 { out += ";" }
@@ -159,7 +159,7 @@ extension Molmo2Answer {
 extension Molmo2Answer {
     /// Parses any answer form of molmo2-spec §8, accepting the legacy group separators (TAB, `:`, `,`) and keeping
     /// the complete groups of an answer that was cut off. Never fails: unparseable text becomes `.text`.
-    public static func parse(_ answer: String) -> Molmo2Answer {
+    package static func parse(_ answer: String) -> Molmo2Answer {
         let trimmed = answer.trimmingCharacters(in: .whitespacesAndNewlines)
         let lower = trimmed.lowercased()
         if lower == "there are none." || lower == "there are none" { return Molmo2Answer(form: .none) }
@@ -198,7 +198,7 @@ extension Molmo2Answer {
     /// The predicted count of a video counting answer by the Molmo2 evaluator's rules (§10.3): the whole answer as an
     /// integer, else "a total of N", else "the total number … is: N"; `There are none.` counts as 0 here (the
     /// reference evaluator's regex misses it).
-    public static func countPrediction(_ answer: String) -> Int? {
+    package static func countPrediction(_ answer: String) -> Int? {
         var text = answer.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         if text.hasSuffix(".") { text.removeLast() }
         if let n = wholeInteger(text) { return n }

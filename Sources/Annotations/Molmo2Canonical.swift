@@ -1,15 +1,15 @@
 /// Conversions between annotations in source pixels and Molmo2 answers on the 0–1000 scale: the canonical answer
 /// written from annotations (sorting and id assignment per molmo2-spec §8.1/§8.5), and predicted objects read back
 /// from an answer.
-public enum Molmo2Canonical {
+package enum Molmo2Canonical {
     /// One `<points>` group in pixels: image index or timestamp, the frame size, and the points.
-    public struct PixelGroup: Sendable {
-        public var key: CoordinateGroup.Key
-        public var width: Int
-        public var height: Int
-        public var points: [(x: Double, y: Double)]
+    package struct PixelGroup: Sendable {
+        package var key: CoordinateGroup.Key
+        package var width: Int
+        package var height: Int
+        package var points: [(x: Double, y: Double)]
 
-        public init(key: CoordinateGroup.Key, width: Int, height: Int, points: [(x: Double, y: Double)]) {
+        package init(key: CoordinateGroup.Key, width: Int, height: Int, points: [(x: Double, y: Double)]) {
             self.key = key
             self.width = width
             self.height = height
@@ -18,13 +18,13 @@ public enum Molmo2Canonical {
     }
 
     /// One sampled frame of a `<tracks>` answer: its timestamp, size, and the objects there (any stable identity).
-    public struct TrackFrame: Sendable {
-        public var time: Double
-        public var width: Int
-        public var height: Int
-        public var objects: [(object: Int, x: Double, y: Double, occluded: Bool)]
+    package struct TrackFrame: Sendable {
+        package var time: Double
+        package var width: Int
+        package var height: Int
+        package var objects: [(object: Int, x: Double, y: Double, occluded: Bool)]
 
-        public init(time: Double, width: Int, height: Int, objects: [(object: Int, x: Double, y: Double, occluded: Bool)]) {
+        package init(time: Double, width: Int, height: Int, objects: [(object: Int, x: Double, y: Double, occluded: Bool)]) {
             self.time = time
             self.width = width
             self.height = height
@@ -33,7 +33,7 @@ public enum Molmo2Canonical {
     }
 
     /// x̂ = round(1000·x/W) with ties to even (Python `round`), clamped to 0…1000; reports whether it clamped.
-    public static func normalize(_ value: Double, extent: Int) -> (value: Int, clamped: Bool) {
+    package static func normalize(_ value: Double, extent: Int) -> (value: Int, clamped: Bool) {
         guard extent > 0, value.isFinite else { return (0, true) }
         let scaled = (value / Double(extent) * 1000).rounded(.toNearestOrEven)
         if scaled < 0 { return (0, true) }
@@ -43,7 +43,7 @@ public enum Molmo2Canonical {
 
     /// The canonical `<points>` element: groups in key order (empty ones omitted), points sorted by (x̂, ŷ) after
     /// rounding, ids 1, 2, … across all groups.
-    public static func pointsElement(label: String, groups: [PixelGroup]) -> (element: CoordinateElement, clamped: Int) {
+    package static func pointsElement(label: String, groups: [PixelGroup]) -> (element: CoordinateElement, clamped: Int) {
         var clamped = 0
         let ordered = groups.enumerated().sorted { a, b in
             let order = compareKeys(a.element.key, b.element.key)
@@ -77,7 +77,7 @@ public enum Molmo2Canonical {
 
     /// The canonical `<tracks>` element (§8.5): frames in time order, occluded points dropped, new objects numbered
     /// in (x̂, ŷ) order at their first appearance, each frame printed by id. Returns the object → answer id map.
-    public static func tracksElement(label: String, frames: [TrackFrame]) -> (
+    package static func tracksElement(label: String, frames: [TrackFrame]) -> (
         element: CoordinateElement, clamped: Int, answerIDs: [Int: Int]
     ) {
         var clamped = 0
@@ -119,12 +119,12 @@ public enum Molmo2Canonical {
 }
 
 /// A point of a model answer in source pixels on a decoded frame.
-public struct PredictedPoint: Equatable, Sendable {
-    public var frame: Int
-    public var x: Double
-    public var y: Double
+package struct PredictedPoint: Equatable, Sendable {
+    package var frame: Int
+    package var x: Double
+    package var y: Double
 
-    public init(frame: Int, x: Double, y: Double) {
+    package init(frame: Int, x: Double, y: Double) {
         self.frame = frame
         self.x = x
         self.y = y
@@ -132,12 +132,12 @@ public struct PredictedPoint: Equatable, Sendable {
 }
 
 /// An object read from a model answer: one `<points>` point, or one `<tracks>` identity with its per-frame points.
-public struct PredictedObject: Equatable, Sendable {
-    public var answerID: Int
-    public var label: String
-    public var points: [PredictedPoint]
+package struct PredictedObject: Equatable, Sendable {
+    package var answerID: Int
+    package var label: String
+    package var points: [PredictedPoint]
 
-    public init(answerID: Int, label: String, points: [PredictedPoint]) {
+    package init(answerID: Int, label: String, points: [PredictedPoint]) {
         self.answerID = answerID
         self.label = label
         self.points = points
@@ -148,7 +148,7 @@ extension Molmo2Answer {
     /// The answer's objects in source pixels. Timestamps map to the sampled frame with the nearest time (or, without
     /// a sampling table, the frame displayed at that time); image keys to image index − 1. Groups whose key cannot
     /// be placed are skipped and counted in `unplaced`.
-    public func objects(media: MediaDescriptor, sampling: FrameSampling? = nil) -> (
+    package func objects(media: MediaDescriptor, sampling: FrameSampling? = nil) -> (
         objects: [PredictedObject], unplaced: Int
     ) {
         let table = sampling ?? (media.kind == .video ? media.effectiveSampling : nil)
@@ -186,7 +186,7 @@ extension Molmo2Answer {
 
     /// The answer's objects as new tracks with model provenance (every point a keyframe so interpolation fills the
     /// frames between samples), ready for `Edit.createTracks` with actor `.model`.
-    public func newTracks(media: MediaDescriptor, sampling: FrameSampling? = nil, queryID: Int64? = nil) -> [NewTrack] {
+    package func newTracks(media: MediaDescriptor, sampling: FrameSampling? = nil, queryID: Int64? = nil) -> [NewTrack] {
         objects(media: media, sampling: sampling).objects.map { object in
             NewTrack(
                 label: object.label, queryID: queryID,

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Molmo2 JSONL: one line per (media, label) in the record layout of molmo2-spec §9.5 — pixels, the exact sampled
-/// timestamps, the canonical answer — plus the public datasets' fields (`two_fps_timestamps` and percent `points` for
+/// timestamps, the canonical answer — plus the package datasets' fields (`two_fps_timestamps` and percent `points` for
 /// video pointing, `frame_trajectories` for tracking) and a `spotter` section that restores the project losslessly.
 enum Molmo2JSONL {
     static let tasks = ["video_point", "video_count", "video_track", "image_point", "multi_image_point"]
@@ -254,7 +254,7 @@ enum Molmo2JSONL {
     }
 
     /// `[{"frame":…,"time":…,"<objectsKey>":[…]},…]`, one item per sampled frame, each object written by `object`
-    /// (§9.5 `frames` and the public `frame_trajectories` differ only in the key and the object's form).
+    /// (§9.5 `frames` and the package `frame_trajectories` differ only in the key and the object's form).
     private static func writeTrackingFrames(
         _ frames: [Molmo2Canonical.TrackFrame], frameIndices: [Int], objectsKey: StaticString,
         into w: inout JSONWriter,
@@ -469,7 +469,7 @@ enum Molmo2JSONL {
             width: width, height: height, fps: fps)
     }
 
-    /// Tracks from a record without a spotter section (the public datasets or hand-written records).
+    /// Tracks from a record without a spotter section (the package datasets or hand-written records).
     private static func foreignTracks(
         _ record: JSONObject, media: MediaDescriptor, fail: (String) -> AnnotationError, log: UnknownFieldLog,
         warnings: inout [String]
@@ -491,7 +491,7 @@ enum Molmo2JSONL {
             if let time = item["time"]?.doubleValue { return media.frame(atTime: time + clipStart) }
             throw fail("a frame entry needs \"frame\" or \"time\"")
         }
-        // Tracking: §9.5 `frames` with objects, or the public `frame_trajectories`.
+        // Tracking: §9.5 `frames` with objects, or the package `frame_trajectories`.
         let trajectories = record["frame_trajectories"]?.arrayValue
         let framesArray = record["frames"]?.arrayValue
         let isTracking = trajectories != nil || (framesArray?.first?.objectValue?["objects"] != nil)

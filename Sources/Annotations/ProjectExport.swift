@@ -1,9 +1,9 @@
 import Foundation
 
 /// The interchange formats Spotter writes and reads back.
-public enum AnnotationFormat: String, CaseIterable, Sendable {
+package enum AnnotationFormat: String, CaseIterable, Sendable {
     /// One JSON line per (media, label): the Molmo2 training/eval record (molmo2-spec §9.5) plus the fields of the
-    /// public Molmo2 datasets and a lossless `spotter` section.
+    /// package Molmo2 datasets and a lossless `spotter` section.
     case molmo2
     /// CVAT for video 1.1 XML, one single-point track per object.
     case cvat
@@ -11,7 +11,7 @@ public enum AnnotationFormat: String, CaseIterable, Sendable {
     case tapvid
 
     /// Guesses the format of a file from its name and first bytes.
-    public static func detect(path: String, bytes: [UInt8]) -> AnnotationFormat? {
+    package static func detect(path: String, bytes: [UInt8]) -> AnnotationFormat? {
         let lower = path.lowercased()
         if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") { return .molmo2 }
         if lower.hasSuffix(".xml") { return .cvat }
@@ -26,35 +26,35 @@ public enum AnnotationFormat: String, CaseIterable, Sendable {
 }
 
 /// Choices an export can make.
-public struct ExportOptions: Sendable {
+package struct ExportOptions: Sendable {
     /// Molmo2: the task of every record (`video_point`, `video_count`, `video_track`, `image_point`,
     /// `multi_image_point`) instead of the one inferred per label.
-    public var task: String?
+    package var task: String?
     /// CVAT: the `dumped` date written into the file (fixed in tests for byte-exact output).
-    public var date: Date
+    package var date: Date
 
-    public init(task: String? = nil, date: Date = Date()) {
+    package init(task: String? = nil, date: Date = Date()) {
         self.task = task
         self.date = date
     }
 }
 
 /// What an export wrote.
-public struct ExportReport: Equatable, Sendable {
-    public var path: String
-    public var format: AnnotationFormat
+package struct ExportReport: Equatable, Sendable {
+    package var path: String
+    package var format: AnnotationFormat
     /// Records (Molmo2 lines), tracks (CVAT) or points (TAP-Vid).
-    public var items: Int
-    public var points: Int
+    package var items: Int
+    package var points: Int
     /// Coordinates outside the frame that had to be clamped for the 0–1000 answer text.
-    public var clamped: Int
-    public var bytes: Int
+    package var clamped: Int
+    package var bytes: Int
 }
 
 /// Writes projects to files and reads files back into importable content.
-public enum AnnotationExchange {
+package enum AnnotationExchange {
     /// Encodes a snapshot in a format.
-    public static func encode(
+    package static func encode(
         _ snapshot: ProjectSnapshot, format: AnnotationFormat, options: ExportOptions = ExportOptions()
     ) throws -> (bytes: [UInt8], items: Int, clamped: Int) {
         switch format {
@@ -72,7 +72,7 @@ public enum AnnotationExchange {
 
     /// Exports a snapshot to `path` atomically (temporary file, fsync, rename).
     @discardableResult
-    public static func export(
+    package static func export(
         _ snapshot: ProjectSnapshot, format: AnnotationFormat, to path: String, options: ExportOptions = ExportOptions()
     ) throws -> ExportReport {
         let encoded = try encode(snapshot, format: format, options: options)
@@ -84,7 +84,7 @@ public enum AnnotationExchange {
 
     /// Parses a file completely (nothing is imported if any part is malformed; errors name file:line).
     /// `targetMedia` places foreign data that does not describe its media (frame sizes, frame times).
-    public static func read(path: String, format: AnnotationFormat? = nil, targetMedia: MediaDescriptor? = nil)
+    package static func read(path: String, format: AnnotationFormat? = nil, targetMedia: MediaDescriptor? = nil)
         throws -> ImportedProject
     {
         let bytes = try readFileBytes(path)
@@ -94,7 +94,7 @@ public enum AnnotationExchange {
         return try decode(bytes, path: path, format: format, targetMedia: targetMedia)
     }
 
-    public static func decode(
+    package static func decode(
         _ bytes: [UInt8], path: String, format: AnnotationFormat, targetMedia: MediaDescriptor? = nil
     ) throws -> ImportedProject {
         switch format {
@@ -107,7 +107,7 @@ public enum AnnotationExchange {
     /// Reads a file and adds it to a store in one transaction and one undo step. Refuses a file that describes other
     /// media (fingerprint) unless `force`; clamps coordinates to the frame and reports how many in `warnings`.
     @discardableResult
-    public static func importFile(
+    package static func importFile(
         path: String, into store: ProjectStore, format: AnnotationFormat? = nil, force: Bool = false,
         replaceExisting: Bool = false
     ) throws -> (result: EditResult, imported: ImportedProject) {
@@ -132,7 +132,7 @@ public enum AnnotationExchange {
 
 extension ImportedProject {
     /// Clamps every position into its frame (0…W, 0…H) and adds a warning with the count.
-    public mutating func clamp(to media: MediaDescriptor) {
+    package mutating func clamp(to media: MediaDescriptor) {
         var clamped = 0
         for t in tracks.indices {
             for e in tracks[t].entries.indices {

@@ -11,9 +11,9 @@ import GRDB
 /// only matters when the machine itself loses power or the kernel crashes.
 ///
 /// A store is not thread-safe; use it from one thread and hand `snapshot()` values to background work.
-public final class ProjectStore {
+package final class ProjectStore {
     /// How much a committed edit must survive.
-    public enum Durability: Sendable {
+    package enum Durability: Sendable {
         /// WAL + synchronous=NORMAL: survives the process being killed at any moment.
         case processCrash
         /// WAL + synchronous=FULL: also survives power loss (an fsync per commit).
@@ -21,38 +21,38 @@ public final class ProjectStore {
     }
 
     /// Whether an edit in the log is in effect, undone (redoable) or discarded by a newer edit.
-    public enum EditState: Int, Sendable {
+    package enum EditState: Int, Sendable {
         case applied = 0
         case undone = 1
         case discarded = 2
     }
 
     /// One stored point change of a logged edit.
-    public struct PointChange: Equatable, Sendable {
-        public var track: TrackID
-        public var frame: Int
-        public var before: PointEntry?
-        public var after: PointEntry?
+    package struct PointChange: Equatable, Sendable {
+        package var track: TrackID
+        package var frame: Int
+        package var before: PointEntry?
+        package var after: PointEntry?
     }
 
     /// One edit of the log, decoded (for history views and correction statistics).
-    public struct EditRecord: Equatable, Sendable {
-        public var id: Int64
-        public var date: Date
-        public var actor: EditActor
-        public var kind: String
-        public var summary: String
-        public var state: EditState
-        public var createdTracks: [TrackID]
-        public var removedTracks: [TrackID]
+    package struct EditRecord: Equatable, Sendable {
+        package var id: Int64
+        package var date: Date
+        package var actor: EditActor
+        package var kind: String
+        package var summary: String
+        package var state: EditState
+        package var createdTracks: [TrackID]
+        package var removedTracks: [TrackID]
         /// Tracks whose label, name or colour changed.
-        public var relabelledTracks: [TrackID]
-        public var pointChanges: [PointChange]
+        package var relabelledTracks: [TrackID]
+        package var pointChanges: [PointChange]
     }
 
-    public let url: URL
-    public private(set) var media: MediaDescriptor
-    public let isReadOnly: Bool
+    package let url: URL
+    package private(set) var media: MediaDescriptor
+    package let isReadOnly: Bool
     private var path: String { url.path }
     private let database: DatabaseQueue
     private var trackTable: [TrackID: Track] = [:]
@@ -61,7 +61,7 @@ public final class ProjectStore {
     private var appliedEditCount = 0
     private var undoneEditCount = 0
     private var dataVersion = 0
-    public private(set) var queries: [QueryRecord] = []
+    package private(set) var queries: [QueryRecord] = []
 
     private static let applicationID: Int32 = 0x5350_5452  // "SPTR"
     private static let schemaVersion: Int32 = 1
@@ -69,13 +69,13 @@ public final class ProjectStore {
     // MARK: - Opening
 
     /// `NAME.spotter` beside the media file (`clip.mp4` → `clip.spotter`).
-    public static func defaultProjectURL(forMedia mediaPath: String) -> URL {
+    package static func defaultProjectURL(forMedia mediaPath: String) -> URL {
         let media = URL(fileURLWithPath: mediaPath)
         return media.deletingPathExtension().appendingPathExtension("spotter")
     }
 
     /// Creates a new project file; fails if one exists.
-    public static func create(
+    package static func create(
         at url: URL, media: MediaDescriptor, durability: Durability = .processCrash
     ) throws -> ProjectStore {
         if FileManager.default.fileExists(atPath: url.path) {
@@ -85,7 +85,7 @@ public final class ProjectStore {
     }
 
     /// Opens an existing project file.
-    public static func open(
+    package static func open(
         at url: URL, durability: Durability = .processCrash, readOnly: Bool = false
     ) throws -> ProjectStore {
         guard FileManager.default.fileExists(atPath: url.path) else {
@@ -95,7 +95,7 @@ public final class ProjectStore {
     }
 
     /// Opens the project if the file exists (refusing one made for other media unless `force`), else creates it.
-    public static func openOrCreate(
+    package static func openOrCreate(
         at url: URL, media: MediaDescriptor, durability: Durability = .processCrash, force: Bool = false
     ) throws -> ProjectStore {
         guard FileManager.default.fileExists(atPath: url.path) else {
@@ -110,7 +110,7 @@ public final class ProjectStore {
     }
 
     /// A project that lives only in memory (comparisons of exported files, tests).
-    public static func inMemory(media: MediaDescriptor) throws -> ProjectStore {
+    package static func inMemory(media: MediaDescriptor) throws -> ProjectStore {
         try ProjectStore(
             url: URL(fileURLWithPath: "(memory)"), media: media, durability: .processCrash, readOnly: false,
             inMemory: true)
@@ -161,7 +161,7 @@ public final class ProjectStore {
     }
 
     /// Closes the database; the store must not be used afterwards.
-    public func close() throws {
+    package func close() throws {
         do { try database.close() } catch { throw storeError(error) }
     }
 
@@ -315,7 +315,7 @@ public final class ProjectStore {
     /// Picks up changes another process committed to the project file; returns whether anything was reloaded.
     /// Edits, undo and redo do this check themselves; a UI may also call it periodically.
     @discardableResult
-    public func reloadIfChangedElsewhere() throws -> Bool {
+    package func reloadIfChangedElsewhere() throws -> Bool {
         do { return try database.read { db in try reloadIfStale(db) } } catch { throw storeError(error) }
     }
 
@@ -338,17 +338,17 @@ public final class ProjectStore {
     // MARK: - Reading
 
     /// All tracks, ordered by id.
-    public var tracks: [Track] { sortedTrackIDs.compactMap { trackTable[$0] } }
+    package var tracks: [Track] { sortedTrackIDs.compactMap { trackTable[$0] } }
 
-    public var trackIDs: [TrackID] { sortedTrackIDs }
+    package var trackIDs: [TrackID] { sortedTrackIDs }
 
-    public func track(_ id: TrackID) -> Track? { trackTable[id] }
+    package func track(_ id: TrackID) -> Track? { trackTable[id] }
 
-    public var pointCount: Int { trackTable.values.reduce(0) { $0 + $1.entries.count } }
+    package var pointCount: Int { trackTable.values.reduce(0) { $0 + $1.entries.count } }
 
     /// Every point on a frame: stored entries and (for video, when `interpolate`) derived ghost points, by track id.
     /// Absent and derived-outside states are left out; stored `outside` entries are included.
-    public func points(onFrame frame: Int, interpolate: Bool = true) -> [FramePoint] {
+    package func points(onFrame frame: Int, interpolate: Bool = true) -> [FramePoint] {
         let derive = interpolate && media.kind == .video
         var out: [FramePoint] = []
         for id in sortedTrackIDs {
@@ -361,39 +361,39 @@ public final class ProjectStore {
     }
 
     /// The state of one track at a frame (stored or derived).
-    public func point(track id: TrackID, frame: Int) -> FramePoint? {
+    package func point(track id: TrackID, frame: Int) -> FramePoint? {
         guard let track = trackTable[id],
             let resolved = track.resolved(at: frame, interpolate: media.kind == .video)
         else { return nil }
         return FramePoint(track: id, entry: resolved.entry, isInterpolated: resolved.isInterpolated)
     }
 
-    public func nextKeyframe(track id: TrackID, after frame: Int, includeAllStored: Bool = false) -> Int? {
+    package func nextKeyframe(track id: TrackID, after frame: Int, includeAllStored: Bool = false) -> Int? {
         trackTable[id]?.nextKeyframe(after: frame, includeAllStored: includeAllStored)
     }
 
-    public func previousKeyframe(track id: TrackID, before frame: Int, includeAllStored: Bool = false) -> Int? {
+    package func previousKeyframe(track id: TrackID, before frame: Int, includeAllStored: Bool = false) -> Int? {
         trackTable[id]?.previousKeyframe(before: frame, includeAllStored: includeAllStored)
     }
 
     /// An immutable copy for background work (export, metrics).
-    public func snapshot() -> ProjectSnapshot {
+    package func snapshot() -> ProjectSnapshot {
         ProjectSnapshot(media: media, tracks: tracks, queries: queries)
     }
 
-    public var canUndo: Bool { appliedEditCount > 0 }
-    public var canRedo: Bool { undoneEditCount > 0 }
+    package var canUndo: Bool { appliedEditCount > 0 }
+    package var canRedo: Bool { undoneEditCount > 0 }
 
     // MARK: - Editing
 
     /// Applies one edit as one committed transaction and one undo step; returns after the commit.
     @discardableResult
-    public func apply(_ edit: Edit, actor: EditActor = .human) throws -> EditResult {
+    package func apply(_ edit: Edit, actor: EditActor = .human) throws -> EditResult {
         try commit(actor: actor, kind: edit.kind, summary: edit.summary) { compiler in try compiler.compile(edit) }
     }
 
     /// Replaces the media description (for example after re-probing); the fingerprint must not change unless `force`.
-    public func updateMedia(_ newMedia: MediaDescriptor, force: Bool = false) throws {
+    package func updateMedia(_ newMedia: MediaDescriptor, force: Bool = false) throws {
         try requireWritable()
         let differences = media.fingerprint.differences(from: newMedia.fingerprint)
         if !differences.isEmpty && !force {
@@ -410,7 +410,7 @@ public final class ProjectStore {
 
     /// Records a model query (not an undoable edit); returns its id.
     @discardableResult
-    public func recordQuery(_ query: QueryRecord) throws -> Int64 {
+    package func recordQuery(_ query: QueryRecord) throws -> Int64 {
         try requireWritable()
         var stored = query
         stored.id = try writeTransaction { db in try Self.insertQuery(db, query) }
@@ -420,14 +420,14 @@ public final class ProjectStore {
 
     /// Removes a query record, for a question whose accepted tracks were all undone (not an undoable edit; a later
     /// redo restores it with `restoreQuery`).
-    public func deleteQuery(_ id: Int64) throws {
+    package func deleteQuery(_ id: Int64) throws {
         try requireWritable()
         try writeTransaction { db in try db.execute(sql: "DELETE FROM query WHERE id = ?", arguments: [id]) }
         queries.removeAll { $0.id == id }
     }
 
     /// Records a query under its own id again (after `deleteQuery`); does nothing when it is there.
-    public func restoreQuery(_ query: QueryRecord) throws {
+    package func restoreQuery(_ query: QueryRecord) throws {
         try requireWritable()
         guard !queries.contains(where: { $0.id == query.id }) else { return }
         _ = try writeTransaction { db in try Self.insertQuery(db, query, id: query.id) }
@@ -448,7 +448,7 @@ public final class ProjectStore {
     /// Adds imported tracks and queries in one transaction and one undo step (queries stay when it is undone).
     /// With `replaceExisting`, every current track is deleted in the same step.
     @discardableResult
-    public func importContent(_ content: ImportedProject, replaceExisting: Bool) throws -> EditResult {
+    package func importContent(_ content: ImportedProject, replaceExisting: Bool) throws -> EditResult {
         // Query ids are fixed before compiling (inside the transaction) so the new tracks can point at them.
         var queryIDMap: [Int64: Int64] = [:]
         var insertedQueries: [QueryRecord] = []
@@ -573,13 +573,13 @@ public final class ProjectStore {
 
     /// Reverts the latest applied edit (one transaction); nil when there is nothing to undo.
     @discardableResult
-    public func undo() throws -> EditResult? {
+    package func undo() throws -> EditResult? {
         try step(undo: true)
     }
 
     /// Re-applies the earliest undone edit; nil when there is nothing to redo.
     @discardableResult
-    public func redo() throws -> EditResult? {
+    package func redo() throws -> EditResult? {
         try step(undo: false)
     }
 
@@ -635,7 +635,7 @@ public final class ProjectStore {
     // MARK: - History
 
     /// The whole edit log, oldest first, decoded.
-    public func editHistory() throws -> [EditRecord] {
+    package func editHistory() throws -> [EditRecord] {
         let path = self.path
         do {
             return try database.read { db in
@@ -674,7 +674,7 @@ public final class ProjectStore {
     }
 
     /// Number of undo and redo operations performed (for the undo-rate statistic).
-    public func undoRedoCounts() throws -> (undos: Int, redos: Int) {
+    package func undoRedoCounts() throws -> (undos: Int, redos: Int) {
         do {
             return try database.read { db in
                 let undos = try Int.fetchOne(db, sql: "SELECT count(*) FROM undo_event WHERE is_redo = 0") ?? 0
@@ -686,33 +686,33 @@ public final class ProjectStore {
 }
 
 /// An immutable view of a project for exporters and metrics.
-public struct ProjectSnapshot: Sendable {
-    public var media: MediaDescriptor
+package struct ProjectSnapshot: Sendable {
+    package var media: MediaDescriptor
     /// Ordered by id.
-    public var tracks: [Track]
-    public var queries: [QueryRecord]
+    package var tracks: [Track]
+    package var queries: [QueryRecord]
 
-    public init(media: MediaDescriptor, tracks: [Track], queries: [QueryRecord] = []) {
+    package init(media: MediaDescriptor, tracks: [Track], queries: [QueryRecord] = []) {
         self.media = media
         self.tracks = tracks.sorted { $0.id < $1.id }
         self.queries = queries
     }
 
-    public var pointCount: Int { tracks.reduce(0) { $0 + $1.entries.count } }
+    package var pointCount: Int { tracks.reduce(0) { $0 + $1.entries.count } }
 }
 
 /// What an importer read from a file, ready to be added to a store in one step.
-public struct ImportedProject: Sendable {
+package struct ImportedProject: Sendable {
     /// The file it came from (for messages and the edit log).
-    public var source: String
+    package var source: String
     /// The media described by the file, if it says.
-    public var media: MediaDescriptor?
-    public var tracks: [NewTrack]
-    public var queries: [QueryRecord]
+    package var media: MediaDescriptor?
+    package var tracks: [NewTrack]
+    package var queries: [QueryRecord]
     /// Non-fatal findings: clamped coordinates, unknown fields kept or ignored.
-    public var warnings: [String]
+    package var warnings: [String]
 
-    public init(
+    package init(
         source: String, media: MediaDescriptor?, tracks: [NewTrack], queries: [QueryRecord] = [],
         warnings: [String] = []
     ) {

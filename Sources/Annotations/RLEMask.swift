@@ -1,19 +1,19 @@
 /// A binary object mask in COCO run-length encoding (column-major runs, starting with background), as the Molmo2
 /// evaluation sets store them; used for point-in-mask correctness.
-public struct RLEMask: Equatable, Sendable {
-    public var width: Int
-    public var height: Int
+package struct RLEMask: Equatable, Sendable {
+    package var width: Int
+    package var height: Int
     /// Alternating run lengths: background, foreground, background, …
-    public var counts: [Int]
+    package var counts: [Int]
 
-    public init(width: Int, height: Int, counts: [Int]) {
+    package init(width: Int, height: Int, counts: [Int]) {
         self.width = width
         self.height = height
         self.counts = counts
     }
 
     /// Whether the integer pixel (x, y) is inside the mask; pixels outside the image are not.
-    public func contains(x: Int, y: Int) -> Bool {
+    package func contains(x: Int, y: Int) -> Bool {
         guard x >= 0, y >= 0, x < width, y < height else { return false }
         let target = x * height + y
         var start = 0
@@ -26,13 +26,13 @@ public struct RLEMask: Equatable, Sendable {
 
     /// Whether a point in continuous pixel coordinates, rounded to the nearest integer pixel as the Molmo2
     /// evaluator does, falls inside the mask.
-    public func contains(pointX x: Double, y: Double) -> Bool {
+    package func contains(pointX x: Double, y: Double) -> Bool {
         guard x.isFinite, y.isFinite, abs(x) < 1e9, abs(y) < 1e9 else { return false }
         return contains(x: Int(x.rounded(.toNearestOrEven)), y: Int(y.rounded(.toNearestOrEven)))
     }
 
     /// Number of foreground pixels.
-    public var area: Int { stride(from: 1, to: counts.count, by: 2).reduce(0) { $0 + counts[$1] } }
+    package var area: Int { stride(from: 1, to: counts.count, by: 2).reduce(0) { $0 + counts[$1] } }
 
     /// Largest accepted side, so run arithmetic cannot overflow on hostile input.
     static let maximumSide = 1 << 20
@@ -50,7 +50,7 @@ public struct RLEMask: Equatable, Sendable {
     }
 
     /// Decodes COCO's compressed counts string (pycocotools `rleFrString`).
-    public init?(width: Int, height: Int, compressedCounts text: String) {
+    package init?(width: Int, height: Int, compressedCounts text: String) {
         guard width > 0, height > 0, width <= Self.maximumSide, height <= Self.maximumSide else { return nil }
         var counts: [Int] = []
         let bytes = Array(text.utf8)
@@ -81,7 +81,7 @@ public struct RLEMask: Equatable, Sendable {
     }
 
     /// COCO's compressed counts string (pycocotools `rleToString`).
-    public var compressedCounts: String {
+    package var compressedCounts: String {
         var out: [UInt8] = []
         for i in 0..<counts.count {
             var x = counts[i]
@@ -99,7 +99,7 @@ public struct RLEMask: Equatable, Sendable {
     }
 
     /// Builds a mask from a row-major boolean image (for tests and tools); missing pixels count as background.
-    public init(width: Int, height: Int, rowMajor pixels: [Bool]) {
+    package init(width: Int, height: Int, rowMajor pixels: [Bool]) {
         var counts: [Int] = []
         var current = false
         var run = 0

@@ -2,7 +2,7 @@ import Foundation
 
 /// Every failure of the Assist module; each description is one line naming the media file or the model endpoint
 /// and the problem.
-public enum AssistError: Error, CustomStringConvertible, Equatable, Sendable {
+package enum AssistError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The request cannot be built as asked (nothing to show, a frame outside the video, …).
     case invalidRequest(media: String, reason: String)
     /// A frame could not be decoded for the request.
@@ -20,7 +20,7 @@ public enum AssistError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The caller cancelled the request.
     case cancelled(endpoint: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidRequest(let media, let reason): return "\(media): cannot ask the model: \(reason)"
         case .frameUnavailable(let media, let frame, let reason): return "\(media): frame \(frame) unavailable: \(reason)"

@@ -8,12 +8,12 @@ import MolmoRuntime
 ///
 /// Backends that can constrain decoding use it (the in-process runtime masks tokens; a vLLM server gets the
 /// equivalent regular expression); an unconstrained model may answer in any form of the grammar.
-public typealias ConstrainedOutput = AnswerConstraint
+package typealias ConstrainedOutput = AnswerConstraint
 
 extension AnswerConstraint {
     /// The constraint that fits `task` on `media`: `<tracks>` for tracking (for a single point, only the times after
     /// the query frame), `<points>` otherwise; nil for free questions.
-    public static func fitting(
+    package static func fitting(
         _ task: GroundingTask, media: GroundingMedia, maxPoints: Int = 64, maxPointsPerKey: Int = 16
     ) -> ConstrainedOutput? {
         let context = GroundingPrompt.Context(media)
@@ -21,7 +21,7 @@ extension AnswerConstraint {
     }
 
     /// The constraint that fits `task` shown the video sampling or the number of images of `context`.
-    public static func fitting(
+    package static func fitting(
         _ task: GroundingTask, context: GroundingPrompt.Context, maxPoints: Int = 64, maxPointsPerKey: Int = 16
     ) -> ConstrainedOutput? {
         let label: String
@@ -71,7 +71,7 @@ extension ConstrainedOutput {
     /// lists groups of increasing keys joined by `;` (see `orderedSequence`). Only plain constructs are used (groups,
     /// alternation, `?`, `{m,n}`, character classes), which vLLM's structured-output backends (xgrammar, guidance)
     /// and `NSRegularExpression` read alike.
-    public var regularExpression: String {
+    package var regularExpression: String {
         let point = " [1-9][0-9]{0,2} ([0-9]{3}|1000) ([0-9]{3}|1000)"
         var seen = Set<String>()
         let perKey = max(1, maxPointsPerKey)

@@ -1,5 +1,5 @@
 /// A stage of answering, for a progress line.
-public enum GroundingStage: String, Sendable, Equatable {
+package enum GroundingStage: String, Sendable, Equatable {
     /// Frames are being encoded for the model (PNG for a server; pixels to patches in process).
     case encodingFrames = "encoding frames"
     /// The request is being sent.
@@ -13,12 +13,12 @@ public enum GroundingStage: String, Sendable, Equatable {
 }
 
 /// A progress report: the stage, how far it is when known (0…1), and a short detail ("attempt 2 of 3").
-public struct GroundingProgress: Sendable, Equatable {
-    public var stage: GroundingStage
-    public var fraction: Double?
-    public var detail: String?
+package struct GroundingProgress: Sendable, Equatable {
+    package var stage: GroundingStage
+    package var fraction: Double?
+    package var detail: String?
 
-    public init(stage: GroundingStage, fraction: Double? = nil, detail: String? = nil) {
+    package init(stage: GroundingStage, fraction: Double? = nil, detail: String? = nil) {
         self.stage = stage
         self.fraction = fraction
         self.detail = detail
@@ -26,19 +26,19 @@ public struct GroundingProgress: Sendable, Equatable {
 }
 
 /// Where the time of one answer went, in seconds.
-public struct GroundingTimings: Sendable, Equatable {
+package struct GroundingTimings: Sendable, Equatable {
     /// Preparing the visual input (encoding frames).
-    public var encodeSeconds: Double
+    package var encodeSeconds: Double
     /// From sending the request (last attempt) to the first token; nil when no token arrived.
-    public var firstTokenSeconds: Double?
+    package var firstTokenSeconds: Double?
     /// From the first to the last token.
-    public var generateSeconds: Double?
+    package var generateSeconds: Double?
     /// Everything, retries and pauses included.
-    public var totalSeconds: Double
+    package var totalSeconds: Double
     /// Attempts made (1 without retries).
-    public var attempts: Int
+    package var attempts: Int
 
-    public init(
+    package init(
         encodeSeconds: Double = 0, firstTokenSeconds: Double? = nil, generateSeconds: Double? = nil,
         totalSeconds: Double = 0, attempts: Int = 1
     ) {
@@ -50,7 +50,7 @@ public struct GroundingTimings: Sendable, Equatable {
     }
 
     /// The timings as named numbers (what a query record stores).
-    public var dictionary: [String: Double] {
+    package var dictionary: [String: Double] {
         var out = ["encode_s": encodeSeconds, "total_s": totalSeconds, "attempts": Double(attempts)]
         if let firstTokenSeconds { out["first_token_s"] = firstTokenSeconds }
         if let generateSeconds { out["generate_s"] = generateSeconds }
@@ -59,17 +59,17 @@ public struct GroundingTimings: Sendable, Equatable {
 }
 
 /// A model's complete answer: the raw text (parse it with `Predictions`), who answered and how long it took.
-public struct GroundingAnswer: Sendable, Equatable {
-    public var text: String
+package struct GroundingAnswer: Sendable, Equatable {
+    package var text: String
     /// The model as the backend names it (served model name, checkpoint directory, …).
-    public var model: String
+    package var model: String
     /// Why generation ended (`stop`, `length`, …) when the backend says.
-    public var finishReason: String?
-    public var promptTokens: Int?
-    public var completionTokens: Int?
-    public var timings: GroundingTimings
+    package var finishReason: String?
+    package var promptTokens: Int?
+    package var completionTokens: Int?
+    package var timings: GroundingTimings
 
-    public init(
+    package init(
         text: String, model: String, finishReason: String? = nil, promptTokens: Int? = nil, completionTokens: Int? = nil,
         timings: GroundingTimings = GroundingTimings()
     ) {
@@ -82,7 +82,7 @@ public struct GroundingAnswer: Sendable, Equatable {
     }
 
     /// True when generation stopped at the token budget (the answer is probably cut off).
-    public var hitTokenLimit: Bool { finishReason == "length" }
+    package var hitTokenLimit: Bool { finishReason == "length" }
 }
 
 /// A Molmo2 model that answers grounding questions about frames: in process or behind a server.
@@ -91,7 +91,7 @@ public struct GroundingAnswer: Sendable, Equatable {
 /// (from any thread) while it runs, and cancelling the calling task stops it promptly with `AssistError.cancelled`.
 /// A backend that computes synchronously polls `Task.isCancelled` (or bridges it with
 /// `withTaskCancellationHandler`) between tokens.
-public protocol GroundingModel: Sendable {
+package protocol GroundingModel: Sendable {
     /// The model and backend, for records and the status line ("Molmo2-4B via http://host:8000/v1").
     var displayName: String { get }
 
@@ -104,7 +104,7 @@ public protocol GroundingModel: Sendable {
 
 extension GroundingModel {
     /// Answers without progress or token callbacks.
-    public func answer(_ request: GroundingRequest) async throws -> GroundingAnswer {
+    package func answer(_ request: GroundingRequest) async throws -> GroundingAnswer {
         try await answer(request, progress: { _ in }, onToken: { _ in })
     }
 }

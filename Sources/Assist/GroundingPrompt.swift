@@ -2,7 +2,7 @@ import Annotations
 import Foundation
 
 /// What the model is asked to do. `GroundingPrompt.text(for:context:)` renders it with Molmo2's training prompts.
-public enum GroundingTask: Sendable, Equatable {
+package enum GroundingTask: Sendable, Equatable {
     /// Point to every instance of a label.
     case point(label: String)
     /// Count the instances of a label (the model answers by pointing, then counting).
@@ -16,7 +16,7 @@ public enum GroundingTask: Sendable, Equatable {
 
     /// Answer budgets of the Molmo2 evaluation (molmo2-spec §7.5): 192 tokens for image pointing and counting,
     /// 2048 for video pointing and counting, 4096 for tracking; free questions get 512.
-    public func defaultMaxNewTokens(isVideo: Bool) -> Int {
+    package func defaultMaxNewTokens(isVideo: Bool) -> Int {
         switch self {
         case .point, .count: return isVideo ? 2048 : 192
         case .track, .trackPoint: return 4096
@@ -26,24 +26,24 @@ public enum GroundingTask: Sendable, Equatable {
 }
 
 /// Molmo2 prompt templates (molmo2-spec §8.4, and §8.3 for single-point tracking) as pure functions.
-public enum GroundingPrompt {
+package enum GroundingPrompt {
     /// What the prompt is rendered for.
-    public enum Context: Sendable, Equatable {
+    package enum Context: Sendable, Equatable {
         /// A video: the sampling gives the printed time of a query frame; width and height are the source size.
         case video(sampling: FrameSampling, width: Int, height: Int)
         /// `count` still images.
         case images(count: Int)
 
-        public var isVideo: Bool {
+        package var isVideo: Bool {
             if case .video = self { return true }
             return false
         }
     }
 
     /// Why a task cannot be rendered for a context.
-    public struct PromptError: Error, Equatable, CustomStringConvertible {
-        public var reason: String
-        public var description: String { "cannot write the prompt: \(reason)" }
+    package struct PromptError: Error, Equatable, CustomStringConvertible {
+        package var reason: String
+        package var description: String { "cannot write the prompt: \(reason)" }
     }
 
     /// The prompt text for `task`:
@@ -53,7 +53,7 @@ public enum GroundingPrompt {
     /// - track a point: `Track the following point <points coords="{t} 1 {x} {y}">{label}</points> given as
     ///   <points coords="t id x y">label</points>. Provide coordinates at {fps} frames per second`, where t is the
     ///   printed time of the query frame (which must be a sampled frame) and x, y are on the 0–1000 scale.
-    public static func text(for task: GroundingTask, context: Context) throws -> String {
+    package static func text(for task: GroundingTask, context: Context) throws -> String {
         switch task {
         case .point(let label):
             return "Point to \(try cleaned(label))"

@@ -4,14 +4,14 @@ import Media
 
 /// One sampled video frame as the model sees it: the decoded frame it shows, the time printed next to it and its
 /// pixels (scaled down for transmission when the source is large).
-public struct TimedFrame: Sendable, Equatable {
-    public var frameIndex: Int
+package struct TimedFrame: Sendable, Equatable {
+    package var frameIndex: Int
     /// Clip-relative seconds shown to the model: the requested sample time, not the frame's own timestamp
     /// (molmo2-spec §6.5).
-    public var time: Double
-    public var image: Frame
+    package var time: Double
+    package var image: Frame
 
-    public init(frameIndex: Int, time: Double, image: Frame) {
+    package init(frameIndex: Int, time: Double, image: Frame) {
         self.frameIndex = frameIndex
         self.time = time
         self.image = image
@@ -19,14 +19,14 @@ public struct TimedFrame: Sendable, Equatable {
 }
 
 /// One still image as the model sees it; answers address it by its 1-based position in the request.
-public struct StillImage: Sendable, Equatable {
-    public var frameIndex: Int
+package struct StillImage: Sendable, Equatable {
+    package var frameIndex: Int
     /// Size of the frame in the source, which the model's 0–1000 coordinates are relative to.
-    public var sourceWidth: Int
-    public var sourceHeight: Int
-    public var image: Frame
+    package var sourceWidth: Int
+    package var sourceHeight: Int
+    package var image: Frame
 
-    public init(frameIndex: Int, sourceWidth: Int, sourceHeight: Int, image: Frame) {
+    package init(frameIndex: Int, sourceWidth: Int, sourceHeight: Int, image: Frame) {
         self.frameIndex = frameIndex
         self.sourceWidth = sourceWidth
         self.sourceHeight = sourceHeight
@@ -35,7 +35,7 @@ public struct StillImage: Sendable, Equatable {
 }
 
 /// What the model is shown: sampled video frames with their timestamps, or still images.
-public enum GroundingMedia: Sendable, Equatable {
+package enum GroundingMedia: Sendable, Equatable {
     /// Frames of one video; `sampling` maps the printed times back to decoded frame indices.
     case video(frames: [TimedFrame], sampling: FrameSampling, sourceWidth: Int, sourceHeight: Int)
     /// Still images: one video frame, or images of an image set.
@@ -43,7 +43,7 @@ public enum GroundingMedia: Sendable, Equatable {
 }
 
 /// Which part of the media a question is about.
-public enum GroundingScope: Sendable, Equatable {
+package enum GroundingScope: Sendable, Equatable {
     /// One frame, sent as a single image.
     case frame(Int)
     /// A clip of consecutive frames, sampled like a video of its own (times restart at 0.0 on its first frame).
@@ -54,23 +54,23 @@ public enum GroundingScope: Sendable, Equatable {
     case images([Int])
 
     /// Molmo2's released sampling: at most 2 frames per second and 384 frames.
-    public static let defaultWholeVideo = GroundingScope.wholeVideo(
+    package static let defaultWholeVideo = GroundingScope.wholeVideo(
         maxFPS: MolmoFrameSampler.defaultMaxFPS, maxFrames: MolmoFrameSampler.defaultMaxFrames)
 }
 
 /// A question with the frames it is about, ready for any `GroundingModel`.
-public struct GroundingRequest: Sendable, Equatable {
-    public var question: String
-    public var media: GroundingMedia
+package struct GroundingRequest: Sendable, Equatable {
+    package var question: String
+    package var media: GroundingMedia
     /// The part of the media the frames were taken from.
-    public var scope: GroundingScope
-    public var maxNewTokens: Int
+    package var scope: GroundingScope
+    package var maxNewTokens: Int
     /// The media file's name, used in errors and records.
-    public var mediaName: String
+    package var mediaName: String
     /// When set, backends that can constrain decoding hold the answer to this shape.
-    public var constrainedOutput: ConstrainedOutput?
+    package var constrainedOutput: ConstrainedOutput?
 
-    public init(question: String, media: GroundingMedia, scope: GroundingScope, maxNewTokens: Int, mediaName: String) {
+    package init(question: String, media: GroundingMedia, scope: GroundingScope, maxNewTokens: Int, mediaName: String) {
         self.question = question
         self.media = media
         self.scope = scope
@@ -79,38 +79,38 @@ public struct GroundingRequest: Sendable, Equatable {
     }
 
     /// The times shown with the frames and their frame indices (what a query record stores); nil for images.
-    public var sampling: FrameSampling? {
+    package var sampling: FrameSampling? {
         if case .video(_, let sampling, _, _) = media { return sampling }
         return nil
     }
 
     /// Frames or images the model is shown.
-    public var visualCount: Int {
+    package var visualCount: Int {
         switch media {
         case .video(let frames, _, _, _): return frames.count
         case .images(let images): return images.count
         }
     }
 
-    public var isVideo: Bool {
+    package var isVideo: Bool {
         if case .video = media { return true }
         return false
     }
 }
 
 /// Where a request's frames come from: the media's facts and a way to decode one frame at a given size.
-public struct FrameSource {
-    public var name: String
+package struct FrameSource {
+    package var name: String
     /// Start time of every frame, in seconds from frame 0.
-    public var frameTimestamps: [Double]
+    package var frameTimestamps: [Double]
     /// End of the last frame, in seconds from frame 0.
-    public var duration: Double
+    package var duration: Double
     /// Source pixel size of a frame.
-    public var frameSize: (Int) -> (width: Int, height: Int)
+    package var frameSize: (Int) -> (width: Int, height: Int)
     /// Decodes frame `index` scaled to `width` x `height` (packed RGB24).
-    public var decode: (_ index: Int, _ width: Int, _ height: Int) throws -> Frame
+    package var decode: (_ index: Int, _ width: Int, _ height: Int) throws -> Frame
 
-    public init(
+    package init(
         name: String, frameTimestamps: [Double], duration: Double, frameSize: @escaping (Int) -> (width: Int, height: Int),
         decode: @escaping (Int, Int, Int) throws -> Frame
     ) {
@@ -121,17 +121,17 @@ public struct FrameSource {
         self.decode = decode
     }
 
-    public var frameCount: Int { frameTimestamps.count }
+    package var frameCount: Int { frameTimestamps.count }
 
     /// A video opened with the Media module (not thread-safe: build requests on one thread at a time).
-    public static func video(_ video: VideoSource) -> FrameSource {
+    package static func video(_ video: VideoSource) -> FrameSource {
         self.video(
             name: (video.path as NSString).lastPathComponent, info: video.info, frameTimestamps: video.frameTimestamps,
             decode: { index, width, height in try video.frame(at: index, width: width, height: height) })
     }
 
     /// A video as the Media module measured it, its frames decoded by `decode`.
-    public static func video(
+    package static func video(
         name: String, info: VideoInfo, frameTimestamps timestamps: [Double], decode: @escaping (Int, Int, Int) throws -> Frame
     ) -> FrameSource {
         // The video ends when its last frame does; `info.duration` can be shorter or longer than the index says.
@@ -149,7 +149,7 @@ extension GroundingRequest {
     /// Molmo2's `uniform_last_frame` sampling of frames `range` treated as a clip: sample times restart at 0.0 on
     /// the clip's first frame, the last time is the clip's duration (end of its last frame), and each time shows the
     /// frame displayed then. `frameTimestamps` are all frames' start times; `duration` is the end of the last frame.
-    public static func sampling(
+    package static func sampling(
         range: ClosedRange<Int>, frameTimestamps: [Double], duration: Double, maxFPS: Double, maxFrames: Int
     ) -> FrameSampling? {
         guard range.lowerBound >= 0, range.upperBound < frameTimestamps.count else { return nil }
@@ -166,7 +166,7 @@ extension GroundingRequest {
 
     /// The size a `width` x `height` frame is sent at: unchanged when its longer side fits `maxSide`, else scaled
     /// down keeping the aspect ratio (the model's answers are relative to the frame, so they do not change).
-    public static func transmittedSize(width: Int, height: Int, maxSide: Int?) -> (width: Int, height: Int) {
+    package static func transmittedSize(width: Int, height: Int, maxSide: Int?) -> (width: Int, height: Int) {
         guard let maxSide, maxSide > 0, max(width, height) > maxSide else { return (width, height) }
         let scale = Double(maxSide) / Double(max(width, height))
         return (max(1, Int((Double(width) * scale).rounded())), max(1, Int((Double(height) * scale).rounded())))
@@ -174,7 +174,7 @@ extension GroundingRequest {
 
     /// Builds a request: samples the scope, decodes the frames (scaled to fit `maxTransmittedSide`) and attaches the
     /// question. `progress` reports (frames decoded, frames to decode); `isCancelled` is polled between frames.
-    public static func make(
+    package static func make(
         question: String, scope: GroundingScope, source: FrameSource, maxNewTokens: Int,
         maxTransmittedSide: Int? = 768, progress: ((Int, Int) -> Void)? = nil, isCancelled: () -> Bool = { false }
     ) throws -> GroundingRequest {
@@ -189,7 +189,7 @@ extension GroundingRequest {
 
     /// Builds a request for a task: the prompt of molmo2-spec §8.4 (for a single-point track, with the query
     /// frame's sampled time) and the task's default answer budget.
-    public static func make(
+    package static func make(
         task: GroundingTask, scope: GroundingScope, source: FrameSource, maxNewTokens: Int? = nil,
         maxTransmittedSide: Int? = 768, constrainOutput: Bool = false, progress: ((Int, Int) -> Void)? = nil,
         isCancelled: () -> Bool = { false }
@@ -298,7 +298,7 @@ extension GroundingRequest {
 
 extension GroundingPrompt.Context {
     /// The context a prompt is written for when the model is shown `media`.
-    public init(_ media: GroundingMedia) {
+    package init(_ media: GroundingMedia) {
         switch media {
         case .video(_, let sampling, let width, let height):
             self = .video(sampling: sampling, width: width, height: height)

@@ -4,23 +4,23 @@ import MolmoRuntime
 /// Molmo2 run by Spotter's own runtime in this process. The computation runs on a thread of its own (it is long and
 /// CPU-bound, so it must not occupy the cooperative pool); cancelling the calling task sets the runtime's
 /// cancellation flag, which stops it after the current crop, layer or token.
-public final class InProcessGroundingModel: GroundingModel, @unchecked Sendable {
-    public let model: MolmoModel
-    public let displayName: String
+package final class InProcessGroundingModel: GroundingModel, @unchecked Sendable {
+    package let model: MolmoModel
+    package let displayName: String
     /// One answer at a time: the runtime's buffers and KV cache are not shared between answers.
     private let busy = NSLock()
 
-    public init(model: MolmoModel, name: String? = nil) {
+    package init(model: MolmoModel, name: String? = nil) {
         self.model = model
         self.displayName = (name ?? model.directory.lastPathComponent) + " (in process)"
     }
 
     /// Loads a checkpoint directory or a Hugging Face cache id (`allenai/Molmo2-4B`).
-    public static func load(_ reference: String, format: WeightFormat = .bfloat16) throws -> InProcessGroundingModel {
+    package static func load(_ reference: String, format: WeightFormat = .bfloat16) throws -> InProcessGroundingModel {
         InProcessGroundingModel(model: try MolmoModel.load(reference, format: format), name: reference)
     }
 
-    public func answer(
+    package func answer(
         _ request: GroundingRequest, progress: @escaping @Sendable (GroundingProgress) -> Void,
         onToken: @escaping @Sendable (String) -> Void
     ) async throws -> GroundingAnswer {

@@ -4,21 +4,21 @@ import Foundation
 /// A model answer read with the Molmo2 grammar (Annotations' parser) and placed on the request's frames: every
 /// timestamp goes to the sampled frame with the nearest printed time, every image key to its image's frame, and
 /// coordinates to source pixels of that frame.
-public struct Predictions: Sendable, Equatable {
+package struct Predictions: Sendable, Equatable {
     /// The parsed answer (sentence form, elements, parser diagnostics).
-    public var answer: Molmo2Answer
+    package var answer: Molmo2Answer
     /// The answer's points (one object each) or tracks (one object per id), on decoded frame indices in source pixels.
-    public var objects: [PredictedObject]
+    package var objects: [PredictedObject]
     /// Points whose key matched no image of the request (or an image key in a video answer).
-    public var unplaced: Int
+    package var unplaced: Int
     /// What was dropped or adjusted, in words: the parser's diagnostics, and answer times that are not one of the
     /// sampled times (snapped to the nearest).
-    public var diagnostics: [String]
+    package var diagnostics: [String]
 
     /// The count the answer states (0 for `There are none.`), if any.
-    public var statedCount: Int? { answer.statedCount }
+    package var statedCount: Int? { answer.statedCount }
 
-    public init(text: String, request: GroundingRequest) {
+    package init(text: String, request: GroundingRequest) {
         let parsed = Molmo2Answer.parse(text)
         answer = parsed
         diagnostics = parsed.diagnostics
@@ -51,12 +51,12 @@ public struct Predictions: Sendable, Equatable {
         }
     }
 
-    public init(answer: GroundingAnswer, request: GroundingRequest) {
+    package init(answer: GroundingAnswer, request: GroundingRequest) {
         self.init(text: answer.text, request: request)
     }
 
     /// Total number of placed points.
-    public var pointCount: Int { objects.reduce(0) { $0 + $1.points.count } }
+    package var pointCount: Int { objects.reduce(0) { $0 + $1.points.count } }
 
     /// Answer times farther than half a printed decimal (0.05 s) from every sampled time: the model named a time it
     /// was not shown. They are still placed on the nearest sampled frame.

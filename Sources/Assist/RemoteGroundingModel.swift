@@ -6,29 +6,29 @@ import Media
 #endif
 
 /// How to reach a vLLM (OpenAI-compatible) server serving Molmo2, and how patient to be with it.
-public struct RemoteModelConfiguration: Sendable, Equatable {
+package struct RemoteModelConfiguration: Sendable, Equatable {
     /// The chat-completions URL (`…/v1/chat/completions`), derived from the endpoint given by the user.
-    public var chatCompletionsURL: URL
+    package var chatCompletionsURL: URL
     /// The served model name (`--model-name`; vLLM's `--served-model-name`, by default the model path).
-    public var modelName: String
+    package var modelName: String
     /// Sent as `Authorization: Bearer …` when set.
-    public var apiKey: String?
+    package var apiKey: String?
     /// Stream tokens (server-sent events) as they are generated.
-    public var streaming: Bool = true
+    package var streaming: Bool = true
     /// Give up when nothing arrives for this long (connecting, prefill before the first token, between tokens).
-    public var idleTimeout: Double = 300
+    package var idleTimeout: Double = 300
     /// Give up when one attempt takes longer than this in total.
-    public var totalTimeout: Double = 1800
+    package var totalTimeout: Double = 1800
     /// Attempts for connection failures and HTTP 429/5xx (never after tokens have been streamed).
-    public var maxAttempts: Int = 3
+    package var maxAttempts: Int = 3
     /// Pause before the second attempt; doubled for each further attempt, up to `maxBackoff`.
-    public var initialBackoff: Double = 0.5
-    public var maxBackoff: Double = 8
+    package var initialBackoff: Double = 0.5
+    package var maxBackoff: Double = 8
     /// Sampling temperature; Molmo2 is evaluated greedily.
-    public var temperature: Double = 0
+    package var temperature: Double = 0
 
     /// Accepts `http(s)://host:port`, `…/v1` or the full `…/v1/chat/completions`.
-    public init(endpoint: String, modelName: String, apiKey: String? = nil) throws {
+    package init(endpoint: String, modelName: String, apiKey: String? = nil) throws {
         chatCompletionsURL = try Self.chatCompletionsURL(endpoint)
         let name = modelName.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty else { throw AssistError.invalidEndpoint(endpoint: endpoint, reason: "the model name is empty") }
@@ -64,18 +64,18 @@ public struct RemoteModelConfiguration: Sendable, Equatable {
 /// times as vLLM's Molmo2 processor reads them, see `ChatCompletionWire`) and streams the answer back, with idle and
 /// total timeouts, bounded retries with exponential backoff on connection failures and HTTP 429/5xx, and one-line
 /// errors that name the endpoint.
-public struct RemoteGroundingModel: GroundingModel {
-    public var configuration: RemoteModelConfiguration
+package struct RemoteGroundingModel: GroundingModel {
+    package var configuration: RemoteModelConfiguration
 
-    public init(configuration: RemoteModelConfiguration) {
+    package init(configuration: RemoteModelConfiguration) {
         self.configuration = configuration
     }
 
-    public var displayName: String { "\(configuration.modelName) via \(configuration.chatCompletionsURL.absoluteString)" }
+    package var displayName: String { "\(configuration.modelName) via \(configuration.chatCompletionsURL.absoluteString)" }
 
     private var endpoint: String { configuration.chatCompletionsURL.absoluteString }
 
-    public func answer(
+    package func answer(
         _ request: GroundingRequest, progress: @escaping @Sendable (GroundingProgress) -> Void,
         onToken: @escaping @Sendable (String) -> Void
     ) async throws -> GroundingAnswer {

@@ -278,15 +278,15 @@ final class DecoderPipeline {
 }
 
 /// Counters describing the work a `VideoSource` has done, for tests and benchmarks.
-public struct DecodeStatistics: Sendable, Equatable {
+package struct DecodeStatistics: Sendable, Equatable {
     /// Demuxer seeks.
-    public var seeks = 0
+    package var seeks = 0
     /// Times the file was reopened to decode from its start.
-    public var rewinds = 0
+    package var rewinds = 0
     /// Pictures received from the decoder.
-    public var framesDecoded = 0
+    package var framesDecoded = 0
     /// Packets read from the demuxer (all streams).
-    public var packetsRead = 0
+    package var packetsRead = 0
 
-    public init() {}
+    package init() {}
 }

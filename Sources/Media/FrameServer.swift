@@ -3,11 +3,11 @@ import Foundation
 /// Thread-safe, cached frame access for the UI: an LRU cache of scaled frames in front of a
 /// `VideoSource`, plus a read-ahead thread with its own `VideoSource` that decodes forward into
 /// the cache. Any thread may call any method.
-public final class FrameServer: @unchecked Sendable {
-    public let info: VideoInfo
+package final class FrameServer: @unchecked Sendable {
+    package let info: VideoInfo
     /// Same as `VideoSource.frameTimestamps`.
-    public let frameTimestamps: [Double]
-    public let cacheCapacity: Int
+    package let frameTimestamps: [Double]
+    package let cacheCapacity: Int
 
     private let state: SharedState
     /// Decodes cache misses; guarded by `decodeLock` (VideoSource is single-threaded).
@@ -17,20 +17,20 @@ public final class FrameServer: @unchecked Sendable {
     private let workerFinished = DispatchSemaphore(value: 0)
 
     /// Counters for tests and diagnostics.
-    public struct Statistics: Sendable, Equatable {
+    package struct Statistics: Sendable, Equatable {
         /// Requests answered from the cache.
-        public var hits = 0
+        package var hits = 0
         /// Requests that had to decode on the caller's thread.
-        public var misses = 0
+        package var misses = 0
         /// Requests that waited for another thread to finish decoding the same frame.
-        public var waitedForReadAhead = 0
+        package var waitedForReadAhead = 0
         /// Frames the read-ahead thread decoded into the cache.
-        public var prefetched = 0
+        package var prefetched = 0
     }
 
     /// Opens `path` (throws like `VideoSource.init`) and starts the (idle) read-ahead thread.
     /// `cacheCapacity` is the number of frames kept (at least 2).
-    public init(path: String, cacheCapacity: Int = 64) throws {
+    package init(path: String, cacheCapacity: Int = 64) throws {
         source = try VideoSource(path: path)
         info = source.info
         frameTimestamps = source.frameTimestamps
@@ -52,7 +52,7 @@ public final class FrameServer: @unchecked Sendable {
     }
 
     /// The frame at `index` scaled to `width` x `height`, from the cache or decoded now.
-    public func frame(at index: Int, width: Int, height: Int) throws -> Frame {
+    package func frame(at index: Int, width: Int, height: Int) throws -> Frame {
         let key = FrameKey(index: index, width: width, height: height)
         state.condition.lock()
         while true {
@@ -89,7 +89,7 @@ public final class FrameServer: @unchecked Sendable {
     /// the cache, in order, skipping ones already cached. A different request cancels the current
     /// one after the frame in progress; repeating the current request changes nothing. `count`
     /// is clamped so the read-ahead never evicts its own frames (at most `cacheCapacity - 1`).
-    public func prefetch(from: Int, count: Int, width: Int, height: Int) {
+    package func prefetch(from: Int, count: Int, width: Int, height: Int) {
         let clampedFrom = max(0, from)
         let end = min(frameTimestamps.count, clampedFrom + max(0, min(count, cacheCapacity - 1)))
         let request = ReadAheadRequest(from: clampedFrom, end: end, width: width, height: height)
@@ -104,7 +104,7 @@ public final class FrameServer: @unchecked Sendable {
 
     /// Blocks until the current read-ahead request has been worked through (or replaced by an
     /// empty one, or the server stopped).
-    public func waitForPrefetch() {
+    package func waitForPrefetch() {
         state.condition.lock()
         while !state.stopped, state.request != nil, !state.requestDone {
             state.condition.wait()
@@ -114,7 +114,7 @@ public final class FrameServer: @unchecked Sendable {
 
     /// Stops the read-ahead thread and waits for it to exit. Cached and synchronous access keep
     /// working afterwards; `prefetch` does nothing. Safe to call more than once.
-    public func stop() {
+    package func stop() {
         state.condition.lock()
         let wasRunning = !state.stopped
         state.stopped = true
@@ -125,14 +125,14 @@ public final class FrameServer: @unchecked Sendable {
         }
     }
 
-    public var statistics: Statistics {
+    package var statistics: Statistics {
         state.condition.lock()
         defer { state.condition.unlock() }
         return state.statistics
     }
 
     /// Whether the frame at `index` and size is in the cache (does not count as a hit).
-    public func isCached(index: Int, width: Int, height: Int) -> Bool {
+    package func isCached(index: Int, width: Int, height: Int) -> Bool {
         state.condition.lock()
         defer { state.condition.unlock() }
         return state.cache.contains(FrameKey(index: index, width: width, height: height))

@@ -1,41 +1,41 @@
 import Foundation
 
 /// Sequential decode throughput of one file at one output size.
-public struct DecodeRateMeasurement: Sendable, Codable, Equatable {
-    public var path: String
-    public var width: Int
-    public var height: Int
-    public var frames: Int
-    public var seconds: Double
-    public var framesPerSecond: Double
+package struct DecodeRateMeasurement: Sendable, Codable, Equatable {
+    package var path: String
+    package var width: Int
+    package var height: Int
+    package var frames: Int
+    package var seconds: Double
+    package var framesPerSecond: Double
     /// CPU time of the calling thread (all decoding runs there with one decoder thread); less
     /// sensitive to other processes than wall time.
-    public var cpuSeconds: Double
-    public var framesPerCPUSecond: Double
+    package var cpuSeconds: Double
+    package var framesPerCPUSecond: Double
 }
 
 /// Latency of random frame requests (`VideoSource.frame(at:)` at source size) on one file.
-public struct SeekLatencyMeasurement: Sendable, Codable, Equatable {
-    public var path: String
-    public var requests: Int
-    public var seed: UInt64
-    public var p50Milliseconds: Double
-    public var p95Milliseconds: Double
-    public var meanMilliseconds: Double
-    public var maxMilliseconds: Double
+package struct SeekLatencyMeasurement: Sendable, Codable, Equatable {
+    package var path: String
+    package var requests: Int
+    package var seed: UInt64
+    package var p50Milliseconds: Double
+    package var p95Milliseconds: Double
+    package var meanMilliseconds: Double
+    package var maxMilliseconds: Double
     /// The same percentiles in CPU time of the calling thread.
-    public var p50CPUMilliseconds: Double
-    public var p95CPUMilliseconds: Double
+    package var p50CPUMilliseconds: Double
+    package var p95CPUMilliseconds: Double
     /// Demuxer seeks performed (requests that could continue forward do not seek).
-    public var seeks: Int
+    package var seeks: Int
 }
 
 /// Timing helpers for `spotter bench`: how fast the Media module decodes and seeks. They measure
 /// wall-clock time on the calling thread and are not used by tests.
-public enum MediaBenchmarks {
+package enum MediaBenchmarks {
     /// Decodes frames 0..<min(frameLimit, frameCount) in order, scaled to `width` x `height`
     /// (default: source size), and reports frames per second. Opening the file is not timed.
-    public static func decodeRate(
+    package static func decodeRate(
         path: String, width: Int? = nil, height: Int? = nil, frameLimit: Int? = nil, decoderThreads: Int = 1
     ) throws -> DecodeRateMeasurement {
         let source = try VideoSource(path: path, decoderThreads: decoderThreads)
@@ -55,7 +55,7 @@ public enum MediaBenchmarks {
 
     /// Requests `count` frames at uniformly random indices (a fixed-seed generator, so runs repeat)
     /// and reports latency percentiles. Each request is timed from call to returned RGB frame.
-    public static func seekLatencies(
+    package static func seekLatencies(
         path: String, count: Int = 200, seed: UInt64 = 1, width: Int? = nil, height: Int? = nil,
         decoderThreads: Int = 1
     ) throws -> SeekLatencyMeasurement {
@@ -99,14 +99,14 @@ func threadCPUNanoseconds() -> UInt64 {
 
 /// SplitMix64: a tiny, well-mixed 64-bit generator, so benchmark inputs and randomised tests repeat exactly
 /// from their seed.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+package struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         state = seed
     }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

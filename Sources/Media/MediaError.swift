@@ -1,6 +1,6 @@
 /// Everything that can go wrong while opening, decoding or writing media. The description is one
 /// line, "PATH: reason", so it can be shown in a status bar or a CLI error as is.
-public enum MediaError: Error, CustomStringConvertible, Equatable, Sendable {
+package enum MediaError: Error, CustomStringConvertible, Equatable, Sendable {
     case fileNotFound(path: String)
     case notARegularFile(path: String)
     case unreadable(path: String, reason: String)
@@ -18,7 +18,7 @@ public enum MediaError: Error, CustomStringConvertible, Equatable, Sendable {
     case writeFailed(path: String, reason: String)
 
     /// The file the error is about.
-    public var path: String {
+    package var path: String {
         switch self {
         case .fileNotFound(let path), .notARegularFile(let path), .unreadable(let path, _),
             .cannotOpen(let path, _), .noVideoStream(let path), .unsupportedCodec(let path, _),
@@ -31,7 +31,7 @@ public enum MediaError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     /// What went wrong, without the path.
-    public var reason: String {
+    package var reason: String {
         switch self {
         case .fileNotFound:
             return "no such file"
@@ -66,7 +66,7 @@ public enum MediaError: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 
-    public var description: String {
+    package var description: String {
         let line = "\(path): \(reason)"
         return line.contains(where: { $0.isNewline })
             ? String(line.map { $0.isNewline ? " " : $0 }) : line

@@ -1,14 +1,14 @@
 /// The frames Molmo2 is shown for a video: which frame indices to decode and the timestamps to
 /// write into the prompt next to them.
-public struct SampledFrames: Sendable, Equatable, Codable {
+package struct SampledFrames: Sendable, Equatable, Codable {
     /// Frame index (presentation order) decoded for each sample. Indices can repeat when the
     /// video has fewer frames per second than the sampling rate.
-    public var frameIndices: [Int]
+    package var frameIndices: [Int]
     /// Time in seconds shown to the model for each sample: the requested sample time, not the
     /// decoded frame's own timestamp (molmo2-spec §6.5).
-    public var timestamps: [Double]
+    package var timestamps: [Double]
 
-    public init(frameIndices: [Int], timestamps: [Double]) {
+    package init(frameIndices: [Int], timestamps: [Double]) {
         self.frameIndices = frameIndices
         self.timestamps = timestamps
     }
@@ -21,14 +21,14 @@ public struct SampledFrames: Sendable, Equatable, Codable {
 /// `0, 1/f, 2/f, …` below D followed by D itself when (N − 1)/f ≥ D, and otherwise N evenly
 /// spaced times from 0 to D inclusive. Each time t is decoded as the frame being displayed at t:
 /// the first frame whose end time is greater than t, clamped to the last frame.
-public enum MolmoFrameSampler {
+package enum MolmoFrameSampler {
     /// Released processors: 384 frames (long-context SFT used 384; SFT used 128).
-    public static let defaultMaxFrames = 384
+    package static let defaultMaxFrames = 384
     /// Released processors: at most 2 frames per second.
-    public static let defaultMaxFPS = 2.0
+    package static let defaultMaxFPS = 2.0
 
     /// Sampling modes of the HF Molmo2 video processor that are implemented here.
-    public enum Mode: String, Sendable, Codable {
+    package enum Mode: String, Sendable, Codable {
         /// `uniform_last_frame`: fixed-rate times below the duration plus the duration itself,
         /// or a uniform spread when the video is too long for the frame budget.
         case uniformLastFrame = "uniform_last_frame"
@@ -37,7 +37,7 @@ public enum MolmoFrameSampler {
     /// The sample times in seconds (numpy's `arange`/`linspace` arithmetic reproduced exactly).
     /// A nil, zero, negative or non-finite `maxFPS` means "no rate limit": a uniform spread of
     /// `maxFrames` times. Returns no times when `maxFrames` < 1.
-    public static func sampleTimes(
+    package static func sampleTimes(
         duration: Double, maxFPS: Double? = defaultMaxFPS, maxFrames: Int = defaultMaxFrames,
         mode: Mode = .uniformLastFrame
     ) -> [Double] {
@@ -59,7 +59,7 @@ public enum MolmoFrameSampler {
 
     /// Samples a video given its exact frame timestamps (seconds from frame 0, ascending) and
     /// duration (end of the last frame). Each sample time is mapped to the frame displayed at it.
-    public static func sample(
+    package static func sample(
         frameTimestamps: [Double], duration: Double, maxFPS: Double? = defaultMaxFPS,
         maxFrames: Int = defaultMaxFrames, mode: Mode = .uniformLastFrame
     ) -> SampledFrames {
@@ -71,7 +71,7 @@ public enum MolmoFrameSampler {
 
     /// Samples a constant-rate video known only by its duration, frame rate and frame count
     /// (frame k starts at k / fps).
-    public static func sample(
+    package static func sample(
         duration: Double, fps: Double, frameCount: Int, maxFPS: Double? = defaultMaxFPS,
         maxFrames: Int = defaultMaxFrames, mode: Mode = .uniformLastFrame
     ) -> SampledFrames {
@@ -86,7 +86,7 @@ public enum MolmoFrameSampler {
     /// The frame displayed at time `t`: the first frame whose end time (the next frame's start,
     /// or `duration` for the last frame) is greater than `t`, clamped to the last frame —
     /// decord's and PyAV's `searchsorted(ends, t, side="right")`.
-    public static func frameDisplayed(at t: Double, frameTimestamps: [Double], duration: Double) -> Int {
+    package static func frameDisplayed(at t: Double, frameTimestamps: [Double], duration: Double) -> Int {
         let count = frameTimestamps.count
         guard count > 0 else { return 0 }
         // ends[i] = frameTimestamps[i + 1] for i < count - 1, ends[count - 1] = duration.
@@ -104,7 +104,7 @@ public enum MolmoFrameSampler {
     /// plus fps metadata): F frames at φ fps. F ≤ 2 takes all frames; when F/φ > (N − 1)/f it
     /// takes `floor(linspace(0, F − 1, min(N, F)))`; otherwise `round(k·φ/f)` for k·φ/f < F − 1,
     /// plus F − 1 when the last rounded index is not already F − 1. Timestamps are index / φ.
-    public static func sampleFrameIndices(
+    package static func sampleFrameIndices(
         frameCount: Int, fps: Double, maxFPS: Double = defaultMaxFPS, maxFrames: Int = defaultMaxFrames
     ) -> SampledFrames {
         guard frameCount > 0, fps.isFinite, fps > 0, maxFrames >= 1, maxFPS.isFinite, maxFPS > 0 else {

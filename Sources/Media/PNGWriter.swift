@@ -11,9 +11,9 @@ import Foundation
 /// Self-contained: each row gets the PNG filter (None/Sub/Up/Average/Paeth) with the smallest sum
 /// of absolute values, and the filtered data is compressed with a single-pass LZ77 matcher into
 /// one fixed-Huffman DEFLATE block inside a zlib stream.
-public enum PNGWriter {
+package enum PNGWriter {
     /// The PNG file bytes for `width` x `height` RGB pixels (`rgb.count == width * height * 3`).
-    public static func encode(width: Int, height: Int, rgb: [UInt8]) throws -> [UInt8] {
+    package static func encode(width: Int, height: Int, rgb: [UInt8]) throws -> [UInt8] {
         guard VideoSource.acceptsSize(width: width, height: height) else {
             throw MediaError.invalidImageBuffer(path: "(PNG in memory)", reason: "size \(width)x\(height) is not allowed")
         }
@@ -40,7 +40,7 @@ public enum PNGWriter {
 
     /// Encodes and writes a PNG to `path` through a temporary file in the same directory that is
     /// renamed into place, so readers never see a partial file.
-    public static func write(path: String, width: Int, height: Int, rgb: [UInt8]) throws {
+    package static func write(path: String, width: Int, height: Int, rgb: [UInt8]) throws {
         let bytes: [UInt8]
         do {
             bytes = try encode(width: width, height: height, rgb: rgb)
@@ -51,7 +51,7 @@ public enum PNGWriter {
     }
 
     /// Writes a decoded frame as a PNG.
-    public static func write(_ frame: Frame, to path: String) throws {
+    package static func write(_ frame: Frame, to path: String) throws {
         try write(path: path, width: frame.width, height: frame.height, rgb: frame.pixels)
     }
 

@@ -17,9 +17,9 @@ import CFFmpeg
 ///
 /// Not thread-safe: use one instance from one thread at a time. `FrameServer` gives shared,
 /// cached access.
-public final class VideoSource {
+package final class VideoSource {
     /// Largest accepted frame side, in pixels (for the source and for scaled output).
-    public static let maximumDimension = 16384
+    package static let maximumDimension = 16384
 
     /// True when both sides are in 1...`maximumDimension`.
     static func acceptsSize(width: Int, height: Int) -> Bool {
@@ -29,19 +29,19 @@ public final class VideoSource {
     /// Decoding forward across at most this many frames beyond a keyframe is preferred to seeking.
     private static let forwardDecodeSlack = 8
 
-    public let path: String
-    public let info: VideoInfo
+    package let path: String
+    package let info: VideoInfo
     /// Presentation time of every frame in seconds, relative to frame 0 (so frame 0 is at 0.0),
     /// computed exactly from the stream's timestamps and time base. Add `info.startTime` for the
     /// stream's own clock.
-    public let frameTimestamps: [Double]
+    package let frameTimestamps: [Double]
     /// Indices of the frames the container marks as keyframes (seek points).
-    public let keyframeIndices: [Int]
+    package let keyframeIndices: [Int]
 
-    public var frameCount: Int { frameTimestamps.count }
+    package var frameCount: Int { frameTimestamps.count }
 
     /// Work done so far (seeks, decoded pictures, ...).
-    public var statistics: DecodeStatistics { pipeline.counters }
+    package var statistics: DecodeStatistics { pipeline.counters }
 
     fileprivate enum IndexMethod {
         /// Frames are identified by their timestamp; seeking by keyframe works.
@@ -114,7 +114,7 @@ public final class VideoSource {
 
     /// Opens `path` and builds its frame index.
     /// - Parameter decoderThreads: decoder threads (frame threading); 1 gives the lowest seek latency.
-    public init(path: String, decoderThreads: Int = 1) throws {
+    package init(path: String, decoderThreads: Int = 1) throws {
         _ = FFmpegLogging.configured
         self.path = path
         try VideoSource.checkReadableFile(path)
@@ -257,7 +257,7 @@ public final class VideoSource {
     /// which widens its kernel when shrinking, so downscaling is antialiased) to `width` x
     /// `height` (default: the coded source size). Throws when the index is out of range or
     /// that frame cannot be decoded.
-    public func frame(at index: Int, width: Int? = nil, height: Int? = nil) throws -> Frame {
+    package func frame(at index: Int, width: Int? = nil, height: Int? = nil) throws -> Frame {
         guard index >= 0, index < frameCount else {
             throw MediaError.frameIndexOutOfRange(path: path, index: index, frameCount: frameCount)
         }
@@ -278,7 +278,7 @@ public final class VideoSource {
 
     /// The frame shown at `seconds` after frame 0 whose start is nearest to it (ties go to the
     /// earlier frame).
-    public func frameIndex(nearestTo seconds: Double) -> Int {
+    package func frameIndex(nearestTo seconds: Double) -> Int {
         guard !seconds.isNaN else { return 0 }
         let after = VideoSource.firstIndex(in: frameTimestamps, greaterThan: seconds)
         if after == 0 { return 0 }
@@ -289,7 +289,7 @@ public final class VideoSource {
 
     /// The frame being displayed at `seconds` after frame 0: the last frame starting at or
     /// before it (frame 0 for earlier times).
-    public func frameIndex(displayedAt seconds: Double) -> Int {
+    package func frameIndex(displayedAt seconds: Double) -> Int {
         guard !seconds.isNaN else { return 0 }
         return max(0, VideoSource.firstIndex(in: frameTimestamps, greaterThan: seconds) - 1)
     }

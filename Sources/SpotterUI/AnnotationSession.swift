@@ -3,19 +3,19 @@ import Assist
 
 /// The project store as the TUI uses it: applies edit effects (committed before the screen shows them) and
 /// refreshes the state's view of the annotations.
-public final class AnnotationSession {
-    public let store: ProjectStore
+package final class AnnotationSession {
+    package let store: ProjectStore
     /// Query records removed because their accepted tracks were undone, kept to be restored as they were.
     var removedQueries: [Int64: QueryRecord] = [:]
 
-    public init(store: ProjectStore) {
+    package init(store: ProjectStore) {
         self.store = store
     }
 
     /// Performs store effects; returns false for effects that are not about the store. Edits are logged as
     /// made by `actor` (the tracker's runs are machine output, for the correction statistics).
     @discardableResult
-    public func perform(_ effect: Effect, on state: inout AppState, actor: EditActor = .human) -> Bool {
+    package func perform(_ effect: Effect, on state: inout AppState, actor: EditActor = .human) -> Bool {
         do {
             switch effect {
             case .edit(let edit, let selectCreated):
@@ -39,7 +39,7 @@ public final class AnnotationSession {
     }
 
     /// Copies what the panes and overlay need from the store into the state.
-    public func refresh(_ state: inout AppState, tracksChanged: Bool) {
+    package func refresh(_ state: inout AppState, tracksChanged: Bool) {
         var annotations = state.annotations
         if tracksChanged {
             _ = try? store.reloadIfChangedElsewhere()

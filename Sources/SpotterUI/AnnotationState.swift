@@ -2,30 +2,30 @@ import Annotations
 
 /// What the panes and the overlay need to know about the project, refreshed from the store after every edit
 /// and frame change. The reducer decides edits from it; the store stays the single source of truth.
-public struct AnnotationState: Equatable, Sendable {
-    public var tracks: [Track] = []
+package struct AnnotationState: Equatable, Sendable {
+    package var tracks: [Track] = []
     /// Every point on the current frame, stored and interpolated (ghost) ones.
-    public var framePoints: [FramePoint] = []
-    public var selected: TrackID?
-    public var canUndo = false
-    public var canRedo = false
+    package var framePoints: [FramePoint] = []
+    package var selected: TrackID?
+    package var canUndo = false
+    package var canRedo = false
     /// Bumped on every change that alters what the overlay draws, so the picture is repainted.
-    public var revision = 0
+    package var revision = 0
 
-    public init() {}
+    package init() {}
 
-    public func track(_ id: TrackID) -> Track? { tracks.first { $0.id == id } }
+    package func track(_ id: TrackID) -> Track? { tracks.first { $0.id == id } }
 
-    public var selectedTrack: Track? { selected.flatMap(track) }
+    package var selectedTrack: Track? { selected.flatMap(track) }
 
     /// The selected track's state on the current frame, if it has one (stored or interpolated).
-    public var selectedPoint: FramePoint? {
+    package var selectedPoint: FramePoint? {
         guard let id = selected else { return nil }
         return framePoints.first { $0.track == id }
     }
 
     /// Next or previous keyframe of the selected track, or of any track when none is selected.
-    public func keyframe(from frame: Int, forward: Bool) -> Int? {
+    package func keyframe(from frame: Int, forward: Bool) -> Int? {
         let candidates = (selectedTrack.map { [$0] } ?? tracks).compactMap { track in
             forward ? track.nextKeyframe(after: frame) : track.previousKeyframe(before: frame)
         }
@@ -35,15 +35,15 @@ public struct AnnotationState: Equatable, Sendable {
 
 /// One character per timeline column for a track's lane: keyframes, other stored points, occlusion and the
 /// interpolated spans between stored points, CVAT-style.
-public enum LaneGlyphs {
-    public static let keyframe: Character = "◆"
-    public static let stored: Character = "•"
-    public static let occluded: Character = "░"
-    public static let interpolated: Character = "─"
-    public static let empty: Character = " "
+package enum LaneGlyphs {
+    package static let keyframe: Character = "◆"
+    package static let stored: Character = "•"
+    package static let occluded: Character = "░"
+    package static let interpolated: Character = "─"
+    package static let empty: Character = " "
 
     /// Glyphs for `width` columns spanning frames 0..<frameCount (column c covers the frames nearest to it).
-    public static func glyphs(for track: Track, frameCount: Int, width: Int) -> [Character] {
+    package static func glyphs(for track: Track, frameCount: Int, width: Int) -> [Character] {
         guard width > 0 else { return [] }
         var out = [Character](repeating: empty, count: width)
         guard frameCount > 0 else { return out }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Paints the current frame into the viewer rectangle with raw escapes, after ncurses has drawn the panes.
-public protocol VideoPainter: AnyObject {
+package protocol VideoPainter: AnyObject {
     /// Bytes that show `state.frame` in `state.layout.viewer`; empty when nothing changed.
     func paint(_ state: AppState) -> [UInt8]
     /// Forget what is on screen: the next paint repaints the whole region.
@@ -14,14 +14,14 @@ public protocol VideoPainter: AnyObject {
 
 /// The run loop: input and clock ticks go through the reducer; panes are drawn by ncurses, then the video
 /// region is written raw in one write.
-public final class ViewerApp {
+package final class ViewerApp {
     private var state: AppState
     private let painter: VideoPainter
     private let session: TerminalSession
     private let annotations: AnnotationSession?
     private let jobs: JobCenter?
 
-    public init(
+    package init(
         state: AppState, painter: VideoPainter, session: TerminalSession, annotations: AnnotationSession?, jobs: JobCenter?
     ) {
         self.state = state
@@ -38,7 +38,7 @@ public final class ViewerApp {
     }
 
     /// Runs until the user quits or a terminating signal arrives.
-    public func run() {
+    package func run() {
         Palette.install(state.theme)
         annotations?.refresh(&state, tracksChanged: true)
         state.relayout(columns: session.columns, rows: session.rows)
@@ -104,10 +104,10 @@ public final class ViewerApp {
 
 /// One step of the application: the reducer, then its effects (edits are committed to the store before
 /// anything is drawn), then the annotation view for the new frame. Shared by the run loop and the tests.
-public enum Dispatcher {
+package enum Dispatcher {
     /// Returns true when the whole screen must be repainted.
     @discardableResult
-    public static func dispatch(
+    package static func dispatch(
         _ action: Action, state: inout AppState, annotations: AnnotationSession?, jobs: JobCenter? = nil
     ) -> Bool {
         let previousMode = state.mode

@@ -1,18 +1,18 @@
 import TerminalGraphics
 
 /// What the viewer needs to know about the media, independent of how it is decoded.
-public struct MediaFacts: Equatable, Sendable {
-    public var name: String
-    public var width: Int
-    public var height: Int
+package struct MediaFacts: Equatable, Sendable {
+    package var name: String
+    package var width: Int
+    package var height: Int
     /// Display aspect correction (sample aspect ratio), 1 for square pixels.
-    public var pixelAspect: Double
+    package var pixelAspect: Double
     /// Presentation time in seconds of every frame, ascending; `timestamps.count` is the frame count.
-    public var timestamps: [Double]
+    package var timestamps: [Double]
     /// Nominal frame rate, used for jump sizes and the status line.
-    public var fps: Double
+    package var fps: Double
 
-    public init(name: String, width: Int, height: Int, pixelAspect: Double = 1, timestamps: [Double], fps: Double) {
+    package init(name: String, width: Int, height: Int, pixelAspect: Double = 1, timestamps: [Double], fps: Double) {
         self.name = name
         self.width = width
         self.height = height
@@ -21,15 +21,15 @@ public struct MediaFacts: Equatable, Sendable {
         self.fps = fps
     }
 
-    public var frameCount: Int { timestamps.count }
-    public var lastFrame: Int { max(0, timestamps.count - 1) }
-    public var duration: Double {
+    package var frameCount: Int { timestamps.count }
+    package var lastFrame: Int { max(0, timestamps.count - 1) }
+    package var duration: Double {
         guard let last = timestamps.last else { return 0 }
         return last + (fps > 0 ? 1 / fps : 0)
     }
 
     /// The frame shown at `seconds`: the last frame whose timestamp is not after it.
-    public func frameShown(at seconds: Double) -> Int {
+    package func frameShown(at seconds: Double) -> Int {
         var lo = 0
         var hi = timestamps.count - 1
         guard hi >= 0 else { return 0 }
@@ -42,7 +42,7 @@ public struct MediaFacts: Equatable, Sendable {
     }
 
     /// The frame whose timestamp is closest to `seconds`.
-    public func frameNearest(to seconds: Double) -> Int {
+    package func frameNearest(to seconds: Double) -> Int {
         let shown = frameShown(at: seconds)
         if shown + 1 < timestamps.count, abs(timestamps[shown + 1] - seconds) < abs(timestamps[shown] - seconds) {
             return shown + 1
@@ -52,7 +52,7 @@ public struct MediaFacts: Equatable, Sendable {
 }
 
 /// What a one-line prompt at the bottom asks for.
-public enum PromptKind: Equatable, Sendable {
+package enum PromptKind: Equatable, Sendable {
     /// `:` — a frame or a time to go to.
     case goTo
     /// A new label for the selected track.
@@ -62,7 +62,7 @@ public enum PromptKind: Equatable, Sendable {
     /// A question for the model (the query pane).
     case ask
 
-    public var caption: String {
+    package var caption: String {
         switch self {
         case .goTo: return ":"
         case .label: return "label: "
@@ -73,7 +73,7 @@ public enum PromptKind: Equatable, Sendable {
 }
 
 /// Which overlay or input mode owns the keyboard.
-public enum Mode: Equatable, Sendable {
+package enum Mode: Equatable, Sendable {
     case normal
     case help
     /// A prompt with what has been typed so far.
@@ -83,48 +83,48 @@ public enum Mode: Equatable, Sendable {
 }
 
 /// The whole state of the viewer as a value; the reducer changes it, the view draws it.
-public struct AppState: Equatable, Sendable {
-    public var media: MediaFacts
-    public var layout: Layout
-    public var frame: Int = 0
-    public var mode: Mode = .normal
+package struct AppState: Equatable, Sendable {
+    package var media: MediaFacts
+    package var layout: Layout
+    package var frame: Int = 0
+    package var mode: Mode = .normal
     /// Set while playing: the frame and clock time playback started from.
-    public var playback: Playback?
-    public var message: String?
-    public var graphics: ViewerGraphics
-    public var theme = Theme.dark
-    public var annotations = AnnotationState()
+    package var playback: Playback?
+    package var message: String?
+    package var graphics: ViewerGraphics
+    package var theme = Theme.dark
+    package var annotations = AnnotationState()
     /// The project file's name, shown in the status line.
-    public var projectName: String?
-    public var shouldQuit = false
+    package var projectName: String?
+    package var shouldQuit = false
     /// A background job (propagation) is running; its progress is shown in the status line.
-    public var jobRunning = false
-    public var jobStatus: String?
+    package var jobRunning = false
+    package var jobStatus: String?
     /// The model side: query pane settings, the question in flight, predictions.
-    public var assist = AssistState()
+    package var assist = AssistState()
     /// What `u` and Ctrl-R step over, newest last.
-    public var undoJournal: [UndoKind] = []
-    public var redoJournal: [UndoKind] = []
+    package var undoJournal: [UndoKind] = []
+    package var redoJournal: [UndoKind] = []
     /// The page of the help overlay shown.
-    public var helpPage = 0
+    package var helpPage = 0
 
-    public struct Playback: Equatable, Sendable {
-        public var startFrame: Int
-        public var startClock: Double
+    package struct Playback: Equatable, Sendable {
+        package var startFrame: Int
+        package var startClock: Double
     }
 
-    public init(media: MediaFacts, columns: Int, rows: Int, graphics: ViewerGraphics) {
+    package init(media: MediaFacts, columns: Int, rows: Int, graphics: ViewerGraphics) {
         self.media = media
         self.layout = Layout(columns: columns, rows: rows)
         self.graphics = graphics
     }
 
-    public var rendererName: String { graphics.name }
+    package var rendererName: String { graphics.name }
 
     /// Recomputes the layout for a screen size, keeping room for one lane per track (as many as fit).
-    public mutating func relayout(columns: Int, rows: Int) {
+    package mutating func relayout(columns: Int, rows: Int) {
         layout = Layout(columns: columns, rows: rows, tracks: annotations.tracks.count)
     }
 
-    public var isPlaying: Bool { playback != nil }
+    package var isPlaying: Bool { playback != nil }
 }

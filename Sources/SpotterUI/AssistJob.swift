@@ -4,13 +4,13 @@ import Foundation
 import Tracking
 
 /// The model the viewer asks, and where it reads frames from (safe to call from a background thread).
-public struct Assistant: Sendable {
-    public var model: any GroundingModel
-    public var frames: @Sendable () -> FrameSource
+package struct Assistant: Sendable {
+    package var model: any GroundingModel
+    package var frames: @Sendable () -> FrameSource
     /// Longest side frames are sent at (nil: source size).
-    public var maxTransmittedSide: Int?
+    package var maxTransmittedSide: Int?
 
-    public init(model: any GroundingModel, frames: @escaping @Sendable () -> FrameSource, maxTransmittedSide: Int? = 768) {
+    package init(model: any GroundingModel, frames: @escaping @Sendable () -> FrameSource, maxTransmittedSide: Int? = 768) {
         self.model = model
         self.frames = frames
         self.maxTransmittedSide = maxTransmittedSide
@@ -19,8 +19,8 @@ public struct Assistant: Sendable {
 
 /// One question to the model, run off the UI thread: frames are sampled and decoded, the model answers with its
 /// stage progress and streamed text, and the run loop polls for the outcome. Esc cancels it.
-public final class AssistJob: @unchecked Sendable {
-    public let ask: AskRequest
+package final class AssistJob: @unchecked Sendable {
+    package let ask: AskRequest
     private let lock = NSLock()
     private var stage = "sampling frames"
     private var streamed = ""
@@ -29,7 +29,7 @@ public final class AssistJob: @unchecked Sendable {
     private var task: Task<Void, Never>?
     private let started = Date()
 
-    public init(_ ask: AskRequest, assistant: Assistant) {
+    package init(_ ask: AskRequest, assistant: Assistant) {
         self.ask = ask
         task = Task.detached { [self] in
             let result: Result<(GroundingRequest, GroundingAnswer), Error>
@@ -77,7 +77,7 @@ public final class AssistJob: @unchecked Sendable {
     }
 
     /// The request as sent, once its frames are decoded.
-    public var request: GroundingRequest? {
+    package var request: GroundingRequest? {
         lock.lock()
         defer { lock.unlock() }
         return built
@@ -99,10 +99,10 @@ public final class AssistJob: @unchecked Sendable {
         return text
     }
 
-    public func cancel() { task?.cancel() }
+    package func cancel() { task?.cancel() }
 
     /// "asking: prefill 812 tokens (4 s; Esc cancels)".
-    public var progressText: String {
+    package var progressText: String {
         lock.lock()
         defer { lock.unlock() }
         let what = ask.continuing != nil ? "continuing #\(ask.continuing!.rawValue)" : "asking"
@@ -110,13 +110,13 @@ public final class AssistJob: @unchecked Sendable {
     }
 
     /// The answer text received so far.
-    public var streamedText: String {
+    package var streamedText: String {
         lock.lock()
         defer { lock.unlock() }
         return streamed
     }
 
-    public func takeOutcome() -> Result<(GroundingRequest, GroundingAnswer), Error>? {
+    package func takeOutcome() -> Result<(GroundingRequest, GroundingAnswer), Error>? {
         lock.lock()
         defer { lock.unlock() }
         let result = outcome
@@ -125,7 +125,7 @@ public final class AssistJob: @unchecked Sendable {
     }
 
     /// Waits for the outcome (tests).
-    public func waitForOutcome() -> Result<(GroundingRequest, GroundingAnswer), Error> {
+    package func waitForOutcome() -> Result<(GroundingRequest, GroundingAnswer), Error> {
         while true {
             if let result = takeOutcome() { return result }
             usleep(2_000)
@@ -135,12 +135,12 @@ public final class AssistJob: @unchecked Sendable {
 
 extension PredictionSet {
     /// The predictions of an answer to `ask`.
-    public init(ask: AskRequest, request: GroundingRequest, answer: GroundingAnswer) {
+    package init(ask: AskRequest, request: GroundingRequest, answer: GroundingAnswer) {
         self.init(ask: ask, request: request, text: answer.text, model: answer.model, timings: answer.timings.dictionary)
     }
 
     /// The predictions of an answer text (complete, or the closed prefix of one still streaming).
-    public init(ask: AskRequest, request: GroundingRequest, text: String, model: String, timings: [String: Double] = [:]) {
+    package init(ask: AskRequest, request: GroundingRequest, text: String, model: String, timings: [String: Double] = [:]) {
         let predictions = Predictions(text: text, request: request)
         let shown: [Int]
         switch request.media {
@@ -165,7 +165,7 @@ extension PredictionSet {
     }
 
     /// A one-line account of the predictions for the status line.
-    public var summary: String {
+    package var summary: String {
         if objects.isEmpty {
             return "the model found nothing" + (answer.isEmpty ? "" : ": \(answer.prefix(60))")
         }
@@ -177,20 +177,20 @@ extension PredictionSet {
 
 /// Owns the viewer's background job (one at a time: propagation or a question to the model) and feeds its result
 /// back as an edit or as predictions.
-public final class JobCenter {
+package final class JobCenter {
     private let frames: @Sendable (Int) throws -> GrayImage
-    public let assistant: Assistant?
+    package let assistant: Assistant?
     private var propagation: PropagationJob?
     private var asking: AssistJob?
 
-    public init(frames: @escaping @Sendable (Int) throws -> GrayImage, assistant: Assistant? = nil) {
+    package init(frames: @escaping @Sendable (Int) throws -> GrayImage, assistant: Assistant? = nil) {
         self.frames = frames
         self.assistant = assistant
     }
 
-    public var isBusy: Bool { propagation != nil || asking != nil }
+    package var isBusy: Bool { propagation != nil || asking != nil }
 
-    public func start(_ request: PropagationRequest, state: inout AppState) {
+    package func start(_ request: PropagationRequest, state: inout AppState) {
         guard !isBusy else { return }
         let job = PropagationJob(request, frames: frames)
         propagation = job
@@ -198,7 +198,7 @@ public final class JobCenter {
         state.jobStatus = job.progressText
     }
 
-    public func start(_ ask: AskRequest, state: inout AppState) {
+    package func start(_ ask: AskRequest, state: inout AppState) {
         guard !isBusy else { return }
         guard let assistant else {
             state.message = AssistState.noModelHint
@@ -213,7 +213,7 @@ public final class JobCenter {
         if ask.continuing == nil { state.assist.predictions = nil }
     }
 
-    public func cancel() {
+    package func cancel() {
         propagation?.cancel()
         asking?.cancel()
     }
@@ -221,7 +221,7 @@ public final class JobCenter {
     /// Updates the progress line; when the job has ended, commits its edit or shows its predictions. Returns true
     /// while running.
     @discardableResult
-    public func poll(state: inout AppState, annotations: AnnotationSession?) -> Bool {
+    package func poll(state: inout AppState, annotations: AnnotationSession?) -> Bool {
         if let job = propagation {
             guard let (edit, summary) = job.takeResult() else {
                 state.jobStatus = job.progressText
@@ -291,16 +291,16 @@ public final class JobCenter {
     }
 
     /// Waits for the running job to end (tests; quitting).
-    public func wait(state: inout AppState, annotations: AnnotationSession?) {
+    package func wait(state: inout AppState, annotations: AnnotationSession?) {
         while poll(state: &state, annotations: annotations) { usleep(2_000) }
     }
 }
 
 /// Reading an answer while it streams: the complete groups of a coordinate element so far.
-public enum PartialAnswer {
+package enum PartialAnswer {
     /// `text` itself when its element is closed; else the text up to its last complete group (`;`) with the
     /// element closed after it; nil when no group is complete yet.
-    public static func closedPrefix(_ text: String, label: String) -> String? {
+    package static func closedPrefix(_ text: String, label: String) -> String? {
         for tag in ["points", "tracks"] {
             guard let open = text.range(of: "<\(tag) coords=\"") else { continue }
             if text[open.upperBound...].contains("\">") { return text }

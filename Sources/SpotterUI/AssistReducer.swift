@@ -2,7 +2,7 @@ import Annotations
 import Assist
 
 /// What undo steps back over: an edit in the store, or a rejection of predictions (which never touches the store).
-public enum UndoKind: Equatable, Sendable {
+package enum UndoKind: Equatable, Sendable {
     case store
     case rejection
 }

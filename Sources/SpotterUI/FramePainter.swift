@@ -5,19 +5,19 @@ import Media
 import TerminalGraphics
 
 /// How the viewer draws pictures: the renderer plus the cell geometry it needs.
-public struct ViewerGraphics: Equatable, Sendable {
-    public var renderer: GraphicsRenderer
+package struct ViewerGraphics: Equatable, Sendable {
+    package var renderer: GraphicsRenderer
     /// Cell size in screen pixels when the terminal reported it.
-    public var cellWidth: Int?
-    public var cellHeight: Int?
+    package var cellWidth: Int?
+    package var cellHeight: Int?
 
-    public init(renderer: GraphicsRenderer, cellWidth: Int? = nil, cellHeight: Int? = nil) {
+    package init(renderer: GraphicsRenderer, cellWidth: Int? = nil, cellHeight: Int? = nil) {
         self.renderer = renderer
         self.cellWidth = cellWidth
         self.cellHeight = cellHeight
     }
 
-    public var name: String {
+    package var name: String {
         switch renderer {
         case .halfBlock(.truecolor): return "half-block"
         case .halfBlock(.palette256): return "half-block 256"
@@ -26,12 +26,12 @@ public struct ViewerGraphics: Equatable, Sendable {
     }
 
     /// Chooses from the detected capabilities and the user's override.
-    public static func choose(_ mode: GraphicsMode, capabilities: TerminalCapabilities) -> ViewerGraphics {
+    package static func choose(_ mode: GraphicsMode, capabilities: TerminalCapabilities) -> ViewerGraphics {
         ViewerGraphics(renderer: mode.resolve(capabilities), cellWidth: capabilities.cellWidth, cellHeight: capabilities.cellHeight)
     }
 
     /// Where a `media` frame sits inside `area`.
-    public func mapping(for media: MediaFacts, in area: CellRect) -> ViewportMapping {
+    package func mapping(for media: MediaFacts, in area: CellRect) -> ViewportMapping {
         switch renderer {
         case .halfBlock:
             return .halfBlock(
@@ -49,16 +49,16 @@ public struct ViewerGraphics: Equatable, Sendable {
 
 /// Decodes the frame the state asks for at the size the viewer shows it, letterboxes it into the viewer
 /// rectangle and encodes it for the terminal.
-public final class FramePainter: VideoPainter {
+package final class FramePainter: VideoPainter {
     private let server: FrameServer
     private let graphics: ViewerGraphics
     private var halfBlock: HalfBlockEncoder
     private let sixel = SixelEncoder()
-    public private(set) var lastError: String?
+    package private(set) var lastError: String?
     /// Per-channel difference below which a cell is not re-sent during playback.
-    public static let playbackTolerance = 4
+    package static let playbackTolerance = 4
 
-    public init(server: FrameServer, graphics: ViewerGraphics) {
+    package init(server: FrameServer, graphics: ViewerGraphics) {
         self.server = server
         self.graphics = graphics
         if case .halfBlock(let mode) = graphics.renderer {
@@ -68,9 +68,9 @@ public final class FramePainter: VideoPainter {
         }
     }
 
-    public func invalidate() { halfBlock.invalidate() }
+    package func invalidate() { halfBlock.invalidate() }
 
-    public func paint(_ state: AppState) -> [UInt8] {
+    package func paint(_ state: AppState) -> [UInt8] {
         let mapping = graphics.mapping(for: state.media, in: state.layout.viewer)
         guard mapping.displayWidth > 0, mapping.displayHeight > 0 else { return [] }
         let image: RGBImage
@@ -99,7 +99,7 @@ public final class FramePainter: VideoPainter {
         }
     }
 
-    public func prefetch(after frame: Int, state: AppState) {
+    package func prefetch(after frame: Int, state: AppState) {
         let mapping = graphics.mapping(for: state.media, in: state.layout.viewer)
         guard mapping.displayWidth > 0, mapping.displayHeight > 0 else { return }
         server.prefetch(from: frame + 1, count: 12, width: mapping.displayWidth, height: mapping.displayHeight)
@@ -109,10 +109,10 @@ public final class FramePainter: VideoPainter {
 /// Draws the project's points on a frame already scaled to the display: stored visible points as filled discs,
 /// interpolated (ghost) points as rings, occluded ones as crosses, the selected track ringed in white with a
 /// short trail of where it was on the previous frames.
-public enum PointOverlay {
-    public static let trailFrames = 12
+package enum PointOverlay {
+    package static let trailFrames = 12
 
-    public static func paint(
+    package static func paint(
         _ annotations: AnnotationState, into image: inout RGBImage, mapping: ViewportMapping, selectionRing: RGB = .white
     ) {
         guard !annotations.framePoints.isEmpty else { return }
@@ -141,7 +141,7 @@ public enum PointOverlay {
 
     /// Pending predictions of the nearest frame the model was shown: diamonds in the prediction colour, the
     /// highlighted object's filled; on a frame between samples they are drawn hollow and smaller.
-    public static func paintPredictions(
+    package static func paintPredictions(
         _ set: PredictionSet, frame: Int, into image: inout RGBImage, mapping: ViewportMapping, color: RGB, highlight: RGB
     ) {
         let radius = max(2.5, Double(image.width) / 120)

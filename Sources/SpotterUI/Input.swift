@@ -1,5 +1,5 @@
 /// A key press, decoded from ncurses into what the application cares about.
-public enum Key: Equatable, Sendable {
+package enum Key: Equatable, Sendable {
     case character(Character)
     case control(Character)  // Ctrl-letter, lower-case letter
     case left, right, up, down
@@ -9,12 +9,12 @@ public enum Key: Equatable, Sendable {
 }
 
 /// A mouse report in 0-based screen cells.
-public struct MouseEvent: Equatable, Sendable {
-    public enum Kind: Equatable, Sendable { case press, release, drag, scrollUp, scrollDown, rightPress }
-    public var kind: Kind
-    public var column: Int
-    public var row: Int
-    public init(kind: Kind, column: Int, row: Int) {
+package struct MouseEvent: Equatable, Sendable {
+    package enum Kind: Equatable, Sendable { case press, release, drag, scrollUp, scrollDown, rightPress }
+    package var kind: Kind
+    package var column: Int
+    package var row: Int
+    package init(kind: Kind, column: Int, row: Int) {
         self.kind = kind
         self.column = column
         self.row = row
@@ -22,7 +22,7 @@ public struct MouseEvent: Equatable, Sendable {
 }
 
 /// Everything the run loop feeds into the reducer.
-public enum InputEvent: Equatable, Sendable {
+package enum InputEvent: Equatable, Sendable {
     case key(Key)
     case mouse(MouseEvent)
     case resize(columns: Int, rows: Int)

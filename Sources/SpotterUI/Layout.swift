@@ -1,54 +1,54 @@
 /// A rectangle of terminal cells, 0-based.
-public struct CellRect: Equatable, Sendable {
-    public var column: Int
-    public var row: Int
-    public var width: Int
-    public var height: Int
+package struct CellRect: Equatable, Sendable {
+    package var column: Int
+    package var row: Int
+    package var width: Int
+    package var height: Int
 
-    public init(column: Int, row: Int, width: Int, height: Int) {
+    package init(column: Int, row: Int, width: Int, height: Int) {
         self.column = column
         self.row = row
         self.width = max(0, width)
         self.height = max(0, height)
     }
 
-    public func contains(column c: Int, row r: Int) -> Bool {
+    package func contains(column c: Int, row r: Int) -> Bool {
         c >= column && c < column + width && r >= row && r < row + height
     }
 
-    public var isEmpty: Bool { width == 0 || height == 0 }
+    package var isEmpty: Bool { width == 0 || height == 0 }
 }
 
 /// Where each pane sits for a given screen size. Computed, never hard-coded, so resizing re-lays out.
 ///
 /// From the bottom: the status line, the timeline labels, one lane per track (as many as fit), the timeline
 /// bar; above them the viewer, with the objects pane on its right when the screen is wide enough.
-public struct Layout: Equatable, Sendable {
+package struct Layout: Equatable, Sendable {
     /// The smallest screen the application draws on; smaller ones get a one-line message.
-    public static let minimumColumns = 40
-    public static let minimumRows = 12
+    package static let minimumColumns = 40
+    package static let minimumRows = 12
     /// Width of the objects pane, shown from `objectsPaneMinimumColumns` screen columns on.
-    public static let objectsPaneWidth = 28
-    public static let objectsPaneMinimumColumns = 80
+    package static let objectsPaneWidth = 28
+    package static let objectsPaneMinimumColumns = 80
     /// The viewer keeps at least this many rows; lanes take what is left, up to `maximumLanes`.
-    public static let minimumViewerRows = 8
-    public static let maximumLanes = 8
+    package static let minimumViewerRows = 8
+    package static let maximumLanes = 8
 
-    public var screenColumns: Int
-    public var screenRows: Int
-    public var viewer: CellRect
-    public var objects: CellRect
+    package var screenColumns: Int
+    package var screenRows: Int
+    package var viewer: CellRect
+    package var objects: CellRect
     /// The bar row, the lanes and the label row together.
-    public var timeline: CellRect
-    public var lanes: CellRect
-    public var labels: CellRect
-    public var status: CellRect
+    package var timeline: CellRect
+    package var lanes: CellRect
+    package var labels: CellRect
+    package var status: CellRect
 
-    public var isTooSmall: Bool {
+    package var isTooSmall: Bool {
         screenColumns < Layout.minimumColumns || screenRows < Layout.minimumRows
     }
 
-    public init(columns: Int, rows: Int, tracks: Int = 0) {
+    package init(columns: Int, rows: Int, tracks: Int = 0) {
         screenColumns = columns
         screenRows = rows
         let laneCount = max(0, min(tracks, Layout.maximumLanes, rows - 3 - Layout.minimumViewerRows))
@@ -63,7 +63,7 @@ public struct Layout: Equatable, Sendable {
     }
 
     /// The frame index a click at `column` on the timeline bar (or a lane) selects.
-    public func frameForTimelineColumn(_ column: Int, frameCount: Int) -> Int? {
+    package func frameForTimelineColumn(_ column: Int, frameCount: Int) -> Int? {
         let bar = timelineBar
         guard frameCount > 0, column >= bar.column, column < bar.column + bar.width else { return nil }
         if frameCount == 1 || bar.width <= 1 { return 0 }
@@ -72,7 +72,7 @@ public struct Layout: Equatable, Sendable {
     }
 
     /// The column of the timeline bar that shows `frame`.
-    public func timelineColumn(forFrame frame: Int, frameCount: Int) -> Int {
+    package func timelineColumn(forFrame frame: Int, frameCount: Int) -> Int {
         let bar = timelineBar
         guard frameCount > 1, bar.width > 1 else { return bar.column }
         let fraction = Double(frame) / Double(frameCount - 1)
@@ -80,7 +80,7 @@ public struct Layout: Equatable, Sendable {
     }
 
     /// The bar row of the timeline: the whole width minus a one-cell margin each side. Lanes share its columns.
-    public var timelineBar: CellRect {
+    package var timelineBar: CellRect {
         CellRect(column: timeline.column + 1, row: timeline.row, width: timeline.width - 2, height: 1)
     }
 }

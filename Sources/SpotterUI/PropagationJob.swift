@@ -5,23 +5,23 @@ import Tracking
 
 /// What a propagation run will do: follow the selected point from `frame` in `direction`, up to the next keyframe
 /// (then bridging: tracked from both keyframes and blended) or up to `limit` frames.
-public struct PropagationRequest: Equatable, Sendable {
-    public var track: TrackID
-    public var frame: Int
-    public var forward: Bool
-    public var x: Double
-    public var y: Double
+package struct PropagationRequest: Equatable, Sendable {
+    package var track: TrackID
+    package var frame: Int
+    package var forward: Bool
+    package var x: Double
+    package var y: Double
     /// The keyframe the run ends at, when there is one in that direction.
-    public var keyframe: (frame: Int, x: Double, y: Double)?
-    public var lastFrame: Int
+    package var keyframe: (frame: Int, x: Double, y: Double)?
+    package var lastFrame: Int
 
-    public static func == (a: PropagationRequest, b: PropagationRequest) -> Bool {
+    package static func == (a: PropagationRequest, b: PropagationRequest) -> Bool {
         a.track == b.track && a.frame == b.frame && a.forward == b.forward && a.x == b.x && a.y == b.y
             && a.keyframe?.frame == b.keyframe?.frame && a.keyframe?.x == b.keyframe?.x
             && a.keyframe?.y == b.keyframe?.y && a.lastFrame == b.lastFrame
     }
 
-    public init(track: TrackID, frame: Int, forward: Bool, x: Double, y: Double, keyframe: (frame: Int, x: Double, y: Double)?, lastFrame: Int) {
+    package init(track: TrackID, frame: Int, forward: Bool, x: Double, y: Double, keyframe: (frame: Int, x: Double, y: Double)?, lastFrame: Int) {
         self.track = track
         self.frame = frame
         self.forward = forward
@@ -32,21 +32,21 @@ public struct PropagationRequest: Equatable, Sendable {
     }
 
     /// The longest unbridged run, so one key press cannot start a walk through a two-hour video.
-    public static let maximumFrames = 600
+    package static let maximumFrames = 600
 }
 
 /// Runs Lucas–Kanade propagation off the UI thread. The run loop polls `takeResult()`; the result is an edit
 /// (tracker points, never replacing what a person placed) committed like any other, so it is one undo step.
-public final class PropagationJob: @unchecked Sendable {
+package final class PropagationJob: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false
     private var done: (Edit?, String)?
     private var stepsDone = 0
     private var stepsTotal = 0
-    public let request: PropagationRequest
+    package let request: PropagationRequest
 
     /// Starts the run on a background thread. `frames` must be safe to call from that thread.
-    public init(_ request: PropagationRequest, frames: @escaping @Sendable (Int) throws -> GrayImage) {
+    package init(_ request: PropagationRequest, frames: @escaping @Sendable (Int) throws -> GrayImage) {
         self.request = request
         Thread.detachNewThread { [self] in
             let outcome = PropagationJob.run(request, frames: frames, progress: { d, t in
@@ -61,21 +61,21 @@ public final class PropagationJob: @unchecked Sendable {
         }
     }
 
-    public func cancel() {
+    package func cancel() {
         lock.lock()
         cancelled = true
         lock.unlock()
     }
 
     /// "propagating 12/40" while running.
-    public var progressText: String {
+    package var progressText: String {
         lock.lock()
         defer { lock.unlock() }
         return "propagating #\(request.track.rawValue) \(request.forward ? "forward" : "backward"): \(stepsDone)/\(max(stepsTotal, stepsDone)) frames (Esc cancels)"
     }
 
     /// The edit to commit (nil when nothing was tracked) and a one-line summary, once the run has ended.
-    public func takeResult() -> (Edit?, String)? {
+    package func takeResult() -> (Edit?, String)? {
         lock.lock()
         defer { lock.unlock() }
         let result = done
@@ -84,7 +84,7 @@ public final class PropagationJob: @unchecked Sendable {
     }
 
     /// The whole computation, synchronous and pure apart from reading frames (tested directly).
-    public static func run(
+    package static func run(
         _ request: PropagationRequest, frames: (Int) throws -> GrayImage, progress: ((Int, Int) -> Void)? = nil,
         isCancelled: () -> Bool = { false }
     ) -> (Edit?, String) {
@@ -129,7 +129,7 @@ public final class PropagationJob: @unchecked Sendable {
 
 extension FrameServer {
     /// The luma of a frame at source size, for optical flow.
-    public func grayFrame(at index: Int) throws -> GrayImage {
+    package func grayFrame(at index: Int) throws -> GrayImage {
         GrayImage(try frame(at: index, width: info.width, height: info.height))
     }
 }

@@ -2,14 +2,14 @@ import Annotations
 import Foundation
 
 /// Actions the reducer understands: input plus the passage of time.
-public enum Action: Equatable, Sendable {
+package enum Action: Equatable, Sendable {
     case input(InputEvent)
     /// A clock tick at monotonic time `now` (seconds); advances playback.
     case tick(now: Double)
 }
 
 /// Side effects the run loop performs after a reduction.
-public enum Effect: Sendable {
+package enum Effect: Sendable {
     /// Everything on screen must be repainted (mode change, resize): the video region too.
     case repaintAll
     /// Commit an edit to the project store; with `selectCreated`, select the track it creates.
@@ -25,29 +25,29 @@ public enum Effect: Sendable {
     /// Accept predicted points into the project (provenance `model`).
     case accept([PredictionKey])
 
-    public var isRepaintAll: Bool {
+    package var isRepaintAll: Bool {
         if case .repaintAll = self { return true }
         return false
     }
 
     /// The edit, if this effect is one.
-    public var edit: Edit? {
+    package var edit: Edit? {
         if case .edit(let edit, _) = self { return edit }
         return nil
     }
 }
 
 /// Pure state transitions of the viewer and editor; no terminal, no decoding, no store.
-public enum Reducer {
+package enum Reducer {
     /// Frames moved by shift-arrows.
-    public static let shortJump = 10
+    package static let shortJump = 10
     /// Source pixels moved by a nudge, and by a shifted nudge.
-    public static let nudge = 1.0
-    public static let bigNudge = 10.0
+    package static let nudge = 1.0
+    package static let bigNudge = 10.0
     /// Label of tracks created by a click or `n`.
-    public static let defaultLabel = "object"
+    package static let defaultLabel = "object"
 
-    public static func reduce(_ state: inout AppState, _ action: Action) -> [Effect] {
+    package static func reduce(_ state: inout AppState, _ action: Action) -> [Effect] {
         switch action {
         case .tick(let now):
             advancePlayback(&state, now: now)
@@ -80,7 +80,7 @@ public enum Reducer {
     }
 
     /// Long jump: about five seconds of video, at least one frame.
-    public static func longJump(_ media: MediaFacts) -> Int {
+    package static func longJump(_ media: MediaFacts) -> Int {
         max(1, Int((media.fps * 5).rounded()))
     }
 
@@ -369,7 +369,7 @@ public enum Reducer {
     }
 
     /// The tracks that have a lane, in lane order: the selected one is always among them.
-    public static func laneTracks(_ state: AppState) -> [Track] {
+    package static func laneTracks(_ state: AppState) -> [Track] {
         let tracks = state.annotations.tracks
         let capacity = state.layout.lanes.height
         guard tracks.count > capacity, capacity > 0, let selected = state.annotations.selected,
@@ -465,12 +465,12 @@ public enum Reducer {
 }
 
 /// What the `:` prompt can go to.
-public enum GoToTarget: Equatable, Sendable {
+package enum GoToTarget: Equatable, Sendable {
     case frame(Int)
     case time(Double)
 
     /// `120` is a frame; `4.5s`, `1:02.5` and `0:01:02` are times.
-    public static func parse(_ text: String) -> GoToTarget? {
+    package static func parse(_ text: String) -> GoToTarget? {
         let t = text.trimmingCharacters(in: .whitespaces)
         if t.isEmpty { return nil }
         if let n = Int(t) { return .frame(n) }
@@ -492,8 +492,8 @@ public enum GoToTarget: Equatable, Sendable {
 }
 
 /// Times as people read them: `m:ss.mmm`, or `h:mm:ss.mmm` past an hour.
-public enum Timecode {
-    public static func format(_ seconds: Double) -> String {
+package enum Timecode {
+    package static func format(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "--:--" }
         let ms = Int((max(0, seconds) * 1000).rounded())
         let h = ms / 3_600_000

@@ -6,12 +6,12 @@ import Glibc
 #endif
 
 /// Why the terminal cannot be used.
-public enum TerminalError: Error, CustomStringConvertible, Equatable {
+package enum TerminalError: Error, CustomStringConvertible, Equatable {
     case notATerminal
     case cannotInitialise(String)
     case tooSmall(columns: Int, rows: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notATerminal:
             return "standard input and output must be a terminal (use `spotter render` to print a frame)"
@@ -44,7 +44,7 @@ private func interruptHandler(_ signal: Int32) {
 
 /// Owns ncurses for the lifetime of the TUI and puts the terminal back on every exit path:
 /// normal quit, Ctrl-C, SIGTERM/SIGHUP, and crashes (fatal signals restore the tty, then re-raise).
-public final class TerminalSession {
+package final class TerminalSession {
     /// Undoes every mode the session turns on: mouse reports, hidden cursor, attributes, alternate screen.
     static let restoreSequence = "\u{1B}[?1000l\u{1B}[?1002l\u{1B}[?1003l\u{1B}[?1006l\u{1B}[?1016l\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l\r\n"
 
@@ -52,13 +52,13 @@ public final class TerminalSession {
     private var ended = false
 
     /// Size of the terminal on `fd` without initialising curses.
-    public static func size(of fd: Int32 = STDOUT_FILENO) -> (columns: Int, rows: Int)? {
+    package static func size(of fd: Int32 = STDOUT_FILENO) -> (columns: Int, rows: Int)? {
         var ws = winsize()
         guard ioctl(fd, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0, ws.ws_row > 0 else { return nil }
         return (Int(ws.ws_col), Int(ws.ws_row))
     }
 
-    public init() throws {
+    package init() throws {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else { throw TerminalError.notATerminal }
         TerminalSession.ensureUTF8Locale()
         if tcgetattr(STDIN_FILENO, &savedTermios) == 0 { haveSavedTermios = true }
@@ -85,7 +85,7 @@ public final class TerminalSession {
     deinit { end() }
 
     /// Leaves curses and restores the terminal; safe to call more than once.
-    public func end() {
+    package func end() {
         guard !ended else { return }
         ended = true
         endwin()
@@ -99,13 +99,13 @@ public final class TerminalSession {
     }
 
     /// True once SIGINT, SIGTERM or SIGHUP arrived.
-    public var interrupted: Bool { interruptFlag != 0 }
+    package var interrupted: Bool { interruptFlag != 0 }
 
-    public var columns: Int { Int(spotter_cols()) }
-    public var rows: Int { Int(spotter_lines()) }
+    package var columns: Int { Int(spotter_cols()) }
+    package var rows: Int { Int(spotter_lines()) }
 
     /// Waits up to `milliseconds` for one input event; nil on timeout.
-    public func nextEvent(timeoutMilliseconds: Int) -> InputEvent? {
+    package func nextEvent(timeoutMilliseconds: Int) -> InputEvent? {
         wtimeout(spotter_stdscr(), Int32(max(0, timeoutMilliseconds)))
         var ch: wint_t = 0
         let status = get_wch(&ch)
@@ -180,20 +180,20 @@ public final class TerminalSession {
 
     /// Blanks the screen model and forces the next refresh to repaint every cell (after overlays close, resize, Ctrl-L);
     /// the panes are drawn again and the video region is repainted by its painter.
-    public func invalidateScreen() {
+    package func invalidateScreen() {
         _ = werase(spotter_stdscr())
         _ = clearok(spotter_stdscr(), true)
     }
 
     /// Sends ncurses' pending changes to the terminal.
-    public func flush() {
+    package func flush() {
         _ = wnoutrefresh(spotter_stdscr())
         _ = doupdate()
         fflush(stdout)
     }
 
     /// Writes bytes straight to the terminal in one call, after ncurses' own output.
-    public func writeRaw(_ bytes: [UInt8]) {
+    package func writeRaw(_ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
         fflush(stdout)
         bytes.withUnsafeBufferPointer { buffer in

@@ -3,25 +3,25 @@ import TerminalGraphics
 
 /// Colours of the panes, read from a theme file in `Themes/` (a flat TOML file of `key = "#rrggbb"` lines).
 /// The picture itself is never themed; only the text panes and the overlay's selection ring are.
-public struct Theme: Equatable, Sendable {
-    public var name: String
-    public var statusForeground: RGB
-    public var statusBackground: RGB
-    public var messageForeground: RGB
-    public var textDim: RGB
-    public var prompt: RGB
-    public var timelinePlayed: RGB
-    public var timelineRest: RGB
-    public var timelineMarker: RGB
-    public var helpForeground: RGB
-    public var helpBackground: RGB
-    public var selectionRing: RGB
+package struct Theme: Equatable, Sendable {
+    package var name: String
+    package var statusForeground: RGB
+    package var statusBackground: RGB
+    package var messageForeground: RGB
+    package var textDim: RGB
+    package var prompt: RGB
+    package var timelinePlayed: RGB
+    package var timelineRest: RGB
+    package var timelineMarker: RGB
+    package var helpForeground: RGB
+    package var helpBackground: RGB
+    package var selectionRing: RGB
     /// Model predictions waiting for a decision (drawn as diamonds, never like the project's points).
-    public var prediction: RGB
-    public var missingFrame: RGB
+    package var prediction: RGB
+    package var missingFrame: RGB
 
     /// Used when no theme file is given or found; equal to Themes/dark.toml (a test checks it).
-    public static let dark = Theme(
+    package static let dark = Theme(
         name: "dark", statusForeground: RGB(hex: 0xe4e4e4), statusBackground: RGB(hex: 0x303030),
         messageForeground: RGB(hex: 0xffd75f), textDim: RGB(hex: 0x808080), prompt: RGB(hex: 0xffffff),
         timelinePlayed: RGB(hex: 0x5fd7ff), timelineRest: RGB(hex: 0x585858), timelineMarker: RGB(hex: 0xffd700),
@@ -38,7 +38,7 @@ public struct Theme: Equatable, Sendable {
     ]
 
     /// Parses a theme file; keys it does not set keep the dark theme's values. Errors name the file and line.
-    public static func parse(_ text: String, path: String) throws -> Theme {
+    package static func parse(_ text: String, path: String) throws -> Theme {
         var theme = Theme.dark
         theme.name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -79,7 +79,7 @@ public struct Theme: Equatable, Sendable {
 
     /// Finds a theme by name (`dark`, `light`, `256`, or a file in a themes folder) or by path.
     /// Folders searched: $SPOTTER_THEMES, ~/.config/spotter/themes, and Themes/ of the checkout the binary was built in.
-    public static func load(_ nameOrPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Theme {
+    package static func load(_ nameOrPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Theme {
         let candidates: [String]
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".toml") {
             candidates = [nameOrPath]
@@ -111,7 +111,7 @@ public struct Theme: Equatable, Sendable {
     }
 
     /// The theme named in ~/.config/spotter/config.toml (`theme = "light"`), if any.
-    public static func configuredName(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+    package static func configuredName(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
         guard let home = environment["HOME"],
             let data = FileManager.default.contents(atPath: "\(home)/.config/spotter/config.toml")
         else { return nil }
@@ -126,11 +126,11 @@ public struct Theme: Equatable, Sendable {
 }
 
 /// A theme file that cannot be used.
-public struct ThemeError: Error, CustomStringConvertible, Equatable {
-    public var path: String
-    public var line: Int
-    public var reason: String
-    public var description: String { line > 0 ? "\(path):\(line): \(reason)" : "\(path): \(reason)" }
+package struct ThemeError: Error, CustomStringConvertible, Equatable {
+    package var path: String
+    package var line: Int
+    package var reason: String
+    package var description: String { line > 0 ? "\(path):\(line): \(reason)" : "\(path): \(reason)" }
 }
 
 extension RGB {

@@ -1,21 +1,21 @@
 /// Timing of the real encoders on caller-supplied frames (`spotter bench render`), plus synthetic frames
 /// for development. Not used by tests: wall-clock numbers depend on the machine.
-public enum GraphicsBenchmarks {
+package enum GraphicsBenchmarks {
     /// Throughput of one encoder run over a sequence of frames.
-    public struct Result: Sendable, Equatable {
-        public var frames: Int
-        public var seconds: Double
-        public var totalBytes: Int
+    package struct Result: Sendable, Equatable {
+        package var frames: Int
+        package var seconds: Double
+        package var totalBytes: Int
 
-        public var framesPerSecond: Double { seconds > 0 ? Double(frames) / seconds : 0 }
-        public var millisecondsPerFrame: Double { frames > 0 ? seconds * 1000 / Double(frames) : 0 }
-        public var bytesPerFrame: Double { frames > 0 ? Double(totalBytes) / Double(frames) : 0 }
+        package var framesPerSecond: Double { seconds > 0 ? Double(frames) / seconds : 0 }
+        package var millisecondsPerFrame: Double { frames > 0 ? seconds * 1000 / Double(frames) : 0 }
+        package var bytesPerFrame: Double { frames > 0 ? Double(totalBytes) / Double(frames) : 0 }
     }
 
     /// Encodes the frames in order with one diffing half-block encoder (as during playback), drawn at the
     /// 0-based screen cell (`row`, `column`), `passes` times over the sequence. The first frame of each pass is
     /// a full repaint (the encoder is invalidated).
-    public static func halfBlock(
+    package static func halfBlock(
         frames: [RGBImage], colorMode: HalfBlockEncoder.ColorMode = .truecolor, tolerance: Int = 0, row: Int = 0,
         column: Int = 0, passes: Int = 1
     ) -> Result {
@@ -33,7 +33,7 @@ public enum GraphicsBenchmarks {
     }
 
     /// Encodes every frame as a complete sixel image, `passes` times over the sequence.
-    public static func sixel(frames: [RGBImage], dither: Bool = false, passes: Int = 1) -> Result {
+    package static func sixel(frames: [RGBImage], dither: Bool = false, passes: Int = 1) -> Result {
         let encoder = SixelEncoder(dither: dither)
         var bytes = 0
         let clock = ContinuousClock()
@@ -48,7 +48,7 @@ public enum GraphicsBenchmarks {
 
     /// Moving synthetic frames: flat colour bars, a smooth gradient and a bright square that moves one
     /// pixel per frame, plus optional per-pixel noise of +-`noise` (a camera-noise worst case). Deterministic.
-    public static func syntheticFrames(width: Int, height: Int, count: Int, noise: Int = 0) -> [RGBImage] {
+    package static func syntheticFrames(width: Int, height: Int, count: Int, noise: Int = 0) -> [RGBImage] {
         let bars: [RGB] = [
             RGB(r: 192, g: 192, b: 192), RGB(r: 192, g: 192, b: 0), RGB(r: 0, g: 192, b: 192),
             RGB(r: 0, g: 192, b: 0), RGB(r: 192, g: 0, b: 192), RGB(r: 192, g: 0, b: 0), RGB(r: 0, g: 0, b: 192),

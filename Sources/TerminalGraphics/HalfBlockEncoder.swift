@@ -9,20 +9,20 @@
 ///
 /// Colours are sent as `38;2;r;g;b` (truecolor) or `38;5;n` with n in 16...255 (256-colour mode). The
 /// theme-defined ANSI entries 0...15 are never used, so the picture does not depend on the user's palette.
-public struct HalfBlockEncoder: Sendable {
+package struct HalfBlockEncoder: Sendable {
     /// How colours are sent to the terminal.
-    public enum ColorMode: Sendable, Equatable, Hashable {
+    package enum ColorMode: Sendable, Equatable, Hashable {
         /// 24-bit `38;2;r;g;b` / `48;2;r;g;b`.
         case truecolor
         /// xterm 256-colour `38;5;n` / `48;5;n`, nearest of the 6x6x6 cube and the 24-step grey ramp.
         case palette256
     }
 
-    public let colorMode: ColorMode
+    package let colorMode: ColorMode
     /// Largest per-channel difference (0...255) treated as "unchanged" when diffing and reusing colours.
     /// May change between frames (the viewer loosens it during playback); the backing store always holds what
     /// is on screen, so tightening it repaints exactly the cells that are off.
-    public var tolerance: Int {
+    package var tolerance: Int {
         didSet { tolerance = min(255, max(0, tolerance)) }
     }
 
@@ -41,16 +41,16 @@ public struct HalfBlockEncoder: Sendable {
 
     /// Largest image width (cells), cell-row count and screen position handled; larger images encode to
     /// nothing (no terminal is that big, and the output buffer is sized from these numbers).
-    public static let maximumCells = 65_535
+    package static let maximumCells = 65_535
 
-    public init(colorMode: ColorMode = .truecolor, tolerance: Int = 0) {
+    package init(colorMode: ColorMode = .truecolor, tolerance: Int = 0) {
         self.colorMode = colorMode
         self.tolerance = min(255, max(0, tolerance))
     }
 
     /// Forces the next `encode` to repaint every cell (after a full ncurses repaint, a resize, or anything
     /// else that may have overwritten the region). A change of size or position does this automatically.
-    public mutating func invalidate() {
+    package mutating func invalidate() {
         placement = nil
     }
 
@@ -58,7 +58,7 @@ public struct HalfBlockEncoder: Sendable {
     ///
     /// The bytes save the cursor (ESC 7), position with CUP, draw the changed cells, and end with SGR 0 and
     /// ESC 8. When nothing changed the result is empty. Write the result in one `write()`.
-    public mutating func encode(_ image: RGBImage, row: Int, column: Int) -> [UInt8] {
+    package mutating func encode(_ image: RGBImage, row: Int, column: Int) -> [UInt8] {
         let source = image.consistent
         let columns = source.width
         let rows = (source.height + 1) / 2
@@ -149,7 +149,7 @@ public struct HalfBlockEncoder: Sendable {
 
     /// Encodes the whole image for a plain scrolling terminal (`spotter render`): no cursor addressing,
     /// each cell row ends with SGR 0 and CR LF. The backing store is neither used nor changed.
-    public func encodeFull(_ image: RGBImage) -> [UInt8] {
+    package func encodeFull(_ image: RGBImage) -> [UInt8] {
         let source = image.consistent
         let columns = source.width
         let rows = (source.height + 1) / 2

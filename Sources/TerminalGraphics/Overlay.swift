@@ -3,11 +3,11 @@
 ///
 /// Coordinates are continuous image coordinates: pixel (i, j) covers [i, i+1) x [j, j+1), so its centre is
 /// (i + 0.5, j + 0.5). `ViewportMapping.imagePoint` produces such coordinates from source pixels.
-public enum Overlay {
+package enum Overlay {
     /// A filled disc with an outline (a point marker): pixels whose centre lies within `radius` of the
     /// centre, those within `outlineWidth` of the edge in `outline`, the rest in `fill`. The pixel containing
     /// the centre is always painted, so tiny markers stay visible.
-    public static func disc(
+    package static func disc(
         in image: inout RGBImage, centerX: Double, centerY: Double, radius: Double, fill: RGB, outline: RGB,
         outlineWidth: Double = 1
     ) {
@@ -31,7 +31,7 @@ public enum Overlay {
 
     /// A hollow ring (an occluded or ghost point): pixels whose centre is at a distance in
     /// (radius - thickness, radius] from the centre.
-    public static func ring(
+    package static func ring(
         in image: inout RGBImage, centerX: Double, centerY: Double, radius: Double, color: RGB,
         thickness: Double = 1
     ) {
@@ -47,7 +47,7 @@ public enum Overlay {
 
     /// A cross centred on the pixel containing (centerX, centerY): arms of `armLength` pixels each way,
     /// leaving `gap` pixels free around the centre (gap 0 paints the centre too), `thickness` pixels wide.
-    public static func cross(
+    package static func cross(
         in image: inout RGBImage, centerX: Double, centerY: Double, armLength: Int, color: RGB, gap: Int = 0,
         thickness: Int = 1
     ) {
@@ -69,7 +69,7 @@ public enum Overlay {
 
     /// A straight line (Bresenham) between the pixels containing the two end points, `thickness` pixels
     /// wide (a square brush). The segment is clipped to the image first, so far-away end points are cheap.
-    public static func line(
+    package static func line(
         in image: inout RGBImage, fromX: Double, fromY: Double, toX: Double, toY: Double, color: RGB,
         thickness: Int = 1
     ) {
@@ -130,7 +130,7 @@ public enum Overlay {
 
     /// The border of the pixel rectangle [x, x + width) x [y, y + height), `thickness` pixels wide inwards
     /// (a selection box).
-    public static func rectangle(
+    package static func rectangle(
         in image: inout RGBImage, x: Int, y: Int, width: Int, height: Int, color: RGB, thickness: Int = 1
     ) {
         guard width > 0, height > 0 else { return }

@@ -1,17 +1,17 @@
 /// An 8-bit-per-channel colour, used for overlays, palettes and pixel access.
-public struct RGB: Sendable, Equatable, Hashable {
-    public var r: UInt8
-    public var g: UInt8
-    public var b: UInt8
+package struct RGB: Sendable, Equatable, Hashable {
+    package var r: UInt8
+    package var g: UInt8
+    package var b: UInt8
 
-    public init(r: UInt8, g: UInt8, b: UInt8) {
+    package init(r: UInt8, g: UInt8, b: UInt8) {
         self.r = r
         self.g = g
         self.b = b
     }
 
-    public static let black = RGB(r: 0, g: 0, b: 0)
-    public static let white = RGB(r: 255, g: 255, b: 255)
+    package static let black = RGB(r: 0, g: 0, b: 0)
+    package static let white = RGB(r: 255, g: 255, b: 255)
 
     /// The colour packed as 0x00RRGGBB.
     var packed: UInt32 { UInt32(r) << 16 | UInt32(g) << 8 | UInt32(b) }
@@ -27,13 +27,13 @@ public struct RGB: Sendable, Equatable, Hashable {
 ///
 /// The initialisers never trap on bad input: negative sizes become 0, and a pixel buffer of the wrong
 /// length is padded with black or truncated to `width * height * 3` bytes.
-public struct RGBImage: Sendable, Equatable {
-    public var width: Int
-    public var height: Int
-    public var pixels: [UInt8]
+package struct RGBImage: Sendable, Equatable {
+    package var width: Int
+    package var height: Int
+    package var pixels: [UInt8]
 
     /// Wraps `pixels` (row-major RGB24). A buffer of the wrong length is padded with black or truncated.
-    public init(width: Int, height: Int, pixels: [UInt8]) {
+    package init(width: Int, height: Int, pixels: [UInt8]) {
         guard let bytes = RGBImage.byteCount(width: width, height: height) else {
             self.width = 0
             self.height = 0
@@ -54,7 +54,7 @@ public struct RGBImage: Sendable, Equatable {
     }
 
     /// An image filled with one colour.
-    public init(width: Int, height: Int, fill: RGB = .black) {
+    package init(width: Int, height: Int, fill: RGB = .black) {
         guard let bytes = RGBImage.byteCount(width: width, height: height) else {
             self.width = 0
             self.height = 0
@@ -85,9 +85,9 @@ public struct RGBImage: Sendable, Equatable {
         return overflow || overflow3 ? nil : bytes
     }
 
-    /// True when `pixels` holds exactly `width * height * 3` bytes. The fields are public and mutable, so a
+    /// True when `pixels` holds exactly `width * height * 3` bytes. The fields are package and mutable, so a
     /// caller can break this; encoders then work on a repaired copy instead of trapping.
-    public var isConsistent: Bool {
+    package var isConsistent: Bool {
         guard width >= 0, height >= 0, let bytes = RGBImage.byteCount(width: width, height: height) else {
             return false
         }
@@ -100,7 +100,7 @@ public struct RGBImage: Sendable, Equatable {
     }
 
     /// The pixel at (x, y), or nil outside the image.
-    public func pixel(x: Int, y: Int) -> RGB? {
+    package func pixel(x: Int, y: Int) -> RGB? {
         guard x >= 0, y >= 0, x < width, y < height else { return nil }
         let i = (y &* width &+ x) &* 3
         guard i &+ 2 < pixels.count else { return nil }
@@ -108,7 +108,7 @@ public struct RGBImage: Sendable, Equatable {
     }
 
     /// Sets the pixel at (x, y); positions outside the image are ignored.
-    public mutating func setPixel(x: Int, y: Int, _ color: RGB) {
+    package mutating func setPixel(x: Int, y: Int, _ color: RGB) {
         guard x >= 0, y >= 0, x < width, y < height else { return }
         let i = (y &* width &+ x) &* 3
         guard i &+ 2 < pixels.count else { return }

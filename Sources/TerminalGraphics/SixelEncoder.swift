@@ -5,37 +5,37 @@
 /// attributes `"1;1;W;H`, definitions (RGB percent) of the registers the frame uses, then one 6-row band
 /// after another: for each register present in the band `#n`, its sixel characters with `!n` repeats,
 /// `$` between registers and `-` between bands, and finally `ESC \`.
-public struct SixelEncoder: Sendable {
+package struct SixelEncoder: Sendable {
     /// Apply an 8x8 ordered (Bayer) dither of one cube step before the palette look-up: smoother gradients,
     /// stable between frames, but roughly 2-3x larger output because runs break up.
-    public let dither: Bool
+    package let dither: Bool
 
     /// Largest width or height encoded; bigger images become an empty image (terminals cap sixel size far
     /// below this, and scratch memory grows with the width).
-    public static let maximumSize = 65_535
+    package static let maximumSize = 65_535
 
     /// Number of colour registers the encoder uses (the terminal must offer at least this many).
-    public static let registerCount = SixelPalette.registerCount
+    package static let registerCount = SixelPalette.registerCount
 
     /// Which palette the encoder uses, for logs and `doctor`.
-    public static let paletteDescription =
+    package static let paletteDescription =
         "256 registers: 6x6x6 cube at 0/20/40/60/80/100 % + 40-step grey ramp, 18-bit RGB look-up table"
 
-    public init(dither: Bool = false) {
+    package init(dither: Bool = false) {
         self.dither = dither
     }
 
     /// The palette as a decoder reproduces it (register n is element n).
-    public static var palette: [RGB] { SixelPalette.shared.colors }
+    package static var palette: [RGB] { SixelPalette.shared.colors }
 
     /// The register chosen for `color` without dithering.
-    public static func register(for color: RGB) -> Int {
+    package static func register(for color: RGB) -> Int {
         Int(SixelPalette.shared.register(r: color.r, g: color.g, b: color.b))
     }
 
     /// The image wrapped for drawing at the 0-based screen cell (`row`, `column`): ESC 7, CUP, the sixel,
     /// ESC 8. The cursor and attributes are as before afterwards.
-    public func encode(_ image: RGBImage, row: Int, column: Int) -> [UInt8] {
+    package func encode(_ image: RGBImage, row: Int, column: Int) -> [UInt8] {
         var before: [UInt8] = [0x1B, 0x37, 0x1B, 0x5B]
         before.append(contentsOf: String(min(max(0, row), 999_999) + 1).utf8)
         before.append(0x3B)
@@ -45,7 +45,7 @@ public struct SixelEncoder: Sendable {
     }
 
     /// The image as one sixel DCS string.
-    public func encode(_ image: RGBImage) -> [UInt8] {
+    package func encode(_ image: RGBImage) -> [UInt8] {
         encode(image, between: [], and: [])
     }
 

@@ -6,26 +6,26 @@
 
 /// What the terminal can do for the viewer: sixel or not, colour depth, cell geometry, and whether a
 /// multiplexer sits in between. Built from query replies, the environment and the window size.
-public struct TerminalCapabilities: Sendable, Equatable {
-    public var sixel: Bool
-    public var truecolor: Bool
+package struct TerminalCapabilities: Sendable, Equatable {
+    package var sixel: Bool
+    package var truecolor: Bool
     /// Sixel colour registers available (0 when sixel is off).
-    public var colorRegisters: Int
+    package var colorRegisters: Int
     /// Cell size in pixels, when known.
-    public var cellWidth: Int?
-    public var cellHeight: Int?
-    public var columns: Int
-    public var rows: Int
+    package var cellWidth: Int?
+    package var cellHeight: Int?
+    package var columns: Int
+    package var rows: Int
     /// Running inside tmux or GNU screen.
-    public var inMultiplexer: Bool
+    package var inMultiplexer: Bool
     /// DECSET 2026 (synchronized output) confirmed by DECRQM, outside multiplexers only.
-    public var synchronizedOutput: Bool
+    package var synchronizedOutput: Bool
     /// DECSET 1016 (SGR-Pixels mouse) confirmed by DECRQM, outside multiplexers only.
-    public var sgrPixelMouse: Bool
+    package var sgrPixelMouse: Bool
     /// XTVERSION text (e.g. "XTerm(379)", "tmux 3.3a"), else `TERM_PROGRAM`.
-    public var terminalName: String?
+    package var terminalName: String?
 
-    public init(
+    package init(
         sixel: Bool = false, truecolor: Bool = false, colorRegisters: Int = 0, cellWidth: Int? = nil,
         cellHeight: Int? = nil, columns: Int = 80, rows: Int = 24, inMultiplexer: Bool = false,
         synchronizedOutput: Bool = false, sgrPixelMouse: Bool = false, terminalName: String? = nil
@@ -44,10 +44,10 @@ public struct TerminalCapabilities: Sendable, Equatable {
     }
 
     /// Colour registers assumed when a sixel terminal does not answer XTSMGRAPHICS (a VT340 has 16).
-    public static let defaultColorRegisters = 16
+    package static let defaultColorRegisters = 16
 
     /// The queries `probe` sends, DA1 last: every terminal answers DA1, so its reply ends the batch.
-    public static let queries: [UInt8] = Array(
+    package static let queries: [UInt8] = Array(
         ("\u{1B}[>0q"  // XTVERSION
             + "\u{1B}[?1;1;0S"  // XTSMGRAPHICS: number of colour registers
             + "\u{1B}[?2;1;0S"  // XTSMGRAPHICS: current graphics geometry
@@ -60,20 +60,20 @@ public struct TerminalCapabilities: Sendable, Equatable {
     // MARK: - Environment
 
     /// What the environment variables alone say.
-    public struct EnvironmentHints: Sendable, Equatable {
+    package struct EnvironmentHints: Sendable, Equatable {
         /// COLORTERM is truecolor/24bit or TERM is a `*-direct` entry.
-        public var truecolor: Bool
+        package var truecolor: Bool
         /// TMUX/STY set, or TERM names tmux/screen.
-        public var inMultiplexer: Bool
+        package var inMultiplexer: Bool
         /// True for tmux (as opposed to GNU screen) when `inMultiplexer`.
-        public var isTmux: Bool
+        package var isTmux: Bool
         /// `TERM_PROGRAM_VERSION` when `TERM_PROGRAM` is tmux.
-        public var tmuxVersion: String?
-        public var termProgram: String?
+        package var tmuxVersion: String?
+        package var termProgram: String?
     }
 
     /// Reads COLORTERM, TERM, TMUX, STY, TERM_PROGRAM(_VERSION).
-    public static func environmentHints(_ environment: [String: String]) -> EnvironmentHints {
+    package static func environmentHints(_ environment: [String: String]) -> EnvironmentHints {
         let colorTerm = (environment["COLORTERM"] ?? "").lowercased()
         let term = environment["TERM"] ?? ""
         let truecolor = colorTerm == "truecolor" || colorTerm == "24bit" || term.hasSuffix("-direct")
@@ -94,7 +94,7 @@ public struct TerminalCapabilities: Sendable, Equatable {
     /// inside GNU screen. Cell size: `CSI 16 t`, else text area or XTSMGRAPHICS geometry divided by the
     /// cell counts, else the window size's pixel fields. Synchronized output and SGR-Pixels are only trusted
     /// outside multiplexers (tmux 3.3 does not implement 1016, and newer tmux may claim 2026 for itself).
-    public static func combine(
+    package static func combine(
         replies: TerminalReplies, environment: [String: String], windowSize: WindowSize?
     ) -> TerminalCapabilities {
         let hints = environmentHints(environment)
@@ -149,7 +149,7 @@ public struct TerminalCapabilities: Sendable, Equatable {
     }
 
     /// True for tmux 3.4 and later ("3.3a" -> false, "3.4" -> true, "next-3.5" -> true).
-    public static func tmuxSupportsSixel(version: String) -> Bool {
+    package static func tmuxSupportsSixel(version: String) -> Bool {
         let digits = version.drop { !$0.isNumber }
         let parts = digits.split(separator: ".", maxSplits: 1)
         guard let major = parts.first.flatMap({ Int($0) }) else { return false }
@@ -174,7 +174,7 @@ public struct TerminalCapabilities: Sendable, Equatable {
     /// window size. The input tty is put in non-canonical, no-echo mode for the duration and restored on
     /// every path; replies are read until the DA1 answer arrives or `timeout` seconds pass. Keys typed
     /// during the probe are consumed. Not a tty: environment and window size only.
-    public static func probe(
+    package static func probe(
         inputFD: Int32, outputFD: Int32, environment: [String: String], timeout: Double
     ) -> TerminalCapabilities {
         let size = windowSize(fd: outputFD) ?? windowSize(fd: inputFD)
@@ -186,7 +186,7 @@ public struct TerminalCapabilities: Sendable, Equatable {
     }
 
     /// TIOCGWINSZ of `fd`, or nil when it is not a terminal.
-    public static func windowSize(fd: Int32) -> WindowSize? {
+    package static func windowSize(fd: Int32) -> WindowSize? {
         var size = winsize()
         guard ioctl(fd, UInt(TIOCGWINSZ), &size) == 0 else { return nil }
         return WindowSize(
@@ -257,13 +257,13 @@ public struct TerminalCapabilities: Sendable, Equatable {
 }
 
 /// A terminal's size in cells and (when the terminal fills them in) pixels, as TIOCGWINSZ reports it.
-public struct WindowSize: Sendable, Equatable {
-    public var columns: Int
-    public var rows: Int
-    public var pixelWidth: Int
-    public var pixelHeight: Int
+package struct WindowSize: Sendable, Equatable {
+    package var columns: Int
+    package var rows: Int
+    package var pixelWidth: Int
+    package var pixelHeight: Int
 
-    public init(columns: Int, rows: Int, pixelWidth: Int = 0, pixelHeight: Int = 0) {
+    package init(columns: Int, rows: Int, pixelWidth: Int = 0, pixelHeight: Int = 0) {
         self.columns = columns
         self.rows = rows
         self.pixelWidth = pixelWidth
@@ -272,7 +272,7 @@ public struct WindowSize: Sendable, Equatable {
 }
 
 /// The renderer the user asked for (`--graphics`); `auto` follows detection.
-public enum GraphicsMode: String, Sendable, CaseIterable {
+package enum GraphicsMode: String, Sendable, CaseIterable {
     case auto
     case halfblock
     case halfblock256
@@ -281,7 +281,7 @@ public enum GraphicsMode: String, Sendable, CaseIterable {
     /// The renderer to use: an explicit choice always wins; `auto` picks sixel when the terminal has it
     /// with at least `SixelEncoder.registerCount` colour registers and a known cell size, else half-blocks
     /// in truecolor when detected, else in 256 colours.
-    public func resolve(_ capabilities: TerminalCapabilities) -> GraphicsRenderer {
+    package func resolve(_ capabilities: TerminalCapabilities) -> GraphicsRenderer {
         switch self {
         case .halfblock: return .halfBlock(.truecolor)
         case .halfblock256: return .halfBlock(.palette256)
@@ -298,16 +298,16 @@ public enum GraphicsMode: String, Sendable, CaseIterable {
 }
 
 /// A concrete renderer for the video region.
-public enum GraphicsRenderer: Sendable, Equatable {
+package enum GraphicsRenderer: Sendable, Equatable {
     case halfBlock(HalfBlockEncoder.ColorMode)
     case sixel
 }
 
 /// Small control sequences the viewer wraps around encoder output.
-public enum TerminalControl {
+package enum TerminalControl {
     /// `frame` between `CSI ? 2026 h` and `CSI ? 2026 l`, so a terminal with synchronized output
     /// (`TerminalCapabilities.synchronizedOutput`) presents it at once; others ignore the two sequences.
-    public static func synchronized(_ frame: [UInt8]) -> [UInt8] {
+    package static func synchronized(_ frame: [UInt8]) -> [UInt8] {
         guard !frame.isEmpty else { return frame }
         return Array("\u{1B}[?2026h".utf8) + frame + Array("\u{1B}[?2026l".utf8)
     }

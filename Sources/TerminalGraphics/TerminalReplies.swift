@@ -1,21 +1,21 @@
 /// The answers a terminal gave to the capability queries, as parsed from its raw reply bytes.
-public struct TerminalReplies: Sendable, Equatable {
+package struct TerminalReplies: Sendable, Equatable {
     /// Parameters of the primary device attributes reply (`CSI ? 63;1;2;4 c` -> [63, 1, 2, 4]).
-    public var deviceAttributes: [Int]?
+    package var deviceAttributes: [Int]?
     /// XTSMGRAPHICS number of colour registers (`CSI ? 1;0;256 S`), only when the status is 0 (success).
-    public var colorRegisters: Int?
+    package var colorRegisters: Int?
     /// XTSMGRAPHICS current graphics geometry in pixels (`CSI ? 2;0;W;H S`), only on success.
-    public var graphicsGeometry: PixelSize?
+    package var graphicsGeometry: PixelSize?
     /// Cell size in pixels from `CSI 16 t` (reply `CSI 6;H;W t`).
-    public var cellPixelSize: PixelSize?
+    package var cellPixelSize: PixelSize?
     /// Text area size in pixels from `CSI 14 t` (reply `CSI 4;H;W t`).
-    public var textAreaPixelSize: PixelSize?
+    package var textAreaPixelSize: PixelSize?
     /// DECRQM answers: mode -> state (0 not recognised, 1 set, 2 reset, 3 permanently set, 4 permanently reset).
-    public var modes: [Int: Int]
+    package var modes: [Int: Int]
     /// XTVERSION text (`DCS >|XTerm(379) ST` -> "XTerm(379)").
-    public var version: String?
+    package var version: String?
 
-    public init(
+    package init(
         deviceAttributes: [Int]? = nil, colorRegisters: Int? = nil, graphicsGeometry: PixelSize? = nil,
         cellPixelSize: PixelSize? = nil, textAreaPixelSize: PixelSize? = nil, modes: [Int: Int] = [:],
         version: String? = nil
@@ -30,31 +30,31 @@ public struct TerminalReplies: Sendable, Equatable {
     }
 
     /// True when DA1 listed attribute 4 (sixel graphics); the first parameter is the terminal class.
-    public var deviceAttributesListSixel: Bool {
+    package var deviceAttributesListSixel: Bool {
         guard let attributes = deviceAttributes, attributes.count > 1 else { return false }
         return attributes.dropFirst().contains(4)
     }
 
     /// True when DECRQM said the mode is known and can be used (state 1, 2 or 3).
-    public func supportsMode(_ mode: Int) -> Bool {
+    package func supportsMode(_ mode: Int) -> Bool {
         guard let state = modes[mode] else { return false }
         return state == 1 || state == 2 || state == 3
     }
 }
 
 /// A size in pixels.
-public struct PixelSize: Sendable, Equatable, Hashable {
-    public var width: Int
-    public var height: Int
+package struct PixelSize: Sendable, Equatable, Hashable {
+    package var width: Int
+    package var height: Int
 
-    public init(width: Int, height: Int) {
+    package init(width: Int, height: Int) {
         self.width = width
         self.height = height
     }
 }
 
 /// One control sequence found in terminal input.
-public enum TerminalReplySequence: Sendable, Equatable {
+package enum TerminalReplySequence: Sendable, Equatable {
     /// `ESC [ prefix params intermediates final`.
     case csi(prefix: UInt8?, parameters: [Int], intermediates: [UInt8], final: UInt8)
     /// `ESC P body ESC \` (body without the introducer and terminator).
@@ -63,10 +63,10 @@ public enum TerminalReplySequence: Sendable, Equatable {
 
 /// Pure parsers for the replies to the capability queries (DA1, XTSMGRAPHICS, window reports, DECRQM,
 /// XTVERSION), working on the raw bytes read from the terminal.
-public enum TerminalReplyParser {
+package enum TerminalReplyParser {
     /// Splits terminal input into control sequences; other bytes (typed keys) are returned separately.
     /// An unfinished sequence at the end is left out of both.
-    public static func sequences(in bytes: [UInt8]) -> (sequences: [TerminalReplySequence], other: [UInt8]) {
+    package static func sequences(in bytes: [UInt8]) -> (sequences: [TerminalReplySequence], other: [UInt8]) {
         var found: [TerminalReplySequence] = []
         var other: [UInt8] = []
         var i = 0
@@ -136,7 +136,7 @@ public enum TerminalReplyParser {
     }
 
     /// Parses every reply found in `bytes`.
-    public static func parse(_ bytes: [UInt8]) -> TerminalReplies {
+    package static func parse(_ bytes: [UInt8]) -> TerminalReplies {
         var replies = TerminalReplies()
         var sawGeometry = false
         for sequence in sequences(in: bytes).sequences {
@@ -170,7 +170,7 @@ public enum TerminalReplyParser {
     }
 
     /// True once `bytes` holds a complete DA1 reply (the last answer of a query batch).
-    public static func containsDeviceAttributes(_ bytes: [UInt8]) -> Bool {
+    package static func containsDeviceAttributes(_ bytes: [UInt8]) -> Bool {
         sequences(in: bytes).sequences.contains {
             if case .csi(0x3F, _, [], 0x63) = $0 { return true }
             return false
@@ -180,12 +180,12 @@ public enum TerminalReplyParser {
     // MARK: - Single replies
 
     /// DA1 parameters from a reply such as `ESC [ ? 63;1;2;4 c`, or nil if it is not one.
-    public static func deviceAttributes(_ reply: String) -> [Int]? {
+    package static func deviceAttributes(_ reply: String) -> [Int]? {
         parse(Array(reply.utf8)).deviceAttributes
     }
 
     /// XTSMGRAPHICS reply `ESC [ ? Pi ; Ps ; Pv... S` as (item, status, values), or nil.
-    public static func graphicsAttributes(_ reply: String) -> (item: Int, status: Int, values: [Int])? {
+    package static func graphicsAttributes(_ reply: String) -> (item: Int, status: Int, values: [Int])? {
         for sequence in sequences(in: Array(reply.utf8)).sequences {
             if case .csi(0x3F, let parameters, [], 0x53) = sequence, parameters.count >= 2 {
                 return (parameters[0], parameters[1], Array(parameters.dropFirst(2)))
@@ -196,7 +196,7 @@ public enum TerminalReplyParser {
 
     /// Window report `ESC [ Ps ; a ; b t` as (kind, a, b): kind 6 = cell pixels (H, W), 4 = text area
     /// pixels (H, W), 8 = characters (rows, columns).
-    public static func windowReport(_ reply: String) -> (kind: Int, first: Int, second: Int)? {
+    package static func windowReport(_ reply: String) -> (kind: Int, first: Int, second: Int)? {
         for sequence in sequences(in: Array(reply.utf8)).sequences {
             if case .csi(nil, let parameters, [], 0x74) = sequence, parameters.count >= 3 {
                 return (parameters[0], parameters[1], parameters[2])
@@ -206,7 +206,7 @@ public enum TerminalReplyParser {
     }
 
     /// DECRPM reply `ESC [ ? mode ; state $ y` as (mode, state), or nil.
-    public static func modeReport(_ reply: String) -> (mode: Int, state: Int)? {
+    package static func modeReport(_ reply: String) -> (mode: Int, state: Int)? {
         for sequence in sequences(in: Array(reply.utf8)).sequences {
             if case .csi(0x3F, let parameters, [0x24], 0x79) = sequence, parameters.count >= 2 {
                 return (parameters[0], parameters[1])
@@ -216,7 +216,7 @@ public enum TerminalReplyParser {
     }
 
     /// XTVERSION text from `ESC P >| text ESC \`, or nil.
-    public static func version(_ reply: String) -> String? {
+    package static func version(_ reply: String) -> String? {
         parse(Array(reply.utf8)).version
     }
 

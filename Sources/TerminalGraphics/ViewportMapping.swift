@@ -1,16 +1,16 @@
 /// Which half of a cell a click or a point falls in (half-block rendering has two pixels per cell).
-public enum CellHalf: Sendable, Equatable, Hashable {
+package enum CellHalf: Sendable, Equatable, Hashable {
     case upper
     case lower
 }
 
 /// A cell on screen (0-based) plus the half of it.
-public struct CellPosition: Sendable, Equatable, Hashable {
-    public var column: Int
-    public var row: Int
-    public var half: CellHalf
+package struct CellPosition: Sendable, Equatable, Hashable {
+    package var column: Int
+    package var row: Int
+    package var half: CellHalf
 
-    public init(column: Int, row: Int, half: CellHalf) {
+    package init(column: Int, row: Int, half: CellHalf) {
         self.column = column
         self.row = row
         self.half = half
@@ -18,11 +18,11 @@ public struct CellPosition: Sendable, Equatable, Hashable {
 }
 
 /// A point in continuous coordinates (source video pixels or display pixels).
-public struct PixelPoint: Sendable, Equatable, Hashable {
-    public var x: Double
-    public var y: Double
+package struct PixelPoint: Sendable, Equatable, Hashable {
+    package var x: Double
+    package var y: Double
 
-    public init(x: Double, y: Double) {
+    package init(x: Double, y: Double) {
         self.x = x
         self.y = y
     }
@@ -48,25 +48,25 @@ public struct PixelPoint: Sendable, Equatable, Hashable {
 /// - A pixel click (SGR-Pixels 1016, 1-based text-area pixels, real cell size cw x ch) maps to the display
 ///   pixel under it: cell = ((X - 1) / cw, (Y - 1) / ch), offset inside it f = ((X - 1) mod cw + 0.5) / cw
 ///   (same vertically), dx = floor((column - originColumn + f) * px) + 0.5; then as above.
-public struct ViewportMapping: Sendable, Equatable {
-    public let sourceWidth: Int
-    public let sourceHeight: Int
-    public let sampleAspectRatio: Double
-    public let originColumn: Int
-    public let originRow: Int
-    public let areaColumns: Int
-    public let areaRows: Int
-    public let pixelsPerCellX: Int
-    public let pixelsPerCellY: Int
-    public let displayPixelAspect: Double
+package struct ViewportMapping: Sendable, Equatable {
+    package let sourceWidth: Int
+    package let sourceHeight: Int
+    package let sampleAspectRatio: Double
+    package let originColumn: Int
+    package let originRow: Int
+    package let areaColumns: Int
+    package let areaRows: Int
+    package let pixelsPerCellX: Int
+    package let pixelsPerCellY: Int
+    package let displayPixelAspect: Double
     /// Size of the scaled frame in display pixels (0 when the source or the area is empty).
-    public let displayWidth: Int
-    public let displayHeight: Int
+    package let displayWidth: Int
+    package let displayHeight: Int
     /// Letterbox offset of the frame inside the area, in display pixels (whole cells).
-    public let offsetX: Int
-    public let offsetY: Int
+    package let offsetX: Int
+    package let offsetY: Int
 
-    public init(
+    package init(
         sourceWidth: Int, sourceHeight: Int, sampleAspectRatio: Double = 1, originColumn: Int = 0,
         originRow: Int = 0, areaColumns: Int, areaRows: Int, pixelsPerCellX: Int, pixelsPerCellY: Int,
         displayPixelAspect: Double = 1
@@ -113,7 +113,7 @@ public struct ViewportMapping: Sendable, Equatable {
 
     /// Half-block rendering: 1 x 2 display pixels per cell. With the real cell size in pixels the display
     /// pixels' aspect (cellWidth / (cellHeight / 2)) is honoured; without it they are taken as square.
-    public static func halfBlock(
+    package static func halfBlock(
         sourceWidth: Int, sourceHeight: Int, sampleAspectRatio: Double = 1, originColumn: Int = 0,
         originRow: Int = 0, areaColumns: Int, areaRows: Int, cellPixelWidth: Int? = nil, cellPixelHeight: Int? = nil
     ) -> ViewportMapping {
@@ -128,7 +128,7 @@ public struct ViewportMapping: Sendable, Equatable {
     }
 
     /// Sixel rendering: one display pixel per screen pixel, `cellWidth` x `cellHeight` per cell.
-    public static func sixel(
+    package static func sixel(
         sourceWidth: Int, sourceHeight: Int, sampleAspectRatio: Double = 1, originColumn: Int = 0,
         originRow: Int = 0, areaColumns: Int, areaRows: Int, cellWidth: Int, cellHeight: Int
     ) -> ViewportMapping {
@@ -139,19 +139,19 @@ public struct ViewportMapping: Sendable, Equatable {
     }
 
     /// Area size in display pixels.
-    public var areaPixelWidth: Int { areaColumns * pixelsPerCellX }
-    public var areaPixelHeight: Int { areaRows * pixelsPerCellY }
+    package var areaPixelWidth: Int { areaColumns * pixelsPerCellX }
+    package var areaPixelHeight: Int { areaRows * pixelsPerCellY }
 
     /// Screen cell (0-based) of the frame's top-left display pixel: where the encoders draw it.
-    public var imageColumn: Int { originColumn + offsetX / pixelsPerCellX }
-    public var imageRow: Int { originRow + offsetY / pixelsPerCellY }
+    package var imageColumn: Int { originColumn + offsetX / pixelsPerCellX }
+    package var imageRow: Int { originRow + offsetY / pixelsPerCellY }
 
     var isEmpty: Bool { displayWidth == 0 || displayHeight == 0 }
 
     // MARK: - Source -> screen
 
     /// A source position in the scaled frame's own pixel coordinates (for painting overlays into it).
-    public func imagePoint(sourceX: Double, sourceY: Double) -> PixelPoint {
+    package func imagePoint(sourceX: Double, sourceY: Double) -> PixelPoint {
         guard !isEmpty else { return PixelPoint(x: 0, y: 0) }
         return PixelPoint(
             x: sourceX * Double(displayWidth) / Double(sourceWidth),
@@ -159,7 +159,7 @@ public struct ViewportMapping: Sendable, Equatable {
     }
 
     /// The cell (and half) showing a source position, or nil if it falls outside the frame or is not finite.
-    public func cell(sourceX: Double, sourceY: Double) -> CellPosition? {
+    package func cell(sourceX: Double, sourceY: Double) -> CellPosition? {
         guard !isEmpty, sourceX.isFinite, sourceY.isFinite, sourceX >= 0, sourceY >= 0,
             sourceX < Double(sourceWidth), sourceY < Double(sourceHeight)
         else { return nil }
@@ -178,7 +178,7 @@ public struct ViewportMapping: Sendable, Equatable {
 
     /// The source position for a click on a screen cell (0-based), optionally on one half of it: the centre
     /// of the part of the cell (half) the frame covers. Nil when the cell shows no part of the frame.
-    public func sourcePoint(column: Int, row: Int, half: CellHalf? = nil) -> PixelPoint? {
+    package func sourcePoint(column: Int, row: Int, half: CellHalf? = nil) -> PixelPoint? {
         guard !isEmpty else { return nil }
         let cellX = Double(column - originColumn) * Double(pixelsPerCellX)
         let cellY = Double(row - originRow) * Double(pixelsPerCellY)
@@ -199,7 +199,7 @@ public struct ViewportMapping: Sendable, Equatable {
     /// The source position for a pixel-precise click (SGR-Pixels 1016: 1-based pixels relative to the text
     /// area) given the real cell size in pixels: the centre of the display pixel under the pointer, or nil
     /// outside the frame.
-    public func sourcePoint(pixelX: Int, pixelY: Int, cellPixelWidth: Int, cellPixelHeight: Int) -> PixelPoint? {
+    package func sourcePoint(pixelX: Int, pixelY: Int, cellPixelWidth: Int, cellPixelHeight: Int) -> PixelPoint? {
         guard !isEmpty, cellPixelWidth > 0, cellPixelHeight > 0, pixelX >= 1, pixelY >= 1 else { return nil }
         let x = pixelX - 1
         let y = pixelY - 1
@@ -216,7 +216,7 @@ public struct ViewportMapping: Sendable, Equatable {
     }
 
     /// Display coordinates (from the area's top-left corner) to source coordinates.
-    public func source(displayX: Double, displayY: Double) -> PixelPoint {
+    package func source(displayX: Double, displayY: Double) -> PixelPoint {
         guard !isEmpty else { return PixelPoint(x: 0, y: 0) }
         return PixelPoint(
             x: (displayX - Double(offsetX)) * Double(sourceWidth) / Double(displayWidth),

@@ -2,12 +2,12 @@
 ///
 /// Entries 0...15 are the ANSI colours, which users' themes redefine freely; mapping to them would make
 /// the picture depend on the theme (the "ANSI palette trap"), so they are never chosen.
-public enum XtermPalette {
+package enum XtermPalette {
     /// The six levels of each cube axis (indices 16 + 36r + 6g + b).
-    public static let cubeLevels: [UInt8] = [0, 95, 135, 175, 215, 255]
+    package static let cubeLevels: [UInt8] = [0, 95, 135, 175, 215, 255]
 
     /// The RGB value of palette index 16...255 (nil for the theme-defined 0...15 and out-of-range values).
-    public static func color(ofIndex index: Int) -> RGB? {
+    package static func color(ofIndex index: Int) -> RGB? {
         guard index >= 16, index <= 255 else { return nil }
         if index >= 232 {
             let level = UInt8(8 + 10 * (index - 232))
@@ -18,7 +18,7 @@ public enum XtermPalette {
     }
 
     /// The index (16...255) nearest to `color` in squared RGB distance; ties prefer the cube.
-    public static func nearestIndex(to color: RGB) -> Int {
+    package static func nearestIndex(to color: RGB) -> Int {
         Int(Tables.shared.nearest(color.r, color.g, color.b) >> 24)
     }
 

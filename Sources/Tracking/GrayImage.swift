@@ -1,12 +1,12 @@
 import Media
 
 /// A single-channel float image (luma 0…255), row-major, the input of optical flow.
-public struct GrayImage: Sendable {
-    public let width: Int
-    public let height: Int
-    public var pixels: [Float]
+package struct GrayImage: Sendable {
+    package let width: Int
+    package let height: Int
+    package var pixels: [Float]
 
-    public init(width: Int, height: Int, pixels: [Float]) {
+    package init(width: Int, height: Int, pixels: [Float]) {
         precondition(pixels.count == width * height, "GrayImage: pixel count does not match the size")
         self.width = width
         self.height = height
@@ -14,7 +14,7 @@ public struct GrayImage: Sendable {
     }
 
     /// Luma (BT.601 weights, as OpenCV's RGB2GRAY) of packed RGB24 pixels.
-    public init(width: Int, height: Int, rgb: [UInt8]) {
+    package init(width: Int, height: Int, rgb: [UInt8]) {
         precondition(rgb.count >= width * height * 3, "GrayImage: RGB buffer is smaller than the size")
         self.width = width
         self.height = height
@@ -30,7 +30,7 @@ public struct GrayImage: Sendable {
     }
 
     /// 8-bit luma (one byte per pixel, row-major); nil when the buffer does not hold `width * height` bytes.
-    public init?(width: Int, height: Int, luma: [UInt8]) {
+    package init?(width: Int, height: Int, luma: [UInt8]) {
         guard width > 0, height > 0, luma.count == width * height else { return nil }
         self.width = width
         self.height = height
@@ -44,12 +44,12 @@ public struct GrayImage: Sendable {
     }
 
     /// The luma of a decoded frame (BT.601).
-    public init(_ frame: Frame) {
+    package init(_ frame: Frame) {
         self.init(width: frame.width, height: frame.height, rgb: frame.pixels)
     }
 
     /// The image rounded to 8 bits (clamped to 0…255): the exact input an 8-bit tool such as OpenCV sees.
-    public func quantized() -> [UInt8] {
+    package func quantized() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: pixels.count)
         pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
@@ -157,7 +157,7 @@ public struct GrayImage: Sendable {
 
     /// Half-size image after a 5-tap binomial blur (1 4 6 4 1)/16 in each direction, as a Gaussian pyramid
     /// (OpenCV's pyrDown) does; borders are replicated.
-    public func downsampled() -> GrayImage {
+    package func downsampled() -> GrayImage {
         guard width > 0, height > 0 else { return self }
         let w2 = max(1, (width + 1) / 2)
         let h2 = max(1, (height + 1) / 2)
@@ -218,10 +218,10 @@ public struct GrayImage: Sendable {
 
 /// An image and its coarser levels (a Gaussian pyramid), the input of pyramidal optical flow. Gradients are not
 /// stored: flow computes them only inside the windows it samples.
-public struct ImagePyramid: Sendable {
-    public let levels: [GrayImage]
+package struct ImagePyramid: Sendable {
+    package let levels: [GrayImage]
 
-    public init(_ image: GrayImage, levels count: Int) {
+    package init(_ image: GrayImage, levels count: Int) {
         var levels = [image]
         while levels.count < count, let last = levels.last, last.width >= 16, last.height >= 16 {
             levels.append(last.downsampled())

@@ -1,15 +1,15 @@
 /// A 2-D point in image pixels (x right, y down; pixel centres at integer coordinates).
-public struct FlowPoint: Equatable, Sendable {
-    public var x: Float
-    public var y: Float
-    public init(x: Float, y: Float) {
+package struct FlowPoint: Equatable, Sendable {
+    package var x: Float
+    package var y: Float
+    package init(x: Float, y: Float) {
         self.x = x
         self.y = y
     }
 }
 
 /// Why a point could not be followed to the next frame.
-public enum FlowFailure: Error, Equatable, Sendable, CustomStringConvertible {
+package enum FlowFailure: Error, Equatable, Sendable, CustomStringConvertible {
     /// Too little texture in the window to know where it moved (smallest eigenvalue under the threshold).
     case flatWindow
     /// The point left the image.
@@ -19,7 +19,7 @@ public enum FlowFailure: Error, Equatable, Sendable, CustomStringConvertible {
     /// The iteration did not settle.
     case diverged
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .flatWindow: return "too little texture around the point"
         case .leftImage: return "the point left the frame"
@@ -30,25 +30,25 @@ public enum FlowFailure: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Pyramidal Lucas–Kanade optical flow (Bouguet's formulation) with a forward–backward check.
-public struct LucasKanadeTracker: Sendable {
+package struct LucasKanadeTracker: Sendable {
     /// Side of the square window, in pixels (odd).
-    public var windowSize = 21
+    package var windowSize = 21
     /// Pyramid levels including the full-resolution one (3 = full, half, quarter).
-    public var levels = 3
-    public var maxIterations = 30
+    package var levels = 3
+    package var maxIterations = 30
     /// Iteration stops when the update is smaller than this (pixels).
-    public var epsilon: Float = 0.01
+    package var epsilon: Float = 0.01
     /// Minimum eigenvalue of the normalised structure tensor, as OpenCV's minEigThreshold.
-    public var minEigenvalue: Float = 1e-4
+    package var minEigenvalue: Float = 1e-4
     /// Largest forward–backward distance accepted, in pixels.
-    public var maxForwardBackwardError: Float = 1.0
+    package var maxForwardBackwardError: Float = 1.0
 
-    public init() {}
+    package init() {}
 
-    public func pyramid(_ image: GrayImage) -> ImagePyramid { ImagePyramid(image, levels: levels) }
+    package func pyramid(_ image: GrayImage) -> ImagePyramid { ImagePyramid(image, levels: levels) }
 
     /// Where `point` of `previous` lies in `next`, checked by tracking back.
-    public func track(_ point: FlowPoint, from previous: ImagePyramid, to next: ImagePyramid) -> Result<FlowPoint, FlowFailure> {
+    package func track(_ point: FlowPoint, from previous: ImagePyramid, to next: ImagePyramid) -> Result<FlowPoint, FlowFailure> {
         switch flow(point, from: previous, to: next) {
         case .failure(let f):
             return .failure(f)
@@ -72,7 +72,7 @@ public struct LucasKanadeTracker: Sendable {
     /// level; at full resolution it is a failure. The minimum-eigenvalue test is in OpenCV's units (Scharr
     /// derivatives unnormalised, products scaled by 2⁻²⁰, divided by the window area), so `minEigenvalue` means
     /// what OpenCV's `minEigThreshold` means.
-    public func flow(_ point: FlowPoint, from previous: ImagePyramid, to next: ImagePyramid) -> Result<FlowPoint, FlowFailure> {
+    package func flow(_ point: FlowPoint, from previous: ImagePyramid, to next: ImagePyramid) -> Result<FlowPoint, FlowFailure> {
         guard let base = previous.levels.first, !next.levels.isEmpty else { return .failure(.leftImage) }
         guard point.x.isFinite, point.y.isFinite, point.x >= 0, point.y >= 0, point.x <= Float(base.width - 1),
             point.y <= Float(base.height - 1)

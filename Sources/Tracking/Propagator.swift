@@ -1,25 +1,25 @@
 /// Which way along the timeline a point is followed.
-public enum PropagationDirection: Sendable, Equatable {
+package enum PropagationDirection: Sendable, Equatable {
     case forward
     case backward
 
     /// +1 or −1 frames per step.
-    public var step: Int { self == .forward ? 1 : -1 }
+    package var step: Int { self == .forward ? 1 : -1 }
 }
 
 /// A point to follow: where it is on which frame (pixel centres at integer coordinates).
-public struct PropagationSeed: Sendable, Equatable {
-    public var frame: Int
-    public var point: FlowPoint
+package struct PropagationSeed: Sendable, Equatable {
+    package var frame: Int
+    package var point: FlowPoint
 
-    public init(frame: Int, point: FlowPoint) {
+    package init(frame: Int, point: FlowPoint) {
         self.frame = frame
         self.point = point
     }
 }
 
 /// Why a propagation run ended. Everything but `reachedLimit` hands control back to the person annotating.
-public enum PropagationStop: Sendable, Equatable, CustomStringConvertible {
+package enum PropagationStop: Sendable, Equatable, CustomStringConvertible {
     /// The path reached the limit frame.
     case reachedLimit
     /// The point could not be followed into `frame` (the path ends on the frame before it).
@@ -29,7 +29,7 @@ public enum PropagationStop: Sendable, Equatable, CustomStringConvertible {
     /// Cancelled before `frame` was attempted.
     case cancelled(frame: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .reachedLimit: return "reached the limit"
         case .trackingFailed(let frame, let reason): return "lost at frame \(frame): \(reason)"
@@ -40,14 +40,14 @@ public enum PropagationStop: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A followed point: its position on consecutive frames from the seed frame in one direction, and why it ended.
-public struct PropagationPath: Sendable, Equatable {
-    public var startFrame: Int
-    public var direction: PropagationDirection
+package struct PropagationPath: Sendable, Equatable {
+    package var startFrame: Int
+    package var direction: PropagationDirection
     /// `points[k]` is the position on frame `startFrame + k * direction.step`; `points[0]` is the seed.
-    public var points: [FlowPoint]
-    public var stop: PropagationStop
+    package var points: [FlowPoint]
+    package var stop: PropagationStop
 
-    public init(startFrame: Int, direction: PropagationDirection, points: [FlowPoint], stop: PropagationStop) {
+    package init(startFrame: Int, direction: PropagationDirection, points: [FlowPoint], stop: PropagationStop) {
         self.startFrame = startFrame
         self.direction = direction
         self.points = points
@@ -55,10 +55,10 @@ public struct PropagationPath: Sendable, Equatable {
     }
 
     /// The last frame with a position.
-    public var lastFrame: Int { startFrame + (points.count - 1) * direction.step }
+    package var lastFrame: Int { startFrame + (points.count - 1) * direction.step }
 
     /// The position on `frame`, if the path reached it.
-    public func point(at frame: Int) -> FlowPoint? {
+    package func point(at frame: Int) -> FlowPoint? {
         let k = (frame - startFrame) * direction.step
         guard k >= 0, k < points.count else { return nil }
         return points[k]
@@ -70,10 +70,10 @@ public struct PropagationPath: Sendable, Equatable {
 ///
 /// Frames come from a closure so callers decide about decoding and caching; every frame's pyramid is built once per
 /// run and shared by all points on it.
-public struct Propagator: Sendable {
-    public var tracker: LucasKanadeTracker
+package struct Propagator: Sendable {
+    package var tracker: LucasKanadeTracker
 
-    public init(tracker: LucasKanadeTracker = LucasKanadeTracker()) {
+    package init(tracker: LucasKanadeTracker = LucasKanadeTracker()) {
         self.tracker = tracker
     }
 
@@ -82,7 +82,7 @@ public struct Propagator: Sendable {
     ///   - frames: the gray image of a frame index; an error stops the path (`frameUnavailable`).
     ///   - progress: called after every frame step with (steps done, steps in the run).
     ///   - isCancelled: polled before every frame step.
-    public func propagate(
+    package func propagate(
         _ seed: PropagationSeed, direction: PropagationDirection, limit: Int,
         frames: (Int) throws -> GrayImage, progress: ((Int, Int) -> Void)? = nil,
         isCancelled: () -> Bool = { false }
@@ -92,7 +92,7 @@ public struct Propagator: Sendable {
 
     /// Follows several points over the same frames (each from its own seed frame) towards `limit` (inclusive),
     /// loading each frame and building its pyramid once. Paths are returned in seed order.
-    public func propagate(
+    package func propagate(
         _ seeds: [PropagationSeed], direction: PropagationDirection, limit: Int,
         frames: (Int) throws -> GrayImage, progress: ((Int, Int) -> Void)? = nil,
         isCancelled: () -> Bool = { false }
@@ -210,7 +210,7 @@ private enum LoadedFrame {
 // MARK: - Bridging keyframes
 
 /// How a position between two keyframes was obtained.
-public enum BridgeSource: Sendable, Equatable {
+package enum BridgeSource: Sendable, Equatable {
     /// One of the two keyframes themselves.
     case keyframe
     /// Only the path from the earlier keyframe reached the frame.
@@ -224,14 +224,14 @@ public enum BridgeSource: Sendable, Equatable {
 }
 
 /// A position on one frame between two keyframes.
-public struct BridgedPoint: Sendable, Equatable {
-    public var frame: Int
-    public var point: FlowPoint
-    public var source: BridgeSource
+package struct BridgedPoint: Sendable, Equatable {
+    package var frame: Int
+    package var point: FlowPoint
+    package var source: BridgeSource
     /// Distance in pixels between the forward and backward estimates, where both exist.
-    public var disagreement: Float?
+    package var disagreement: Float?
 
-    public init(frame: Int, point: FlowPoint, source: BridgeSource, disagreement: Float? = nil) {
+    package init(frame: Int, point: FlowPoint, source: BridgeSource, disagreement: Float? = nil) {
         self.frame = frame
         self.point = point
         self.source = source
@@ -240,14 +240,14 @@ public struct BridgedPoint: Sendable, Equatable {
 }
 
 /// The two propagation paths between keyframes A and B and their blend over every frame A…B.
-public struct KeyframeBridge: Sendable, Equatable {
-    public var forward: PropagationPath
-    public var backward: PropagationPath
+package struct KeyframeBridge: Sendable, Equatable {
+    package var forward: PropagationPath
+    package var backward: PropagationPath
     /// One entry per frame from A to B inclusive.
-    public var points: [BridgedPoint]
+    package var points: [BridgedPoint]
 
     /// Frames where the two paths disagree by more than `threshold` pixels (worth a human look).
-    public func disagreements(above threshold: Float) -> [Int] {
+    package func disagreements(above threshold: Float) -> [Int] {
         points.compactMap { p in (p.disagreement ?? 0) > threshold ? p.frame : nil }
     }
 }
@@ -255,7 +255,7 @@ public struct KeyframeBridge: Sendable, Equatable {
 extension Propagator {
     /// Tracks forward from keyframe `start` and backward from keyframe `end` (each stopping at its first failure)
     /// and blends the two paths (`blend`). Progress counts the steps of both runs.
-    public func bridge(
+    package func bridge(
         from start: PropagationSeed, to end: PropagationSeed, frames: (Int) throws -> GrayImage,
         progress: ((Int, Int) -> Void)? = nil, isCancelled: () -> Bool = { false }
     ) -> KeyframeBridge {
@@ -280,7 +280,7 @@ extension Propagator {
     /// them: where both reached a frame t, the forward estimate weighs (B − t)/(B − A) and the backward one
     /// (t − A)/(B − A); where one failed the other is used alone; frames neither reached are interpolated linearly
     /// between the last forward and the first backward position around the gap. Keyframes keep their own positions.
-    public static func blend(
+    package static func blend(
         start: PropagationSeed, end: PropagationSeed, forward: PropagationPath, backward: PropagationPath
     ) -> [BridgedPoint] {
         guard end.frame >= start.frame else { return [] }

@@ -18,7 +18,7 @@ struct ExportCommand: ParsableCommand {
         discussion: """
             PROJECT is a project file (NAME.spotter) or the media file whose project sits beside it.
             molmo2: one JSON line per label with the canonical Molmo2 answer, the sampled timestamps, pixels and
-            the public dataset fields (two_fps_timestamps, frame_trajectories). cvat: CVAT for video 1.1 XML,
+            the package dataset fields (two_fps_timestamps, frame_trajectories). cvat: CVAT for video 1.1 XML,
             one single-point track per object. tapvid: query points, per-frame positions and occlusion.
             Every format imports back into Spotter without loss. The file is written to a temporary file and
             renamed, so an interrupted export never leaves a partial file.

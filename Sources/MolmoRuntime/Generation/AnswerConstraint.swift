@@ -8,23 +8,23 @@ import Foundation
 /// Keys come from `keys`, each at most once and in the given order (any may be skipped); ids are 1…999 without
 /// leading zeros; coordinates are three digits (`000`–`999`) or `1000` (§8.1); a group has at most
 /// `maxPointsPerKey` points and the element at most `maxPoints`.
-public struct AnswerConstraint: Sendable, Equatable {
-    public enum Element: String, Sendable, Equatable {
+package struct AnswerConstraint: Sendable, Equatable {
+    package enum Element: String, Sendable, Equatable {
         case points
         case tracks
     }
 
-    public var element: Element
+    package var element: Element
     /// The text between the tags, written verbatim.
-    public var label: String
+    package var label: String
     /// Allowed group keys in the order they must appear: `%.1f` times, or `1`, `2`, … for images.
-    public var keys: [String]
+    package var keys: [String]
     /// Most points in the whole element.
-    public var maxPoints: Int
+    package var maxPoints: Int
     /// Most points in one group.
-    public var maxPointsPerKey: Int
+    package var maxPointsPerKey: Int
 
-    public init(element: Element, label: String, keys: [String], maxPoints: Int, maxPointsPerKey: Int) {
+    package init(element: Element, label: String, keys: [String], maxPoints: Int, maxPointsPerKey: Int) {
         self.element = element
         self.label = label
         self.keys = keys
@@ -34,9 +34,9 @@ public struct AnswerConstraint: Sendable, Equatable {
 }
 
 /// Why an `AnswerConstraint` cannot be decoded to.
-public struct AnswerConstraintError: Error, Equatable, CustomStringConvertible {
-    public var reason: String
-    public var description: String { "answer constraint: \(reason)" }
+package struct AnswerConstraintError: Error, Equatable, CustomStringConvertible {
+    package var reason: String
+    package var description: String { "answer constraint: \(reason)" }
 }
 
 // MARK: - Grammar
@@ -44,9 +44,9 @@ public struct AnswerConstraintError: Error, Equatable, CustomStringConvertible {
 /// The constraint as a deterministic automaton over the bytes of the answer: `next` says whether a byte keeps the
 /// text a prefix of some allowed answer, and `isComplete` whether the element is finished (only the end of the
 /// sequence may follow). The grammar is ASCII except for the label, which is matched byte for byte.
-public struct AnswerGrammar: Sendable {
+package struct AnswerGrammar: Sendable {
     /// Where in the element the text so far ends.
-    public enum Phase: Hashable, Sendable {
+    package enum Phase: Hashable, Sendable {
         /// `digits` bytes of `<{element} coords="` matched.
         case opening(Int)
         /// Inside a key: the node of the key trie reached so far (0: no character yet).
@@ -64,17 +64,17 @@ public struct AnswerGrammar: Sendable {
     }
 
     /// The automaton's state: the phase and the counts the limits need.
-    public struct State: Hashable, Sendable {
-        public var phase: Phase
+    package struct State: Hashable, Sendable {
+        package var phase: Phase
         /// Index in `keys` of the last group's key (-1 before the first group).
-        public var lastKey: Int
+        package var lastKey: Int
         /// Completed points in the current group.
-        public var pointsInGroup: Int
+        package var pointsInGroup: Int
         /// Completed points in the element.
-        public var points: Int
+        package var points: Int
     }
 
-    public let constraint: AnswerConstraint
+    package let constraint: AnswerConstraint
     /// `<{element} coords="`.
     let opening: [UInt8]
     /// `">{label}</{element}>`.
@@ -92,7 +92,7 @@ public struct AnswerGrammar: Sendable {
     /// Longest key, in bytes.
     let longestKey: Int
 
-    public init(_ constraint: AnswerConstraint) throws {
+    package init(_ constraint: AnswerConstraint) throws {
         func invalid(_ reason: String) -> AnswerConstraintError { AnswerConstraintError(reason: reason) }
         guard !constraint.label.isEmpty else { throw invalid("the label is empty") }
         guard constraint.maxPoints >= 1, constraint.maxPointsPerKey >= 1 else {
@@ -132,12 +132,12 @@ public struct AnswerGrammar: Sendable {
     }
 
     /// The state before any text.
-    public var start: State { State(phase: .opening(0), lastKey: -1, pointsInGroup: 0, points: 0) }
+    package var start: State { State(phase: .opening(0), lastKey: -1, pointsInGroup: 0, points: 0) }
 
-    public func isComplete(_ state: State) -> Bool { state.phase == .complete }
+    package func isComplete(_ state: State) -> Bool { state.phase == .complete }
 
     /// The state after `byte`, or nil when no allowed answer continues that way.
-    public func next(_ state: State, byte: UInt8) -> State? {
+    package func next(_ state: State, byte: UInt8) -> State? {
         var s = state
         let space = UInt8(ascii: " ")
         let isDigit = byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
@@ -207,7 +207,7 @@ public struct AnswerGrammar: Sendable {
     }
 
     /// The state after all of `bytes`, or nil.
-    public func next<S: Sequence>(_ state: State, bytes: S) -> State? where S.Element == UInt8 {
+    package func next<S: Sequence>(_ state: State, bytes: S) -> State? where S.Element == UInt8 {
         var s = state
         for b in bytes {
             guard let n = next(s, byte: b) else { return nil }
@@ -217,10 +217,10 @@ public struct AnswerGrammar: Sendable {
     }
 
     /// True when `text` can be continued into an allowed answer (or is one).
-    public func isPrefix(_ text: String) -> Bool { next(start, bytes: text.utf8) != nil }
+    package func isPrefix(_ text: String) -> Bool { next(start, bytes: text.utf8) != nil }
 
     /// True when `text` is a complete allowed answer.
-    public func matches(_ text: String) -> Bool { next(start, bytes: text.utf8).map(isComplete) ?? false }
+    package func matches(_ text: String) -> Bool { next(start, bytes: text.utf8).map(isComplete) ?? false }
 
     /// Most characters still needed to finish the current point from `phase` (one id of three digits, coordinates
     /// of four), without starting another.
@@ -254,11 +254,11 @@ public struct AnswerGrammar: Sendable {
 /// an answer that starts with at least `minimumBudget` tokens always ends complete with end of sequence: when the
 /// budget runs low, new points and groups are no longer allowed and the element closes. With less, decoding keeps to
 /// valid prefixes and may stop at the budget.
-public final class ConstrainedDecoder {
-    public let grammar: AnswerGrammar
+package final class ConstrainedDecoder {
+    package let grammar: AnswerGrammar
     /// The answer so far.
-    public private(set) var state: AnswerGrammar.State
-    public let endOfSequenceIds: Set<Int>
+    package private(set) var state: AnswerGrammar.State
+    package let endOfSequenceIds: Set<Int>
     private let table: TokenByteTable
     /// Ids at or above this (rows the LM head has but the tokenizer not, or the reverse) are never allowed.
     private let tokenLimit: Int
@@ -270,7 +270,7 @@ public final class ConstrainedDecoder {
     private var firstBytes = [Bool](repeating: false, count: 256)
 
     /// `logitCount` is the number of logits per step (the LM head's rows).
-    public init(
+    package init(
         constraint: AnswerConstraint, tokenizer: BPETokenizer, endOfSequenceIds: [Int], logitCount: Int
     ) throws {
         grammar = try AnswerGrammar(constraint)
@@ -300,10 +300,10 @@ public final class ConstrainedDecoder {
         return cost
     }
 
-    public var isComplete: Bool { grammar.isComplete(state) }
+    package var isComplete: Bool { grammar.isComplete(state) }
 
     /// Most tokens finishing the element from `state` takes (end of sequence excluded).
-    public func cost(_ state: AnswerGrammar.State) -> Int {
+    package func cost(_ state: AnswerGrammar.State) -> Int {
         let point = grammar.pointCharactersLeft(state.phase)
         switch state.phase {
         case .opening(let matched):
@@ -320,10 +320,10 @@ public final class ConstrainedDecoder {
     }
 
     /// Fewest new tokens (end of sequence included) with which the element is sure to close.
-    public var minimumBudget: Int { cost(grammar.start) + 1 }
+    package var minimumBudget: Int { cost(grammar.start) + 1 }
 
     /// The state token `id` leads to, or nil when it may not come next (budget aside).
-    public func successor(of id: Int) -> AnswerGrammar.State? {
+    package func successor(of id: Int) -> AnswerGrammar.State? {
         guard id >= 0, id < tokenLimit, let first = table.firstByte(id), !endOfSequenceIds.contains(id) else {
             return endOfSequenceIds.contains(id) && isComplete ? state : nil
         }
@@ -336,7 +336,7 @@ public final class ConstrainedDecoder {
     }
 
     /// Whether `id` may come next, budget aside.
-    public func allows(_ id: Int) -> Bool { successor(of: id) != nil }
+    package func allows(_ id: Int) -> Bool { successor(of: id) != nil }
 
     /// Whether taking `id` (leading to `next`) leaves room to finish with `tokensLeft` tokens (this one included).
     private func fits(_ id: Int, _ next: AnswerGrammar.State, tokensLeft: Int) -> Bool {
@@ -389,7 +389,7 @@ public final class ConstrainedDecoder {
     }
 
     /// Moves past a chosen token.
-    public func advance(_ id: Int) {
+    package func advance(_ id: Int) {
         if let next = successor(of: id) { state = next }
     }
 }

@@ -1,40 +1,40 @@
 import Foundation
 
 /// How the next token is chosen. Temperature 0 is greedy (the Molmo2 default).
-public struct SamplingOptions: Sendable, Equatable {
+package struct SamplingOptions: Sendable, Equatable {
     /// Softmax temperature; 0 selects the arg-max.
-    public var temperature: Float
+    package var temperature: Float
     /// Nucleus mass kept (1 = no truncation).
-    public var topP: Float
+    package var topP: Float
     /// Seed of the random generator (same seed, same tokens).
-    public var seed: UInt64
+    package var seed: UInt64
 
-    public init(temperature: Float = 0, topP: Float = 1, seed: UInt64 = 0) {
+    package init(temperature: Float = 0, topP: Float = 1, seed: UInt64 = 0) {
         self.temperature = temperature
         self.topP = topP
         self.seed = seed
     }
 
     /// Greedy decoding.
-    public static let greedy = SamplingOptions()
+    package static let greedy = SamplingOptions()
 }
 
 /// A thread-safe flag another thread sets to stop generation between tokens.
-public final class CancellationFlag: @unchecked Sendable {
+package final class CancellationFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false
 
-    public init() {}
+    package init() {}
 
     /// Requests cancellation.
-    public func cancel() {
+    package func cancel() {
         lock.lock()
         cancelled = true
         lock.unlock()
     }
 
     /// True once `cancel()` was called.
-    public var isCancelled: Bool {
+    package var isCancelled: Bool {
         lock.lock()
         defer { lock.unlock() }
         return cancelled
@@ -42,7 +42,7 @@ public final class CancellationFlag: @unchecked Sendable {
 }
 
 /// Why generation ended.
-public enum StopReason: Equatable, Sendable {
+package enum StopReason: Equatable, Sendable {
     /// An end-of-sequence id was produced (it is the last element of `tokens`).
     case endOfSequence(Int)
     /// `maxNewTokens` were produced.
@@ -57,18 +57,18 @@ public enum StopReason: Equatable, Sendable {
 }
 
 /// Tokens produced by one generation call.
-public struct GenerationResult: Equatable, Sendable {
+package struct GenerationResult: Equatable, Sendable {
     /// New tokens in order (including a final end-of-sequence id, as transformers does).
-    public var tokens: [Int]
+    package var tokens: [Int]
     /// Why it ended.
-    public var stopReason: StopReason
+    package var stopReason: StopReason
 }
 
 /// xoshiro256** seeded through SplitMix64: small, fast and reproducible across platforms.
-public struct SeededGenerator: RandomNumberGenerator {
+package struct SeededGenerator: RandomNumberGenerator {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         var x = seed
         func splitmix() -> UInt64 {
             x &+= 0x9E37_79B9_7F4A_7C15
@@ -80,7 +80,7 @@ public struct SeededGenerator: RandomNumberGenerator {
         s = (splitmix(), splitmix(), splitmix(), splitmix())
     }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
         let t = s.1 << 17
         s.2 ^= s.0
@@ -93,21 +93,21 @@ public struct SeededGenerator: RandomNumberGenerator {
     }
 
     /// A uniform Float in [0, 1).
-    public mutating func nextUnit() -> Float { Float(next() >> 40) * (1.0 / Float(1 << 24)) }
+    package mutating func nextUnit() -> Float { Float(next() >> 40) * (1.0 / Float(1 << 24)) }
 }
 
 /// Picks tokens from logits: arg-max, or temperature + top-p sampling (the order transformers applies them).
-public struct TokenSampler {
-    public let options: SamplingOptions
+package struct TokenSampler {
+    package let options: SamplingOptions
     private var rng: SeededGenerator
 
-    public init(options: SamplingOptions) {
+    package init(options: SamplingOptions) {
         self.options = options
         rng = SeededGenerator(seed: options.seed)
     }
 
     /// Index of the largest logit (first one on ties).
-    public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int {
+    package static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int {
         var best = 0
         var bestValue = -Float.infinity
         for i in 0..<logits.count where logits[i] > bestValue {
@@ -118,7 +118,7 @@ public struct TokenSampler {
     }
 
     /// Probabilities after temperature and top-p truncation (zero outside the nucleus), for inspection and tests.
-    public func distribution(_ logits: UnsafeBufferPointer<Float>) -> [Float] {
+    package func distribution(_ logits: UnsafeBufferPointer<Float>) -> [Float] {
         let n = logits.count
         let t = max(options.temperature, 1e-6)
         var maxLogit = -Float.infinity
@@ -154,7 +154,7 @@ public struct TokenSampler {
     }
 
     /// The next token.
-    public mutating func next(_ logits: UnsafeBufferPointer<Float>) -> Int {
+    package mutating func next(_ logits: UnsafeBufferPointer<Float>) -> Int {
         if options.temperature <= 0 { return TokenSampler.argmax(logits) }
         let probs = distribution(logits)
         let u = rng.nextUnit()
@@ -171,17 +171,17 @@ public struct TokenSampler {
 
 /// Runs a prompt through the language model and produces tokens one by one with the KV cache, streaming each to a
 /// callback, stopping at an end-of-sequence id, at a token budget, or on cancellation.
-public final class TextGenerator {
+package final class TextGenerator {
     /// The decoder.
-    public let model: Molmo2LanguageModel
+    package let model: Molmo2LanguageModel
 
-    public init(model: Molmo2LanguageModel) { self.model = model }
+    package init(model: Molmo2LanguageModel) { self.model = model }
 
     /// Generates after a prompt given as embeddings (with visual flags for image/video tokens).
     /// `constraint` holds the tokens to its grammar (and the element to the budget); without it tokens are picked
     /// from the raw logits. `onLogits` sees the logits of every step before the token is chosen (traces, unmasked);
     /// `onToken` receives every new token except a final end-of-sequence id; returning false stops.
-    public func generate(prompt: Tensor, visual: [Bool]? = nil, cache: KVCache? = nil, maxNewTokens: Int,
+    package func generate(prompt: Tensor, visual: [Bool]? = nil, cache: KVCache? = nil, maxNewTokens: Int,
                          stopTokenIds: Set<Int> = [], sampling: SamplingOptions = .greedy,
                          constraint: ConstrainedDecoder? = nil, cancellation: CancellationFlag? = nil,
                          onLogits: ((UnsafeBufferPointer<Float>) -> Void)? = nil,
@@ -221,7 +221,7 @@ public final class TextGenerator {
     }
 
     /// Generates after a prompt given as token ids.
-    public func generate(promptIds: [Int], maxNewTokens: Int, stopTokenIds: Set<Int> = [],
+    package func generate(promptIds: [Int], maxNewTokens: Int, stopTokenIds: Set<Int> = [],
                          sampling: SamplingOptions = .greedy, cancellation: CancellationFlag? = nil,
                          onToken: ((Int) -> Bool)? = nil) throws -> GenerationResult {
         try generate(prompt: try model.embed(promptIds), maxNewTokens: maxNewTokens, stopTokenIds: stopTokenIds,

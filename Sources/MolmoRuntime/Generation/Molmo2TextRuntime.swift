@@ -2,20 +2,20 @@ import Foundation
 
 /// A loaded Molmo2 checkpoint's language side: decoder, tokenizer and generation settings, with text in and
 /// streamed text out. `MolmoModel` adds the vision side and feeds `generate(embeddings:visual:...)`-style prompts.
-public final class Molmo2TextRuntime {
+package final class Molmo2TextRuntime {
     /// The checkpoint directory.
-    public let directory: URL
+    package let directory: URL
     /// Full model config.
-    public let config: Molmo2Config
+    package let config: Molmo2Config
     /// The decoder.
-    public let model: Molmo2LanguageModel
+    package let model: Molmo2LanguageModel
     /// The tokenizer from `tokenizer.json`.
-    public let tokenizer: BPETokenizer
+    package let tokenizer: BPETokenizer
     /// Ids from `generation_config.json`.
-    public let generationConfig: GenerationConfig
+    package let generationConfig: GenerationConfig
 
     /// Loads config, tokenizer and language weights (converted to `format`).
-    public init(directory: URL, format: WeightFormat) throws {
+    package init(directory: URL, format: WeightFormat) throws {
         self.directory = directory
         config = try Molmo2Config.load(directory: directory)
         tokenizer = try BPETokenizer(url: directory.appendingPathComponent("tokenizer.json"))
@@ -26,18 +26,18 @@ public final class Molmo2TextRuntime {
 
     /// Token ids of `text` with the BOS id of generation_config.json in front when the text does not already
     /// start with it (as Molmo2's processor does).
-    public func promptIds(_ text: String) -> [Int] {
+    package func promptIds(_ text: String) -> [Int] {
         var ids = tokenizer.encode(text)
         if let bos = generationConfig.bosTokenId, ids.first != bos { ids.insert(bos, at: 0) }
         return ids
     }
 
     /// The single-turn chat prompt of Molmo2 for a text-only question (no visual block).
-    public static func chatPrompt(question: String) -> String { PromptLayout.chatText(question: question) }
+    package static func chatPrompt(question: String) -> String { PromptLayout.chatText(question: question) }
 
     /// Generates a reply to `prompt` (raw text, BOS added), streaming decoded text pieces to `onText`
     /// (return false to stop). Stops at the checkpoint's EOS ids. Returns the whole reply without special tokens.
-    public func generate(prompt: String, maxNewTokens: Int, sampling: SamplingOptions = .greedy,
+    package func generate(prompt: String, maxNewTokens: Int, sampling: SamplingOptions = .greedy,
                          cancellation: CancellationFlag? = nil, onText: ((String) -> Bool)? = nil) throws
         -> (text: String, result: GenerationResult)
     {
@@ -46,7 +46,7 @@ public final class Molmo2TextRuntime {
     }
 
     /// Generates after prompt embeddings (e.g. with image features added) and their visual flags.
-    public func generate(embeddings: Tensor, visual: [Bool]?, maxNewTokens: Int, sampling: SamplingOptions = .greedy,
+    package func generate(embeddings: Tensor, visual: [Bool]?, maxNewTokens: Int, sampling: SamplingOptions = .greedy,
                          cancellation: CancellationFlag? = nil, onText: ((String) -> Bool)? = nil) throws
         -> (text: String, result: GenerationResult)
     {

@@ -2,7 +2,7 @@ import CKernels
 import Foundation
 
 /// Problems loading a Molmo2 model or answering with it (one line each, naming the file or input).
-public enum MolmoModelError: Error, CustomStringConvertible {
+package enum MolmoModelError: Error, CustomStringConvertible {
     /// The model reference is neither a directory nor a model in the Hugging Face cache.
     case notFound(reference: String, searched: String)
     /// The checkpoint has no vision tower.
@@ -16,7 +16,7 @@ public enum MolmoModelError: Error, CustomStringConvertible {
     /// The cancellation flag was set before the answer started.
     case cancelled
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .notFound(r, s): return "\(r): not a checkpoint directory and not in the Hugging Face cache (\(s))"
         case let .noVisionTower(d): return "\(d)/config.json: no vit_config/vision_config (a text-only checkpoint)"
@@ -30,7 +30,7 @@ public enum MolmoModelError: Error, CustomStringConvertible {
 
 /// What the model looks at: still images (numbered `Image 1`, `Image 2`, … in the prompt when there are several) or
 /// the sampled frames of one video, each carrying its prompt timestamp.
-public enum MolmoMedia {
+package enum MolmoMedia {
     case images([RGBFrame])
     case video([RGBFrame])
     /// Video frames fetched one at a time (`frame(i)` for i in 0..<count), so that full-size frames are not all held
@@ -39,7 +39,7 @@ public enum MolmoMedia {
 }
 
 /// Stage progress of one answer, for status lines.
-public enum AnswerProgress: Sendable, Equatable {
+package enum AnswerProgress: Sendable, Equatable {
     /// Frames/images preprocessed so far.
     case framesPrepared(done: Int, total: Int)
     /// ViT crops encoded so far.
@@ -51,20 +51,20 @@ public enum AnswerProgress: Sendable, Equatable {
 }
 
 /// Settings of one answer.
-public struct AnswerOptions {
+package struct AnswerOptions {
     /// Most new tokens (the end-of-sequence token included).
-    public var maxNewTokens: Int
+    package var maxNewTokens: Int
     /// Tiles per image (nil: `max_crops` of the checkpoint, 8 for the released models).
-    public var maxCrops: Int?
-    public var sampling: SamplingOptions
-    public var cancellation: CancellationFlag?
+    package var maxCrops: Int?
+    package var sampling: SamplingOptions
+    package var cancellation: CancellationFlag?
     /// Record the largest `topLogits` logits (ids and values) of every step (0 = none), before any constraint.
-    public var topLogits: Int
+    package var topLogits: Int
     /// Hold the answer to exactly one coordinate element (see `ConstrainedDecoder`); nil: free text.
-    public var constraint: AnswerConstraint?
-    public var onProgress: ((AnswerProgress) -> Void)?
+    package var constraint: AnswerConstraint?
+    package var onProgress: ((AnswerProgress) -> Void)?
 
-    public init(maxNewTokens: Int = 512, maxCrops: Int? = nil, sampling: SamplingOptions = .greedy,
+    package init(maxNewTokens: Int = 512, maxCrops: Int? = nil, sampling: SamplingOptions = .greedy,
                 cancellation: CancellationFlag? = nil, topLogits: Int = 0, constraint: AnswerConstraint? = nil,
                 onProgress: ((AnswerProgress) -> Void)? = nil) {
         self.maxNewTokens = maxNewTokens
@@ -78,74 +78,74 @@ public struct AnswerOptions {
 }
 
 /// Seconds spent in each stage of an answer.
-public struct AnswerTimings: Sendable, Equatable {
-    public var preprocessing: Double = 0
-    public var vision: Double = 0
+package struct AnswerTimings: Sendable, Equatable {
+    package var preprocessing: Double = 0
+    package var vision: Double = 0
     /// Prefill and the first token.
-    public var prefill: Double = 0
+    package var prefill: Double = 0
     /// Every token after the first.
-    public var decode: Double = 0
-    public var crops = 0
-    public var promptTokens = 0
-    public var generatedTokens = 0
+    package var decode: Double = 0
+    package var crops = 0
+    package var promptTokens = 0
+    package var generatedTokens = 0
 
     /// Tokens per second after the first token.
-    public var decodeTokensPerSecond: Double { generatedTokens > 1 && decode > 0 ? Double(generatedTokens - 1) / decode : 0 }
+    package var decodeTokensPerSecond: Double { generatedTokens > 1 && decode > 0 ? Double(generatedTokens - 1) / decode : 0 }
     /// Prompt tokens per second of the prefill.
-    public var prefillTokensPerSecond: Double { prefill > 0 ? Double(promptTokens) / prefill : 0 }
+    package var prefillTokensPerSecond: Double { prefill > 0 ? Double(promptTokens) / prefill : 0 }
 }
 
 /// One step's largest logits.
-public struct TopLogits: Sendable, Equatable {
-    public var ids: [Int]
-    public var values: [Float]
+package struct TopLogits: Sendable, Equatable {
+    package var ids: [Int]
+    package var values: [Float]
 }
 
 /// A finished answer.
-public struct MolmoAnswer: Sendable {
+package struct MolmoAnswer: Sendable {
     /// The reply without special tokens.
-    public var text: String
+    package var text: String
     /// The prompt token ids.
-    public var inputIds: [Int]
+    package var inputIds: [Int]
     /// The generated ids (with a final end-of-sequence id when generation stopped there).
-    public var generatedIds: [Int]
-    public var stopReason: StopReason
+    package var generatedIds: [Int]
+    package var stopReason: StopReason
     /// Per step, when `AnswerOptions.topLogits` > 0.
-    public var topLogits: [TopLogits]
-    public var timings: AnswerTimings
+    package var topLogits: [TopLogits]
+    package var timings: AnswerTimings
 }
 
 /// A prompt ready for the decoder: token ids, visual flags, and embeddings with the visual features added to the
 /// `<im_patch>` rows.
-public struct PreparedPrompt {
-    public var prompt: Molmo2Prompt
-    public var embeddings: Tensor
-    public var timings: AnswerTimings
+package struct PreparedPrompt {
+    package var prompt: Molmo2Prompt
+    package var embeddings: Tensor
+    package var timings: AnswerTimings
 }
 
 /// A loaded Molmo2 checkpoint with its vision side: frames and a question in, a streamed answer out, computed as the
 /// reference does (preprocessing, SigLIP2 + connector, prompt layout, decoder with bidirectional visual attention,
 /// greedy decoding until `<|im_end|>`).
-public final class MolmoModel {
+package final class MolmoModel {
     /// The checkpoint directory.
-    public let directory: URL
-    public let config: Molmo2Config
-    public let processorConfig: Molmo2ProcessorConfig
-    public let generationConfig: GenerationConfig
-    public let tokenizer: BPETokenizer
-    public let specialTokens: Molmo2SpecialTokens
-    public let language: Molmo2LanguageModel
-    public let vision: Molmo2VisionModel
+    package let directory: URL
+    package let config: Molmo2Config
+    package let processorConfig: Molmo2ProcessorConfig
+    package let generationConfig: GenerationConfig
+    package let tokenizer: BPETokenizer
+    package let specialTokens: Molmo2SpecialTokens
+    package let language: Molmo2LanguageModel
+    package let vision: Molmo2VisionModel
 
     /// Loads a checkpoint directory, or a Hugging Face model id (`allenai/Molmo2-4B`) from the local cache
     /// (`$HF_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`). Weights are converted to `format`.
-    public static func load(_ reference: String, format: WeightFormat = .float32) throws -> MolmoModel {
+    package static func load(_ reference: String, format: WeightFormat = .float32) throws -> MolmoModel {
         try MolmoModel(directory: try resolve(reference), format: format)
     }
 
     /// The checkpoint directory a reference names: an existing directory, or the cached snapshot of a model id
     /// (`refs/main`, or the only snapshot) in `hubCache` (default: the environment's Hugging Face cache).
-    public static func resolve(_ reference: String, hubCache: String? = nil) throws -> URL {
+    package static func resolve(_ reference: String, hubCache: String? = nil) throws -> URL {
         let expanded = (reference as NSString).expandingTildeInPath
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: expanded, isDirectory: &isDir) {
@@ -183,7 +183,7 @@ public final class MolmoModel {
     }
 
     /// Loads config, processor settings, tokenizer and weights of `directory`.
-    public init(directory: URL, format: WeightFormat = .float32) throws {
+    package init(directory: URL, format: WeightFormat = .float32) throws {
         self.directory = directory
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
@@ -230,7 +230,7 @@ public final class MolmoModel {
     }
 
     /// Opt-in bf16 dot products in both the vision and language matmuls (bf16 weights only).
-    public var useBF16DotProducts: Bool {
+    package var useBF16DotProducts: Bool {
         get { language.useBF16DotProducts }
         set {
             language.useBF16DotProducts = newValue
@@ -239,11 +239,11 @@ public final class MolmoModel {
     }
 
     /// The prompt layout of this checkpoint.
-    public var layout: PromptLayout { PromptLayout(config: processorConfig, tokens: specialTokens, tokenizer: tokenizer) }
+    package var layout: PromptLayout { PromptLayout(config: processorConfig, tokens: specialTokens, tokenizer: tokenizer) }
 
     /// Preprocesses the media, encodes it, lays out the prompt and adds the visual features to the `<im_patch>`
     /// embeddings.
-    public func prepare(media: MolmoMedia, question: String, options: AnswerOptions = AnswerOptions()) throws
+    package func prepare(media: MolmoMedia, question: String, options: AnswerOptions = AnswerOptions()) throws
         -> PreparedPrompt
     {
         var timings = AnswerTimings()
@@ -317,7 +317,7 @@ public final class MolmoModel {
     /// returns the whole answer with its token ids and stage timings. Generation stops at the checkpoint's EOS ids.
     /// With `options.constraint` the answer is held to that element (an invalid constraint throws
     /// `AnswerConstraintError` before any work).
-    public func answer(media: MolmoMedia, question: String, options: AnswerOptions = AnswerOptions(),
+    package func answer(media: MolmoMedia, question: String, options: AnswerOptions = AnswerOptions(),
                        onText: ((String) -> Bool)? = nil) throws -> MolmoAnswer {
         let decoder = try options.constraint.map {
             try ConstrainedDecoder(

@@ -3,18 +3,18 @@ import Foundation
 
 /// A linear layer's weight W [outFeatures, inFeatures] (y = x·Wᵀ), repacked into 32-wide column panels in fp32 or
 /// bf16 for the matmul kernels. Several checkpoint tensors can be stacked along the output rows (fused q/k/v).
-public final class PackedLinear {
+package final class PackedLinear {
     /// Output width N.
-    public let outFeatures: Int
+    package let outFeatures: Int
     /// Input width K.
-    public let inFeatures: Int
+    package let inFeatures: Int
     /// Storage format.
-    public let format: WeightFormat
+    package let format: WeightFormat
     let storage: AlignedBuffer
     let panels: Int
 
     /// Number of stored bytes.
-    public var byteCount: Int { storage.byteCount }
+    package var byteCount: Int { storage.byteCount }
 
     /// An empty packed weight to be filled with `fill(rows:from:dtype:)`.
     init(outFeatures: Int, inFeatures: Int, format: WeightFormat) {
@@ -27,7 +27,7 @@ public final class PackedLinear {
 
     /// Packs a row-major [outFeatures, inFeatures] fp32 matrix (used by tests and benchmarks); missing values
     /// are zero.
-    public convenience init(weights: [Float], outFeatures: Int, inFeatures: Int, format: WeightFormat) {
+    package convenience init(weights: [Float], outFeatures: Int, inFeatures: Int, format: WeightFormat) {
         self.init(outFeatures: outFeatures, inFeatures: inFeatures, format: format)
         var full = weights
         if full.count < outFeatures * inFeatures {
@@ -117,7 +117,7 @@ public final class PackedLinear {
     /// `x` rows have stride `xStride`, `out` rows stride `outStride`. With `bf16DotProducts`, bf16 weights and
     /// at least 16 rows, the activations are rounded to bf16 and AVX512_BF16 dot products are used (where the CPU
     /// has them): about twice the rate, with the rounding error of PyTorch's bf16 matmul.
-    public func apply(_ x: UnsafePointer<Float>, xStride: Int, rows M: Int, into out: UnsafeMutablePointer<Float>,
+    package func apply(_ x: UnsafePointer<Float>, xStride: Int, rows M: Int, into out: UnsafeMutablePointer<Float>,
                       outStride: Int, accumulate: Bool = false, bf16DotProducts: Bool = false) {
         let K = inFeatures
         let N = outFeatures
@@ -154,12 +154,12 @@ public final class PackedLinear {
     }
 
     /// The packed bf16 panels (tests call the C kernels on them directly); nil for fp32 storage.
-    public var panelsForTesting: UnsafePointer<UInt16>? {
+    package var panelsForTesting: UnsafePointer<UInt16>? {
         format == .bfloat16 ? UnsafePointer(storage.raw.assumingMemoryBound(to: UInt16.self)) : nil
     }
 
     /// Convenience: x [M, K] → new tensor [M, N].
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    package func callAsFunction(_ x: Tensor) -> Tensor {
         let out = Tensor(shape: [x.rows, outFeatures])
         apply(x.data, xStride: x.cols, rows: x.rows, into: out.data, outStride: outFeatures)
         return out
@@ -167,13 +167,13 @@ public final class PackedLinear {
 }
 
 /// Embedding rows [rows, width] stored in fp32 or bf16; looked up by token id.
-public final class EmbeddingTable {
+package final class EmbeddingTable {
     /// Number of rows.
-    public let rows: Int
+    package let rows: Int
     /// Row width.
-    public let width: Int
+    package let width: Int
     /// Storage format.
-    public let format: WeightFormat
+    package let format: WeightFormat
     let storage: AlignedBuffer
 
     init(rows: Int, width: Int, format: WeightFormat) {
@@ -184,7 +184,7 @@ public final class EmbeddingTable {
     }
 
     /// Number of stored bytes.
-    public var byteCount: Int { storage.byteCount }
+    package var byteCount: Int { storage.byteCount }
 
     /// Converts `count` rows from `src` (dtype as CKernels' spotter_dtype) into rows starting at `firstRow`.
     func fill(firstRow: Int, count: Int, from src: UnsafeRawPointer, dtype: Int32) {

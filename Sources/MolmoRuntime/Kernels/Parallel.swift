@@ -3,23 +3,23 @@ import Dispatch
 import Foundation
 
 /// How many threads the kernels split work across (cores by default; `SPOTTER_THREADS` overrides).
-public enum KernelThreads {
+package enum KernelThreads {
     nonisolated(unsafe) private static var configured: Int = {
         if let text = ProcessInfo.processInfo.environment["SPOTTER_THREADS"], let n = Int(text), n > 0 { return n }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
 
     /// Current thread count.
-    public static var count: Int { configured }
+    package static var count: Int { configured }
 
     /// Sets the thread count (values below 1 become 1).
-    public static func set(_ n: Int) { configured = max(1, n) }
+    package static func set(_ n: Int) { configured = max(1, n) }
 }
 
 /// Capabilities of the kernels on this CPU.
-public enum KernelSettings {
+package enum KernelSettings {
     /// True when this CPU can run the bf16 dot-product kernels (AVX512_BF16).
-    public static var bf16DotProductsAvailable: Bool { spotter_bf16dot_available() != 0 }
+    package static var bf16DotProductsAvailable: Bool { spotter_bf16dot_available() != 0 }
 }
 
 /// Runs `body(chunkStart, chunkEnd)` over `0..<total` split into at most `KernelThreads.count` contiguous chunks,

@@ -2,16 +2,16 @@ import Foundation
 
 /// A dense row-major fp32 tensor that owns its (64-byte aligned) memory. Runtime activations are 2-D
 /// `[rows, cols]`; the last dimension is contiguous.
-public final class Tensor {
+package final class Tensor {
     /// Dimensions, outermost first.
-    public let shape: [Int]
+    package let shape: [Int]
     /// Number of elements.
-    public let count: Int
+    package let count: Int
     /// The elements.
-    public let data: UnsafeMutablePointer<Float>
+    package let data: UnsafeMutablePointer<Float>
 
     /// A zero-filled tensor.
-    public init(shape: [Int]) {
+    package init(shape: [Int]) {
         self.shape = shape
         count = shape.reduce(1, *)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
@@ -20,7 +20,7 @@ public final class Tensor {
     }
 
     /// A 2-D tensor filled from `values` (row-major).
-    public convenience init(rows: Int, cols: Int, values: [Float]) {
+    package convenience init(rows: Int, cols: Int, values: [Float]) {
         self.init(shape: [rows, cols])
         values.withUnsafeBufferPointer { src in
             if let base = src.baseAddress { data.update(from: base, count: min(values.count, count)) }
@@ -30,29 +30,29 @@ public final class Tensor {
     deinit { UnsafeMutableRawPointer(data).deallocate() }
 
     /// Size of the first dimension.
-    public var rows: Int { shape.count > 1 ? shape[0] : 1 }
+    package var rows: Int { shape.count > 1 ? shape[0] : 1 }
     /// Size of the last dimension (the row length).
-    public var cols: Int { shape.last ?? 1 }
+    package var cols: Int { shape.last ?? 1 }
 
     /// Pointer to row `i` of a 2-D tensor.
-    @inline(__always) public func row(_ i: Int) -> UnsafeMutablePointer<Float> { data + i * cols }
+    @inline(__always) package func row(_ i: Int) -> UnsafeMutablePointer<Float> { data + i * cols }
 
     /// The elements as an array.
-    public var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+    package var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
 
     /// Row `i` as an array.
-    public func rowArray(_ i: Int) -> [Float] { Array(UnsafeBufferPointer(start: row(i), count: cols)) }
+    package func rowArray(_ i: Int) -> [Float] { Array(UnsafeBufferPointer(start: row(i), count: cols)) }
 }
 
 /// How the runtime stores linear-layer and embedding weights in memory.
-public enum WeightFormat: String, Sendable, CaseIterable {
+package enum WeightFormat: String, Sendable, CaseIterable {
     /// 4 bytes per weight, exact.
     case float32
     /// 2 bytes per weight (bfloat16, rounded to nearest even); compute stays fp32.
     case bfloat16
 
     /// Bytes per stored weight.
-    public var bytesPerWeight: Int { self == .float32 ? 4 : 2 }
+    package var bytesPerWeight: Int { self == .float32 ? 4 : 2 }
 }
 
 /// Aligned raw storage that frees itself.

@@ -3,44 +3,44 @@ import Foundation
 
 /// What a checkpoint directory holds and what running it here would take: family, sizes, on-disk dtype, memory
 /// estimates per weight format, and whether this machine can run it. Reads headers and configs only.
-public struct CheckpointReport: Sendable {
+package struct CheckpointReport: Sendable {
     /// Decoder family.
-    public var family: DecoderFamily
+    package var family: DecoderFamily
     /// The decoder configuration.
-    public var text: Molmo2TextConfig
+    package var text: Molmo2TextConfig
     /// True when the config and weights carry a vision tower.
-    public var hasVision: Bool
+    package var hasVision: Bool
     /// Weight naming layout ("released" or "native").
-    public var weightLayout: String
+    package var weightLayout: String
     /// Number of safetensors files.
-    public var shardCount: Int
+    package var shardCount: Int
     /// Bytes of tensor data on disk.
-    public var checkpointBytes: Int
+    package var checkpointBytes: Int
     /// Bytes on disk per dtype.
-    public var bytesByDType: [SafetensorsDType: Int]
+    package var bytesByDType: [SafetensorsDType: Int]
     /// Parameters of the language model (embedding, blocks, head).
-    public var languageParameters: Int
+    package var languageParameters: Int
     /// All other parameters (vision tower, connector).
-    public var otherParameters: Int
+    package var otherParameters: Int
     /// Whether tokenizer.json is present and loads, with its size or the reason it does not.
-    public var tokenizerStatus: String
+    package var tokenizerStatus: String
     /// End-of-sequence ids from generation_config.json.
-    public var eosTokenIds: [Int]
+    package var eosTokenIds: [Int]
     /// Context length used for the memory estimate.
-    public var contextTokens: Int
+    package var contextTokens: Int
     /// MemAvailable of this machine, if known.
-    public var availableMemory: Int?
+    package var availableMemory: Int?
     /// CPU features relevant to the kernels.
-    public var cpuFeatures: [String]
+    package var cpuFeatures: [String]
     /// The CPU has the AVX2+FMA baseline the kernels need.
-    public var cpuSupported: Bool
+    package var cpuSupported: Bool
 
     /// Bytes of KV cache per token (fp32 keys and values of every layer).
-    public var kvBytesPerToken: Int { 2 * text.numHiddenLayers * text.numKeyValueHeads * text.headDim * 4 }
+    package var kvBytesPerToken: Int { 2 * text.numHiddenLayers * text.numKeyValueHeads * text.headDim * 4 }
 
     /// Estimated peak resident memory with the given weight format: converted weights (language and other tensors),
     /// KV cache for `contextTokens`, prefill activations, and one source tensor mapped during conversion.
-    public func memoryNeeded(format: WeightFormat) -> Int {
+    package func memoryNeeded(format: WeightFormat) -> Int {
         let weights = (languageParameters + otherParameters) * format.bytesPerWeight
         let kv = kvBytesPerToken * contextTokens
         let c = text
@@ -53,7 +53,7 @@ public struct CheckpointReport: Sendable {
     }
 
     /// True when `format` fits the available memory and the CPU is supported.
-    public func canRun(format: WeightFormat) -> Bool {
+    package func canRun(format: WeightFormat) -> Bool {
         guard cpuSupported else { return false }
         guard let available = availableMemory else { return true }
         return memoryNeeded(format: format) <= available
@@ -61,9 +61,9 @@ public struct CheckpointReport: Sendable {
 }
 
 /// Builds a `CheckpointReport` for a directory, or says in one line why the directory is not a usable checkpoint.
-public enum CheckpointInspector {
+package enum CheckpointInspector {
     /// Inspects `directory` (headers and JSON only; no weights are read).
-    public static func inspect(directory: URL, contextTokens: Int = 8192) throws -> CheckpointReport {
+    package static func inspect(directory: URL, contextTokens: Int = 8192) throws -> CheckpointReport {
         let config = try Molmo2Config.load(directory: directory)
         let files = try CheckpointFiles(directory: directory)
         let names = try LanguageTensorNames.sanitize(
@@ -121,7 +121,7 @@ public enum CheckpointInspector {
     }
 
     /// MemAvailable from /proc/meminfo, in bytes.
-    public static func availableMemoryBytes() -> Int? {
+    package static func availableMemoryBytes() -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
             let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })

@@ -4,24 +4,24 @@ import Foundation
 /// transposed per kv head ([kvHeads][headDim][capacity], so attention scores are a matrix product over
 /// consecutive keys); values as rows [capacity][kvHeads·headDim]. Grows by doubling; capacity is a multiple of 16
 /// and unused key slots are zero.
-public final class KVCache {
+package final class KVCache {
     /// Number of layers.
-    public let layers: Int
+    package let layers: Int
     /// Number of kv heads.
-    public let kvHeads: Int
+    package let kvHeads: Int
     /// Head dimension.
-    public let headDim: Int
+    package let headDim: Int
     /// Tokens the buffers hold before they grow.
-    public private(set) var capacity: Int
+    package private(set) var capacity: Int
     /// Tokens cached so far (= the position of the next token).
-    public private(set) var count: Int = 0
+    package private(set) var count: Int = 0
     /// Visual flag of every cached token.
-    public private(set) var visual: [Bool] = []
+    package private(set) var visual: [Bool] = []
     var keys: [AlignedBuffer]
     var values: [AlignedBuffer]
 
     /// An empty cache.
-    public init(layers: Int, kvHeads: Int, headDim: Int, capacity: Int = 256) {
+    package init(layers: Int, kvHeads: Int, headDim: Int, capacity: Int = 256) {
         self.layers = layers
         self.kvHeads = kvHeads
         self.headDim = headDim
@@ -40,10 +40,10 @@ public final class KVCache {
     }
 
     /// Width of one value row (kvHeads · headDim).
-    public var rowWidth: Int { kvHeads * headDim }
+    package var rowWidth: Int { kvHeads * headDim }
 
     /// Bytes of cache per token (keys and values of every layer).
-    public var bytesPerToken: Int { 2 * layers * rowWidth * 4 }
+    package var bytesPerToken: Int { 2 * layers * rowWidth * 4 }
 
     /// Makes room for `extra` more tokens.
     func reserve(_ extra: Int) {
@@ -88,7 +88,7 @@ public final class KVCache {
     }
 
     /// Forgets every token from `position` on (for re-prompting after a shared prefix).
-    public func truncate(to position: Int) {
+    package func truncate(to position: Int) {
         guard position < count else { return }
         let keep = max(0, position)
         for l in 0..<layers {

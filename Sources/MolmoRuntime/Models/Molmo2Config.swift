@@ -1,13 +1,13 @@
 import Foundation
 
 /// Problems with `config.json` or `generation_config.json`.
-public enum ModelConfigError: Error, CustomStringConvertible {
+package enum ModelConfigError: Error, CustomStringConvertible {
     /// The file is missing or not valid JSON.
     case unreadable(file: String, reason: String)
     /// A field is missing, has the wrong type or an unsupported value.
     case invalid(file: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .unreadable(f, r): return "\(f): \(r)"
         case let .invalid(f, r): return "\(f): \(r)"
@@ -17,23 +17,23 @@ public enum ModelConfigError: Error, CustomStringConvertible {
 
 /// Rotary embedding settings (`rope_parameters` in transformers 5.x, `rope_theta` + `rope_scaling` in the released
 /// checkpoints).
-public struct RopeParameters: Decodable, Equatable, Sendable {
+package struct RopeParameters: Decodable, Equatable, Sendable {
     /// "default" or "yarn".
-    public var ropeType: String
+    package var ropeType: String
     /// Base θ.
-    public var theta: Double
+    package var theta: Double
     /// YaRN scale factor s.
-    public var factor: Double?
+    package var factor: Double?
     /// YaRN cos/sin multiplier; derived from `factor` when absent.
-    public var attentionFactor: Double?
+    package var attentionFactor: Double?
     /// YaRN β_fast (default 32).
-    public var betaFast: Double?
+    package var betaFast: Double?
     /// YaRN β_slow (default 1).
-    public var betaSlow: Double?
+    package var betaSlow: Double?
     /// YaRN original context length L₀.
-    public var originalMaxPositionEmbeddings: Int?
+    package var originalMaxPositionEmbeddings: Int?
     /// Whether the YaRN correction range is rounded outward (default true).
-    public var truncate: Bool?
+    package var truncate: Bool?
 
     enum CodingKeys: String, CodingKey {
         case ropeType = "rope_type", type, theta = "rope_theta", factor
@@ -41,12 +41,12 @@ public struct RopeParameters: Decodable, Equatable, Sendable {
         case originalMaxPositionEmbeddings = "original_max_position_embeddings", truncate
     }
 
-    public init(ropeType: String = "default", theta: Double) {
+    package init(ropeType: String = "default", theta: Double) {
         self.ropeType = ropeType
         self.theta = theta
     }
 
-    public init(from decoder: Decoder) throws {
+    package init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         ropeType =
             try c.decodeIfPresent(String.self, forKey: .ropeType) ?? c.decodeIfPresent(String.self, forKey: .type)
@@ -64,29 +64,29 @@ public struct RopeParameters: Decodable, Equatable, Sendable {
 /// The decoder part of a Molmo2 `config.json` (`text_config`). Reads both the released layout (`rope_theta`,
 /// `rope_scaling`, `layer_norm_eps`, `qkv_bias`) and the transformers 5.x layout (`rope_parameters`, `rms_norm_eps`,
 /// `attention_bias`).
-public struct Molmo2TextConfig: Decodable, Equatable, Sendable {
-    public var hiddenSize: Int
-    public var numHiddenLayers: Int
-    public var numAttentionHeads: Int
-    public var numKeyValueHeads: Int
-    public var headDim: Int
-    public var intermediateSize: Int
+package struct Molmo2TextConfig: Decodable, Equatable, Sendable {
+    package var hiddenSize: Int
+    package var numHiddenLayers: Int
+    package var numAttentionHeads: Int
+    package var numKeyValueHeads: Int
+    package var headDim: Int
+    package var intermediateSize: Int
     /// Rows of the base embedding and of the LM head.
-    public var vocabSize: Int
+    package var vocabSize: Int
     /// Extra embedding rows (image/frame special tokens) after the base vocabulary.
-    public var additionalVocabSize: Int
+    package var additionalVocabSize: Int
     /// "qwen3" (q/k RMSNorm per head) or "olmo" (over the whole projection).
-    public var qkNormType: String
-    public var useQKNorm: Bool
+    package var qkNormType: String
+    package var useQKNorm: Bool
     /// Post-norm blocks (OLMo3) instead of pre-norm (Qwen3).
-    public var normAfter: Bool
-    public var rmsNormEps: Double
-    public var attentionBias: Bool
-    public var hiddenAct: String
-    public var maxPositionEmbeddings: Int
-    public var rope: RopeParameters
+    package var normAfter: Bool
+    package var rmsNormEps: Double
+    package var attentionBias: Bool
+    package var hiddenAct: String
+    package var maxPositionEmbeddings: Int
+    package var rope: RopeParameters
     /// Layers using the scaled (YaRN) rotary table; nil = every layer.
-    public var ropeScalingLayers: [Int]?
+    package var ropeScalingLayers: [Int]?
 
     enum CodingKeys: String, CodingKey {
         case hiddenSize = "hidden_size", numHiddenLayers = "num_hidden_layers"
@@ -99,7 +99,7 @@ public struct Molmo2TextConfig: Decodable, Equatable, Sendable {
         case ropeTheta = "rope_theta", ropeScaling = "rope_scaling", ropeScalingLayers = "rope_scaling_layers"
     }
 
-    public init(from decoder: Decoder) throws {
+    package init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
         numHiddenLayers = try c.decode(Int.self, forKey: .numHiddenLayers)
@@ -166,15 +166,15 @@ public struct Molmo2TextConfig: Decodable, Equatable, Sendable {
     }
 
     /// Total embedding rows (base + additional).
-    public var embeddingRows: Int { vocabSize + additionalVocabSize }
+    package var embeddingRows: Int { vocabSize + additionalVocabSize }
     /// Width of the fused q/k/v projection.
-    public var qkvWidth: Int { (numAttentionHeads + 2 * numKeyValueHeads) * headDim }
+    package var qkvWidth: Int { (numAttentionHeads + 2 * numKeyValueHeads) * headDim }
     /// True when layer `i` uses the scaled rotary table.
-    public func usesScaledRope(layer i: Int) -> Bool { ropeScalingLayers.map { $0.contains(i) } ?? true }
+    package func usesScaledRope(layer i: Int) -> Bool { ropeScalingLayers.map { $0.contains(i) } ?? true }
 }
 
 /// Which decoder family a checkpoint uses.
-public enum DecoderFamily: String, Sendable {
+package enum DecoderFamily: String, Sendable {
     /// Pre-norm, per-head q/k norm (Molmo2-4B / 8B).
     case qwen3
     /// Post-norm, full-width q/k norm, YaRN on listed layers (Molmo2-O-7B).
@@ -182,32 +182,32 @@ public enum DecoderFamily: String, Sendable {
 }
 
 /// The parts of a Molmo2 `config.json` the runtime reads (released or transformers 5.x layout).
-public struct Molmo2Config: Sendable {
-    public var modelType: String
-    public var text: Molmo2TextConfig
+package struct Molmo2Config: Sendable {
+    package var modelType: String
+    package var text: Molmo2TextConfig
     /// Storage dtype named by the config (`dtype`, older `torch_dtype`).
-    public var dtype: String?
-    public var imagePatchId: Int?
-    public var imageStartTokenId: Int?
-    public var imageEndTokenId: Int?
-    public var imageColumnId: Int?
-    public var lowResImageStartTokenId: Int?
-    public var imageLowResId: Int?
-    public var frameStartTokenId: Int?
-    public var frameEndTokenId: Int?
+    package var dtype: String?
+    package var imagePatchId: Int?
+    package var imageStartTokenId: Int?
+    package var imageEndTokenId: Int?
+    package var imageColumnId: Int?
+    package var lowResImageStartTokenId: Int?
+    package var imageLowResId: Int?
+    package var frameStartTokenId: Int?
+    package var frameEndTokenId: Int?
     /// True when the config carries a vision tower (`vit_config` or `vision_config`).
-    public var hasVision: Bool
+    package var hasVision: Bool
     /// The vision tower and connector settings (nil without a vision tower).
-    public var vision: Molmo2VisionConfig?
+    package var vision: Molmo2VisionConfig?
 
     /// `model_type` values this runtime loads.
-    public static let supportedModelTypes = ["molmo2"]
+    package static let supportedModelTypes = ["molmo2"]
 
     /// Decoder family from the text config.
-    public var family: DecoderFamily { text.normAfter || text.qkNormType == "olmo" ? .olmo3 : .qwen3 }
+    package var family: DecoderFamily { text.normAfter || text.qkNormType == "olmo" ? .olmo3 : .qwen3 }
 
     /// Reads `config.json` in `directory`.
-    public static func load(directory: URL) throws -> Molmo2Config {
+    package static func load(directory: URL) throws -> Molmo2Config {
         let url = directory.appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw ModelConfigError.unreadable(
@@ -221,7 +221,7 @@ public struct Molmo2Config: Sendable {
     }
 
     /// Parses config.json text.
-    public static func parse(_ data: Data, file: String) throws -> Molmo2Config {
+    package static func parse(_ data: Data, file: String) throws -> Molmo2Config {
         let root: JSONValue
         do { root = try JSONValue.parse(data) } catch {
             throw ModelConfigError.unreadable(file: file, reason: "\(error)")
@@ -267,16 +267,16 @@ public struct Molmo2Config: Sendable {
 }
 
 /// `generation_config.json`: special ids and (optional) sampling defaults.
-public struct GenerationConfig: Sendable, Equatable {
-    public var bosTokenId: Int?
+package struct GenerationConfig: Sendable, Equatable {
+    package var bosTokenId: Int?
     /// Every id that ends generation (`eos_token_id` may be an int or a list).
-    public var eosTokenIds: [Int]
-    public var padTokenId: Int?
-    public var doSample: Bool
-    public var temperature: Double?
-    public var topP: Double?
+    package var eosTokenIds: [Int]
+    package var padTokenId: Int?
+    package var doSample: Bool
+    package var temperature: Double?
+    package var topP: Double?
 
-    public init(bosTokenId: Int? = nil, eosTokenIds: [Int] = [], padTokenId: Int? = nil, doSample: Bool = false,
+    package init(bosTokenId: Int? = nil, eosTokenIds: [Int] = [], padTokenId: Int? = nil, doSample: Bool = false,
                 temperature: Double? = nil, topP: Double? = nil) {
         self.bosTokenId = bosTokenId
         self.eosTokenIds = eosTokenIds
@@ -287,7 +287,7 @@ public struct GenerationConfig: Sendable, Equatable {
     }
 
     /// Reads `generation_config.json` in `directory`; a missing file gives an empty config.
-    public static func load(directory: URL) throws -> GenerationConfig {
+    package static func load(directory: URL) throws -> GenerationConfig {
         let url = directory.appendingPathComponent("generation_config.json")
         guard FileManager.default.fileExists(atPath: url.path) else { return GenerationConfig() }
         let root: JSONValue

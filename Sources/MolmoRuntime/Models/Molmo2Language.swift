@@ -94,7 +94,7 @@ struct DecoderBlock {
 }
 
 /// Errors raised while running the decoder on bad input.
-public enum DecoderError: Error, CustomStringConvertible {
+package enum DecoderError: Error, CustomStringConvertible {
     /// A token id outside the embedding table.
     case tokenOutOfRange(id: Int, rows: Int)
     /// Input embeddings of the wrong width, or flags of the wrong length.
@@ -104,7 +104,7 @@ public enum DecoderError: Error, CustomStringConvertible {
     /// The cancellation flag was set during a prefill.
     case cancelled
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .tokenOutOfRange(id, rows): return "decoder: token id \(id) is outside the \(rows)-row embedding table"
         case let .shapeMismatch(s): return "decoder: \(s)"
@@ -115,7 +115,7 @@ public enum DecoderError: Error, CustomStringConvertible {
 }
 
 /// Which rows of the final hidden state get logits.
-public enum LogitRows: Sendable {
+package enum LogitRows: Sendable {
     /// Only the last token (generation).
     case last
     /// Every token of the chunk (parity tests, scoring).
@@ -125,20 +125,20 @@ public enum LogitRows: Sendable {
 /// The Molmo2 language model (Qwen3 or OLMo3 decoder), weights converted to the runtime format.
 /// `prefill` takes input embeddings and per-token visual flags, so the vision path can add image features to the
 /// `<im_patch>` embeddings and get bidirectional attention among visual tokens.
-public final class Molmo2LanguageModel {
+package final class Molmo2LanguageModel {
     /// The decoder configuration.
-    public let config: Molmo2TextConfig
+    package let config: Molmo2TextConfig
     /// Storage format of the weights.
-    public let format: WeightFormat
+    package let format: WeightFormat
     /// Which checkpoint naming layout the weights came from ("released" or "native").
-    public let weightLayout: String
+    package let weightLayout: String
     /// Embedding rows stored outside the head (all rows, or only the additional ones when the head is tied).
     let wte: EmbeddingTable
     /// Number of leading embedding rows read from the LM head (vocabSize when tied, else 0).
     let embeddingRowsInHead: Int
 
     /// True when the base embedding is read from the (identical) LM head instead of a second copy.
-    public var sharesEmbeddingWithHead: Bool { embeddingRowsInHead > 0 }
+    package var sharesEmbeddingWithHead: Bool { embeddingRowsInHead > 0 }
     let blocks: [DecoderBlock]
     let lnF: [Float]
     let lmHead: PackedLinear
@@ -148,10 +148,10 @@ public final class Molmo2LanguageModel {
     /// Opt-in: prefill matmuls with bf16 weights round activations to bf16 and use AVX512_BF16 dot products
     /// (about 2× faster prefill on CPUs that have them; within bf16 tolerance of the reference). Default false:
     /// exact fp32 products.
-    public var useBF16DotProducts = false
+    package var useBF16DotProducts = false
 
     /// Bytes of converted weights held in memory.
-    public var weightBytes: Int { wte.byteCount + lmHead.byteCount + blocks.reduce(0) { $0 + $1.byteCount } }
+    package var weightBytes: Int { wte.byteCount + lmHead.byteCount + blocks.reduce(0) { $0 + $1.byteCount } }
 
     init(config: Molmo2TextConfig, format: WeightFormat, layout: String, wte: EmbeddingTable, embeddingRowsInHead: Int,
          blocks: [DecoderBlock], lnF: [Float], lmHead: PackedLinear) {
@@ -172,7 +172,7 @@ public final class Molmo2LanguageModel {
     /// Loads and converts the language weights of a checkpoint, tensor by tensor, releasing each source tensor's
     /// mapped pages after conversion so that at most one copy of the weights is resident.
     /// `shareTiedEmbedding` (default true) stores the base embedding only once when the LM head is an exact copy.
-    public static func load(checkpoint: CheckpointFiles, config: Molmo2TextConfig, format: WeightFormat,
+    package static func load(checkpoint: CheckpointFiles, config: Molmo2TextConfig, format: WeightFormat,
                             shareTiedEmbedding: Bool = true) throws -> Molmo2LanguageModel
     {
         let names = try LanguageTensorNames.sanitize(
@@ -280,7 +280,7 @@ public final class Molmo2LanguageModel {
     }
 
     /// Loads the language model of the checkpoint in `directory`.
-    public static func load(directory: URL, format: WeightFormat, shareTiedEmbedding: Bool = true) throws
+    package static func load(directory: URL, format: WeightFormat, shareTiedEmbedding: Bool = true) throws
         -> Molmo2LanguageModel
     {
         let config = try Molmo2Config.load(directory: directory)
@@ -289,13 +289,13 @@ public final class Molmo2LanguageModel {
     }
 
     /// An empty KV cache sized for this model.
-    public func makeCache(capacity: Int = 256) -> KVCache {
+    package func makeCache(capacity: Int = 256) -> KVCache {
         KVCache(layers: config.numHiddenLayers, kvHeads: config.numKeyValueHeads, headDim: config.headDim,
                 capacity: capacity)
     }
 
     /// Token embeddings [ids.count, hidden]. Id −1 (padding) maps to row 0, as the reference does.
-    public func embed(_ ids: [Int]) throws -> Tensor {
+    package func embed(_ ids: [Int]) throws -> Tensor {
         let out = Tensor(shape: [ids.count, config.hiddenSize])
         for (r, id) in ids.enumerated() {
             let row = id == -1 ? 0 : id
@@ -317,7 +317,7 @@ public final class Molmo2LanguageModel {
     /// requested rows. `hiddenStates`, if given, receives the hidden state after each layer. A set `cancellation`
     /// flag stops the prefill between layers (throwing `DecoderError.cancelled`; the cache is then unchanged in
     /// length but its buffers past `count` hold partial data).
-    public func prefill(embeddings: Tensor, visual: [Bool]? = nil, cache: KVCache, logits rows: LogitRows = .last,
+    package func prefill(embeddings: Tensor, visual: [Bool]? = nil, cache: KVCache, logits rows: LogitRows = .last,
                         cancellation: CancellationFlag? = nil,
                         hiddenStates: ((Int, Tensor) -> Void)? = nil) throws -> Tensor {
         let S = embeddings.rows
@@ -363,7 +363,7 @@ public final class Molmo2LanguageModel {
     }
 
     /// Embeds `ids` and runs `prefill` (no visual tokens).
-    public func prefill(ids: [Int], cache: KVCache, logits rows: LogitRows = .last,
+    package func prefill(ids: [Int], cache: KVCache, logits rows: LogitRows = .last,
                         hiddenStates: ((Int, Tensor) -> Void)? = nil) throws -> Tensor {
         try prefill(embeddings: try embed(ids), visual: nil, cache: cache, logits: rows, hiddenStates: hiddenStates)
     }

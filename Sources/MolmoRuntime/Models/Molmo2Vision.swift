@@ -7,35 +7,35 @@ import Foundation
 /// which blocks feed the connector. Reads the released layout (`vit_config` with 27 layers and `adapter_config.vit_layers`
 /// [-3, -9], of which only blocks 0…24 exist) and the transformers 5.x layout (`vision_config` with 25 layers,
 /// `adapter_config.vision_feature_layer` [24, 18]).
-public struct Molmo2VisionConfig: Sendable, Equatable {
+package struct Molmo2VisionConfig: Sendable, Equatable {
     /// ViT width (1152).
-    public var hiddenSize: Int
+    package var hiddenSize: Int
     /// ViT MLP width (4304).
-    public var intermediateSize: Int
-    public var numHeads: Int
-    public var headDim: Int
-    public var layerNormEps: Double
+    package var intermediateSize: Int
+    package var numHeads: Int
+    package var headDim: Int
+    package var layerNormEps: Double
     /// Crop side in pixels (378) and patch side (14).
-    public var imageSize: Int
-    public var patchSize: Int
+    package var imageSize: Int
+    package var patchSize: Int
     /// Positional embeddings (729 = 27²).
-    public var numPositions: Int
+    package var numPositions: Int
     /// ViT blocks stored and run (25).
-    public var layers: Int
+    package var layers: Int
     /// Blocks whose outputs are concatenated, in order ([24, 18]).
-    public var featureLayers: [Int]
+    package var featureLayers: [Int]
     /// Connector attention pooling: heads × head dim, output width (1152).
-    public var poolingHeads: Int
-    public var poolingHeadDim: Int
-    public var poolingOutputSize: Int
+    package var poolingHeads: Int
+    package var poolingHeadDim: Int
+    package var poolingOutputSize: Int
     /// Connector SwiGLU projector width and output width (the LLM's hidden size).
-    public var projectorIntermediateSize: Int
-    public var textHiddenSize: Int
+    package var projectorIntermediateSize: Int
+    package var textHiddenSize: Int
 
     /// Width of the concatenated patch features (hidden · feature layers).
-    public var featureWidth: Int { hiddenSize * featureLayers.count }
+    package var featureWidth: Int { hiddenSize * featureLayers.count }
     /// Patches per crop side (27).
-    public var patchesPerSide: Int { imageSize / patchSize }
+    package var patchesPerSide: Int { imageSize / patchSize }
 
     /// Parses the vision and adapter objects of a config.json root; nil when the config has no vision tower.
     static func parse(root: JSONValue, file: String) throws -> Molmo2VisionConfig? {
@@ -213,13 +213,13 @@ struct VisionBlock {
 }
 
 /// Errors raised by the vision path on bad input.
-public enum VisionError: Error, CustomStringConvertible {
+package enum VisionError: Error, CustomStringConvertible {
     /// Crop pixels, pooling rows or features have the wrong size.
     case shapeMismatch(String)
     /// The caller cancelled.
     case cancelled
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .shapeMismatch(s): return "vision: \(s)"
         case .cancelled: return "vision: cancelled"
@@ -231,11 +231,11 @@ public enum VisionError: Error, CustomStringConvertible {
 /// configured blocks concatenated, [24 ‖ 18]) and the connector (masked attention pooling of each pooling window
 /// with a masked-mean query, then a SwiGLU projector to the LLM width). Each crop is encoded on its own; all
 /// patches of a crop go through every matmul as one batch.
-public final class Molmo2VisionModel {
-    public let config: Molmo2VisionConfig
-    public let format: WeightFormat
+package final class Molmo2VisionModel {
+    package let config: Molmo2VisionConfig
+    package let format: WeightFormat
     /// "released" or "native" tensor names.
-    public let weightLayout: String
+    package let weightLayout: String
     let positionalEmbedding: [Float]
     let patchEmbedding: PackedLinear
     let patchEmbeddingBias: [Float]
@@ -252,10 +252,10 @@ public final class Molmo2VisionModel {
     let projectorDown: PackedLinear
 
     /// Opt-in bf16 dot products for bf16 weights (see `Molmo2LanguageModel.useBF16DotProducts`).
-    public var useBF16DotProducts = false
+    package var useBF16DotProducts = false
 
     /// Bytes of converted weights held in memory.
-    public var weightBytes: Int {
+    package var weightBytes: Int {
         blocks.reduce(0) { $0 + $1.byteCount } + patchEmbedding.byteCount + poolingQuery.byteCount
             + poolingKeyValue.byteCount + poolingOut.byteCount + projectorUpGate.byteCount + projectorDown.byteCount
             + positionalEmbedding.count * 4
@@ -283,7 +283,7 @@ public final class Molmo2VisionModel {
     }
 
     /// Loads and converts the vision weights of a checkpoint, checking every shape first.
-    public static func load(checkpoint: CheckpointFiles, config c: Molmo2VisionConfig, format: WeightFormat) throws
+    package static func load(checkpoint: CheckpointFiles, config c: Molmo2VisionConfig, format: WeightFormat) throws
         -> Molmo2VisionModel
     {
         let names = try VisionTensorNames.sanitize(
@@ -574,7 +574,7 @@ public final class Molmo2VisionModel {
     /// Pixels are normalized as (v − 255·mean) / (255·std) per channel. Images are encoded crop by crop and pooled
     /// together; video frames are encoded and pooled one at a time. `onCrop(done, total)` reports progress and may
     /// return false to cancel. `inspect` (tests) receives every block's output per crop and the pooled features.
-    public func features(for visual: PreprocessedVisual, mean: [Double], std: [Double],
+    package func features(for visual: PreprocessedVisual, mean: [Double], std: [Double],
                          onCrop: ((Int, Int) -> Bool)? = nil,
                          inspect: VisionInspection? = nil) throws -> Tensor {
         let c = config
@@ -646,11 +646,11 @@ public final class Molmo2VisionModel {
 
 /// Callbacks that let tests look inside the vision path: every ViT block's output per crop, and the attention-pooling
 /// output of all tokens.
-public struct VisionInspection {
-    public var block: (_ crop: Int, _ layer: Int, _ hidden: Tensor) -> Void
-    public var pooled: (Tensor) -> Void
+package struct VisionInspection {
+    package var block: (_ crop: Int, _ layer: Int, _ hidden: Tensor) -> Void
+    package var pooled: (Tensor) -> Void
 
-    public init(block: @escaping (Int, Int, Tensor) -> Void, pooled: @escaping (Tensor) -> Void) {
+    package init(block: @escaping (Int, Int, Tensor) -> Void, pooled: @escaping (Tensor) -> Void) {
         self.block = block
         self.pooled = pooled
     }

@@ -3,13 +3,13 @@ import Foundation
 
 /// A decoded picture handed to the runtime: packed RGB24 (`width * 3` bytes per row, no padding). For a video
 /// frame, `timestamp` is the time in seconds written into the prompt (the requested sample time, molmo2-spec §6.5).
-public struct RGBFrame: Sendable, Equatable {
-    public var pixels: [UInt8]
-    public var width: Int
-    public var height: Int
-    public var timestamp: Double
+package struct RGBFrame: Sendable, Equatable {
+    package var pixels: [UInt8]
+    package var width: Int
+    package var height: Int
+    package var timestamp: Double
 
-    public init(pixels: [UInt8], width: Int, height: Int, timestamp: Double = 0) {
+    package init(pixels: [UInt8], width: Int, height: Int, timestamp: Double = 0) {
         self.pixels = pixels
         self.width = width
         self.height = height
@@ -18,13 +18,13 @@ public struct RGBFrame: Sendable, Equatable {
 }
 
 /// Problems with pictures handed to the preprocessor.
-public enum PreprocessingError: Error, CustomStringConvertible, Equatable {
+package enum PreprocessingError: Error, CustomStringConvertible, Equatable {
     /// A frame's size or pixel buffer is unusable.
     case invalidFrame(String)
     /// A buffer could not be allocated.
     case outOfMemory(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .invalidFrame(r): return "preprocessing: \(r)"
         case let .outOfMemory(r): return "preprocessing: out of memory (\(r))"
@@ -33,13 +33,13 @@ public enum PreprocessingError: Error, CustomStringConvertible, Equatable {
 }
 
 /// How an image is cut into tiles (`select_tiling` of the reference processor) and the size it is stretched to first.
-public struct ImageTiling: Equatable, Sendable {
-    public var rows: Int
-    public var cols: Int
-    public var canvasWidth: Int
-    public var canvasHeight: Int
+package struct ImageTiling: Equatable, Sendable {
+    package var rows: Int
+    package var cols: Int
+    package var canvasWidth: Int
+    package var canvasHeight: Int
 
-    public init(rows: Int, cols: Int, canvasWidth: Int, canvasHeight: Int) {
+    package init(rows: Int, cols: Int, canvasWidth: Int, canvasHeight: Int) {
         self.rows = rows
         self.cols = cols
         self.canvasWidth = canvasWidth
@@ -49,49 +49,49 @@ public struct ImageTiling: Equatable, Sendable {
 
 /// One image or one video after preprocessing: crop pixels as uint8 in patch order (crop-major, then patch row-major,
 /// each patch 14×14×RGB row-major, molmo2-spec §6.3) and the pooling table that groups patches into LLM tokens.
-public struct PreprocessedVisual: Sendable {
-    public enum Kind: Sendable, Equatable {
+package struct PreprocessedVisual: Sendable {
+    package enum Kind: Sendable, Equatable {
         case image
         case video
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// numCrops × patchesPerCrop × valuesPerPatch bytes.
-    public var crops: [UInt8]
-    public var numCrops: Int
+    package var crops: [UInt8]
+    package var numCrops: Int
     /// tokenCount × windowSize patch indices (crop · patchesPerCrop + patch, local to this image/video), −1 = padding.
-    public var pooling: [Int32]
+    package var pooling: [Int32]
     /// Patches per pooling window (4 for images, 9 for video).
-    public var windowSize: Int
+    package var windowSize: Int
     /// Image: [global rows, global cols, tiled rows, tiled cols] of pooled tokens; video: [frames, rows, cols].
-    public var grid: [Int]
+    package var grid: [Int]
     /// Prompt times of the video frames (empty for images).
-    public var timestamps: [Double]
+    package var timestamps: [Double]
     /// The tiling of an image (nil for video).
-    public var tiling: ImageTiling?
+    package var tiling: ImageTiling?
 
     /// Number of `<im_patch>` tokens (pooling rows).
-    public var tokenCount: Int { windowSize > 0 ? pooling.count / windowSize : 0 }
+    package var tokenCount: Int { windowSize > 0 ? pooling.count / windowSize : 0 }
 }
 
 /// Molmo2's image and video-frame preprocessing (molmo2-spec §6), exactly as the reference processor:
 /// stretch resizes with PyTorch's bilinear arithmetic, a global 378² view plus overlapping tiles for images,
 /// one 378² view per video frame, patch flattening and pooling tables with end padding.
-public struct Molmo2ImagePreprocessor: Sendable {
-    public let config: Molmo2ProcessorConfig
+package struct Molmo2ImagePreprocessor: Sendable {
+    package let config: Molmo2ProcessorConfig
 
     /// Largest side accepted for an input picture.
-    public static let maximumSide = 16384
+    package static let maximumSide = 16384
     /// Largest `max_crops` accepted (training used up to 24).
-    public static let maximumCrops = 64
+    package static let maximumCrops = 64
 
-    public init(config: Molmo2ProcessorConfig) { self.config = config }
+    package init(config: Molmo2ProcessorConfig) { self.config = config }
 
     // MARK: - Resize
 
     /// Stretches `frame` to `width` × `height` (bilinear, half-pixel centres, no antialias, computed in float and
     /// rounded half-to-even to uint8, as `F.interpolate` + `round` in the reference).
-    public static func resize(_ frame: RGBFrame, width: Int, height: Int) throws -> [UInt8] {
+    package static func resize(_ frame: RGBFrame, width: Int, height: Int) throws -> [UInt8] {
         try check(frame, what: "image")
         guard (1...maximumSide).contains(width), (1...maximumSide).contains(height) else {
             throw PreprocessingError.invalidFrame("resize target \(width)x\(height) is out of range")
@@ -132,7 +132,7 @@ public struct Molmo2ImagePreprocessor: Sendable {
 
     /// The tiling of an image of `width` × `height` with at most `maxCrops` tiles (`select_tiling` on the size minus
     /// the total overlap margin, scales in float32, candidates ordered by (tiles, rows)).
-    public func tiling(width: Int, height: Int, maxCrops: Int? = nil) -> ImageTiling {
+    package func tiling(width: Int, height: Int, maxCrops: Int? = nil) -> ImageTiling {
         let crops = min(max(1, maxCrops ?? config.maxCrops), Self.maximumCrops)
         let margin = (config.overlapMargins[0] + config.overlapMargins[1]) * config.patchSize
         let window = (config.patchesPerSide - config.overlapMargins[0] - config.overlapMargins[1]) * config.patchSize
@@ -157,7 +157,7 @@ public struct Molmo2ImagePreprocessor: Sendable {
     // MARK: - Images
 
     /// The global view and tiles of one image, with its pooling table (global rows first, then tiled rows).
-    public func preprocess(image: RGBFrame, maxCrops: Int? = nil) throws -> PreprocessedVisual {
+    package func preprocess(image: RGBFrame, maxCrops: Int? = nil) throws -> PreprocessedVisual {
         try Self.check(image, what: "image")
         if let m = maxCrops, !(1...Self.maximumCrops).contains(m) {
             throw PreprocessingError.invalidFrame("max crops \(m) is outside 1…\(Self.maximumCrops)")
@@ -218,7 +218,7 @@ public struct Molmo2ImagePreprocessor: Sendable {
     // MARK: - Video
 
     /// One video frame stretched to a single crop, in patch order (`patchesPerCrop × valuesPerPatch` bytes).
-    public func videoFramePatches(_ frame: RGBFrame) throws -> [UInt8] {
+    package func videoFramePatches(_ frame: RGBFrame) throws -> [UInt8] {
         try Self.check(frame, what: "video frame")
         let c = config
         let resized = try Self.resize(frame, width: c.cropSize, height: c.cropSize)
@@ -229,7 +229,7 @@ public struct Molmo2ImagePreprocessor: Sendable {
 
     /// Pooling rows of `frames` video frames (frame-major, index = frame · patchesPerCrop + patch) and the per-frame
     /// pooled grid.
-    public func videoPooling(frames: Int) -> (pooling: [Int32], rows: Int, cols: Int) {
+    package func videoPooling(frames: Int) -> (pooling: [Int32], rows: Int, cols: Int) {
         let c = config
         let grid = (0..<Int32(c.patchesPerCrop)).map { $0 }
         let (one, rows, cols) = Self.poolingWindows(
@@ -245,7 +245,7 @@ public struct Molmo2ImagePreprocessor: Sendable {
     }
 
     /// Every frame of a video (already sampled; `timestamp` of each is its prompt time).
-    public func preprocess(videoFrames frames: [RGBFrame]) throws -> PreprocessedVisual {
+    package func preprocess(videoFrames frames: [RGBFrame]) throws -> PreprocessedVisual {
         try preprocess(videoFrameCount: frames.count, frame: { frames[$0] })
     }
 

@@ -4,47 +4,47 @@ import Foundation
 /// `video_preprocessor_config.json` (video frames) and `processor_config.json` (token layout flags). Missing files
 /// or keys take the values of the released Molmo2 processors (molmo2-spec §1.4), including
 /// `use_frame_special_tokens = false` (transformers' own default is true, the released file says false).
-public struct Molmo2ProcessorConfig: Sendable, Equatable {
+package struct Molmo2ProcessorConfig: Sendable, Equatable {
     /// Side of every square crop (global view, tile, video frame) in pixels.
-    public var cropSize = 378
+    package var cropSize = 378
     /// ViT patch side in pixels.
-    public var patchSize = 14
+    package var patchSize = 14
     /// Most tiles per image (besides the global view).
-    public var maxCrops = 8
+    package var maxCrops = 8
     /// Overlap margins (left/top, right/bottom) of the tiles, in patches.
-    public var overlapMargins = [4, 4]
+    package var overlapMargins = [4, 4]
     /// Pooling window (rows, cols) for image patches.
-    public var imagePooling = [2, 2]
+    package var imagePooling = [2, 2]
     /// Pooling window (rows, cols) for video frame patches.
-    public var videoPooling = [3, 3]
+    package var videoPooling = [3, 3]
     /// Per-channel mean and standard deviation on the 0…1 scale; pixels become (v/255 − mean) / std.
-    public var imageMean: [Double] = [0.5, 0.5, 0.5]
-    public var imageStd: [Double] = [0.5, 0.5, 0.5]
+    package var imageMean: [Double] = [0.5, 0.5, 0.5]
+    package var imageStd: [Double] = [0.5, 0.5, 0.5]
     /// Video sampling defaults (`max_fps`, `num_frames`).
-    public var videoMaxFPS = 2.0
-    public var videoMaxFrames = 384
+    package var videoMaxFPS = 2.0
+    package var videoMaxFrames = 384
     /// `<im_col>` after every row of the tiled view.
-    public var imageUseColumnTokens = true
+    package var imageUseColumnTokens = true
     /// `<im_col>` after every row of the global view (nil: same as `imageUseColumnTokens`).
-    public var useSingleCropColumnTokens: Bool? = false
+    package var useSingleCropColumnTokens: Bool? = false
     /// The global view starts with `<low_res_im_start>` (else `<im_start>`).
-    public var useSingleCropStartToken = true
+    package var useSingleCropStartToken = true
     /// `<im_col>` after every row of a video frame.
-    public var videoUseColumnTokens = false
+    package var videoUseColumnTokens = false
     /// Frames wrapped in `<frame_start>`/`<frame_end>` (else `<im_start>`/`<im_end>`).
-    public var useFrameSpecialTokens = false
+    package var useFrameSpecialTokens = false
 
-    public init() {}
+    package init() {}
 
     /// Patches per crop side (27 for 378 / 14).
-    public var patchesPerSide: Int { cropSize / patchSize }
+    package var patchesPerSide: Int { cropSize / patchSize }
     /// Patches per crop (729).
-    public var patchesPerCrop: Int { patchesPerSide * patchesPerSide }
+    package var patchesPerCrop: Int { patchesPerSide * patchesPerSide }
     /// Values per flattened patch (588 for 14·14·3).
-    public var valuesPerPatch: Int { patchSize * patchSize * 3 }
+    package var valuesPerPatch: Int { patchSize * patchSize * 3 }
 
     /// Reads the three processor files of `directory` (each optional).
-    public static func load(directory: URL) throws -> Molmo2ProcessorConfig {
+    package static func load(directory: URL) throws -> Molmo2ProcessorConfig {
         var c = Molmo2ProcessorConfig()
         func object(_ name: String) throws -> (JSONValue, String)? {
             let url = directory.appendingPathComponent(name)

@@ -1,13 +1,13 @@
 import Foundation
 
 /// Problems building a prompt.
-public enum PromptError: Error, CustomStringConvertible, Equatable {
+package enum PromptError: Error, CustomStringConvertible, Equatable {
     /// The tokenizer lacks a token the layout needs.
     case missingToken(file: String, token: String)
     /// The media cannot be laid out (e.g. images and video together).
     case unsupportedMedia(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .missingToken(f, t): return "\(f): the tokenizer has no '\(t)' token (not a Molmo2 tokenizer?)"
         case let .unsupportedMedia(r): return "prompt: \(r)"
@@ -17,25 +17,25 @@ public enum PromptError: Error, CustomStringConvertible, Equatable {
 
 /// Ids of Molmo2's visual special tokens, looked up in the tokenizer by their strings as the reference processor
 /// does (`<im_patch>`, `<im_col>`, …), plus BOS.
-public struct Molmo2SpecialTokens: Sendable, Equatable {
-    public var imageStart: Int
-    public var imageEnd: Int
-    public var imagePatch: Int
-    public var imageColumn: Int
-    public var lowResImageStart: Int
-    public var imageLow: Int
-    public var frameStart: Int
-    public var frameEnd: Int
+package struct Molmo2SpecialTokens: Sendable, Equatable {
+    package var imageStart: Int
+    package var imageEnd: Int
+    package var imagePatch: Int
+    package var imageColumn: Int
+    package var lowResImageStart: Int
+    package var imageLow: Int
+    package var frameStart: Int
+    package var frameEnd: Int
     /// Prepended when the prompt does not start with it (Qwen-based Molmo2: `<|im_end|>`).
-    public var bos: Int?
+    package var bos: Int?
 
     /// The eight ids whose tokens attend bidirectionally (`token_type_ids` = 1, molmo2-spec §5.1).
-    public var visualIds: Set<Int> {
+    package var visualIds: Set<Int> {
         [imagePatch, imageColumn, imageStart, lowResImageStart, frameStart, imageEnd, frameEnd, imageLow]
     }
 
     /// Looks the tokens up in `tokenizer` (`file` names it in errors).
-    public init(tokenizer: BPETokenizer, bos: Int?, file: String) throws {
+    package init(tokenizer: BPETokenizer, bos: Int?, file: String) throws {
         func id(_ s: String) throws -> Int {
             guard let i = tokenizer.id(of: s) else { throw PromptError.missingToken(file: file, token: s) }
             return i
@@ -53,12 +53,12 @@ public struct Molmo2SpecialTokens: Sendable, Equatable {
 }
 
 /// A tokenized prompt: ids and, per token, whether it is a visual token (bidirectional attention).
-public struct Molmo2Prompt: Sendable, Equatable {
-    public var ids: [Int]
-    public var visual: [Bool]
+package struct Molmo2Prompt: Sendable, Equatable {
+    package var ids: [Int]
+    package var visual: [Bool]
 
     /// Positions of the `<im_patch>` tokens, in order (where the visual features are added).
-    public func patchPositions(patchId: Int) -> [Int] { ids.indices.filter { ids[$0] == patchId } }
+    package func patchPositions(patchId: Int) -> [Int] { ids.indices.filter { ids[$0] == patchId } }
 }
 
 /// Molmo2's prompt layout (molmo2-spec §7): BOS, the visual blocks that replace the image/video placeholders of the
@@ -66,28 +66,28 @@ public struct Molmo2Prompt: Sendable, Equatable {
 /// per `processor_config.json`), then the single-turn chat markup. Produces the same ids as the reference processor
 /// tokenizing its expanded prompt string: special tokens are atomic, so each text piece between them is tokenized
 /// on its own.
-public struct PromptLayout {
-    public let config: Molmo2ProcessorConfig
-    public let tokens: Molmo2SpecialTokens
-    public let tokenizer: BPETokenizer
+package struct PromptLayout {
+    package let config: Molmo2ProcessorConfig
+    package let tokens: Molmo2SpecialTokens
+    package let tokenizer: BPETokenizer
 
-    public init(config: Molmo2ProcessorConfig, tokens: Molmo2SpecialTokens, tokenizer: BPETokenizer) {
+    package init(config: Molmo2ProcessorConfig, tokens: Molmo2SpecialTokens, tokenizer: BPETokenizer) {
         self.config = config
         self.tokens = tokens
         self.tokenizer = tokenizer
     }
 
     /// The chat markup of a single-turn question after the visual placeholders (molmo2-spec §7.3).
-    public static func chatText(question: String) -> String {
+    package static func chatText(question: String) -> String {
         "<|im_start|>user\n\(question)<|im_end|>\n<|im_start|>assistant\n"
     }
 
     /// `%.1f` of a timestamp (correctly rounded, ties to even on the binary value, like Python's format).
-    public static func timestampText(_ t: Double) -> String { String(format: "%.1f", t) }
+    package static func timestampText(_ t: Double) -> String { String(format: "%.1f", t) }
 
     /// Token ids of one image's block: global view (`<low_res_im_start>`, rows of `<im_patch>`, `<im_end>`) then
     /// the tiled view (`<im_start>`, rows of `<im_patch>` each followed by `<im_col>`, `<im_end>`).
-    public func imageBlock(grid: [Int]) -> [Int] {
+    package func imageBlock(grid: [Int]) -> [Int] {
         let (lowRows, lowCols, highRows, highCols) = (grid[0], grid[1], grid[2], grid[3])
         var out: [Int] = []
         out.reserveCapacity(4 + lowRows * (lowCols + 1) + highRows * (highCols + 1))
@@ -108,7 +108,7 @@ public struct PromptLayout {
     }
 
     /// Token ids of a video: per frame the timestamp text (`"0.0 "`, then `" 0.5 "` …) and the frame's tokens.
-    public func videoBlock(rows: Int, cols: Int, timestamps: [Double]) -> [Int] {
+    package func videoBlock(rows: Int, cols: Int, timestamps: [Double]) -> [Int] {
         let start = config.useFrameSpecialTokens ? tokens.frameStart : tokens.imageStart
         let end = config.useFrameSpecialTokens ? tokens.frameEnd : tokens.imageEnd
         var frame = [start]
@@ -127,7 +127,7 @@ public struct PromptLayout {
     }
 
     /// The full prompt for `visuals` (images, or exactly one video) and a question.
-    public func prompt(visuals: [PreprocessedVisual], question: String) throws -> Molmo2Prompt {
+    package func prompt(visuals: [PreprocessedVisual], question: String) throws -> Molmo2Prompt {
         let videos = visuals.filter { $0.kind == .video }
         let images = visuals.filter { $0.kind == .image }
         if !videos.isEmpty && !images.isEmpty {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Problems with a checkpoint directory as a whole (files, index, tensor names and shapes).
-public enum CheckpointError: Error, CustomStringConvertible {
+package enum CheckpointError: Error, CustomStringConvertible {
     /// The path is not a readable directory.
     case notADirectory(String)
     /// Neither `model.safetensors` nor `model.safetensors.index.json` is present.
@@ -21,7 +21,7 @@ public enum CheckpointError: Error, CustomStringConvertible {
     /// A JSON file of the checkpoint is missing or malformed.
     case invalidFile(file: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .notADirectory(p): return "\(p): not a directory"
         case let .noWeights(d): return "\(d): no model.safetensors or model.safetensors.index.json"
@@ -38,15 +38,15 @@ public enum CheckpointError: Error, CustomStringConvertible {
 
 /// The safetensors files of a Hugging Face checkpoint directory: one `model.safetensors`, or the shards listed by
 /// `model.safetensors.index.json`. Shards are memory-mapped; nothing is copied until a tensor is converted.
-public final class CheckpointFiles {
+package final class CheckpointFiles {
     /// The checkpoint directory.
-    public let directory: URL
+    package let directory: URL
     /// Open shards by file name.
-    public let shards: [String: SafetensorsFile]
+    package let shards: [String: SafetensorsFile]
     private let shardOfTensor: [String: String]
 
     /// Opens and validates every shard of `directory`.
-    public init(directory: URL) throws {
+    package init(directory: URL) throws {
         self.directory = directory
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
@@ -95,13 +95,13 @@ public final class CheckpointFiles {
     }
 
     /// All tensor names.
-    public var tensorNames: [String] { Array(shardOfTensor.keys) }
+    package var tensorNames: [String] { Array(shardOfTensor.keys) }
 
     /// True when the checkpoint has a tensor of that name.
-    public func contains(_ name: String) -> Bool { shardOfTensor[name] != nil }
+    package func contains(_ name: String) -> Bool { shardOfTensor[name] != nil }
 
     /// The shard file and header entry of a tensor.
-    public func locate(_ name: String) throws -> (file: SafetensorsFile, info: SafetensorsTensorInfo) {
+    package func locate(_ name: String) throws -> (file: SafetensorsFile, info: SafetensorsTensorInfo) {
         guard let shard = shardOfTensor[name], let file = shards[shard], let info = file.tensors[name] else {
             throw CheckpointError.missingTensor(tensor: name, directory: directory.path)
         }
@@ -109,7 +109,7 @@ public final class CheckpointFiles {
     }
 
     /// A floating-point weight tensor with a required shape.
-    public func weight(_ name: String, shape: [Int]) throws -> (file: SafetensorsFile, info: SafetensorsTensorInfo) {
+    package func weight(_ name: String, shape: [Int]) throws -> (file: SafetensorsFile, info: SafetensorsTensorInfo) {
         let (file, info) = try locate(name)
         guard info.dtype.isWeightType else {
             throw CheckpointError.unsupportedDType(tensor: name, shard: file.path, dtype: info.dtype.rawValue)
@@ -121,7 +121,7 @@ public final class CheckpointFiles {
     }
 
     /// Total bytes of tensor data and the number of elements, over all shards.
-    public var totals: (bytes: Int, elements: Int) {
+    package var totals: (bytes: Int, elements: Int) {
         var bytes = 0
         var elements = 0
         for file in shards.values {
@@ -134,7 +134,7 @@ public final class CheckpointFiles {
     }
 
     /// Bytes of tensor data per dtype.
-    public var bytesByDType: [SafetensorsDType: Int] {
+    package var bytesByDType: [SafetensorsDType: Int] {
         var out: [SafetensorsDType: Int] = [:]
         for file in shards.values { for t in file.tensors.values { out[t.dtype, default: 0] += t.byteCount } }
         return out

@@ -3,7 +3,7 @@ import Foundation
 /// A parsed JSON value. Integers without fraction or exponent stay exact (`.int`); everything else numeric is `.double`.
 /// Used for safetensors headers, configs and tokenizer files, where exact integers and speed on multi-megabyte
 /// files both matter.
-public enum JSONValue: Equatable, Sendable {
+package enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case int(Int)
@@ -13,7 +13,7 @@ public enum JSONValue: Equatable, Sendable {
     case object([String: JSONValue])
 
     /// Parses UTF-8 JSON text (one value, surrounded by optional whitespace).
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
         var parser = JSONParser(bytes: bytes.bindMemory(to: UInt8.self))
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
@@ -23,26 +23,26 @@ public enum JSONValue: Equatable, Sendable {
     }
 
     /// Parses JSON from `data`.
-    public static func parse(_ data: Data) throws -> JSONValue {
+    package static func parse(_ data: Data) throws -> JSONValue {
         try data.withUnsafeBytes { try parse($0) }
     }
 
     /// Member of an object, or nil.
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         if case let .object(o) = self { return o[key] }
         return nil
     }
 
     /// The value as an object, or nil.
-    public var object: [String: JSONValue]? { if case let .object(o) = self { return o } else { return nil } }
+    package var object: [String: JSONValue]? { if case let .object(o) = self { return o } else { return nil } }
     /// The value as an array, or nil.
-    public var array: [JSONValue]? { if case let .array(a) = self { return a } else { return nil } }
+    package var array: [JSONValue]? { if case let .array(a) = self { return a } else { return nil } }
     /// The value as a string, or nil.
-    public var string: String? { if case let .string(s) = self { return s } else { return nil } }
+    package var string: String? { if case let .string(s) = self { return s } else { return nil } }
     /// The value as a bool, or nil.
-    public var bool: Bool? { if case let .bool(b) = self { return b } else { return nil } }
+    package var bool: Bool? { if case let .bool(b) = self { return b } else { return nil } }
     /// The value as an exact integer (also a double with no fraction), or nil.
-    public var int: Int? {
+    package var int: Int? {
         switch self {
         case let .int(i): return i
         case let .double(d) where d == d.rounded() && abs(d) < 9.0e15: return Int(d)
@@ -50,7 +50,7 @@ public enum JSONValue: Equatable, Sendable {
         }
     }
     /// The value as a number, or nil.
-    public var double: Double? {
+    package var double: Double? {
         switch self {
         case let .int(i): return Double(i)
         case let .double(d): return d
@@ -58,16 +58,16 @@ public enum JSONValue: Equatable, Sendable {
         }
     }
     /// True for `null`.
-    public var isNull: Bool { self == .null }
+    package var isNull: Bool { self == .null }
 }
 
 /// Where and why JSON text failed to parse.
-public struct JSONParseError: Error, CustomStringConvertible {
+package struct JSONParseError: Error, CustomStringConvertible {
     /// Byte offset of the problem.
-    public let offset: Int
+    package let offset: Int
     /// What was wrong.
-    public let reason: String
-    public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+    package let reason: String
+    package var description: String { "invalid JSON at byte \(offset): \(reason)" }
 }
 
 struct JSONParser {

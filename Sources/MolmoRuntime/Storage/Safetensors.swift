@@ -8,12 +8,12 @@ import Foundation
 #endif
 
 /// Element types a safetensors header may name.
-public enum SafetensorsDType: String, Sendable, CaseIterable {
+package enum SafetensorsDType: String, Sendable, CaseIterable {
     case F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL
     case F8_E4M3, F8_E5M2
 
     /// Bytes per element.
-    public var size: Int {
+    package var size: Int {
         switch self {
         case .F64, .I64, .U64: return 8
         case .F32, .I32, .U32: return 4
@@ -23,7 +23,7 @@ public enum SafetensorsDType: String, Sendable, CaseIterable {
     }
 
     /// True for the floating-point types the runtime converts weights from (F32, BF16, F16).
-    public var isWeightType: Bool { self == .F32 || self == .BF16 || self == .F16 }
+    package var isWeightType: Bool { self == .F32 || self == .BF16 || self == .F16 }
 
     var kernelType: Int32? {
         switch self {
@@ -36,7 +36,7 @@ public enum SafetensorsDType: String, Sendable, CaseIterable {
 }
 
 /// Problems found while opening or validating a safetensors file.
-public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
+package enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     /// The file could not be opened or mapped.
     case unreadable(file: String, reason: String)
     /// The 8-byte length prefix or the JSON header is malformed.
@@ -44,7 +44,7 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
     /// One tensor entry of the header is malformed or points outside the data.
     case invalidTensor(file: String, tensor: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .unreadable(file, reason): return "\(file): cannot read safetensors file: \(reason)"
         case let .invalidHeader(file, reason): return "\(file): invalid safetensors header: \(reason)"
@@ -101,60 +101,60 @@ final class MappedFile {
 }
 
 /// One tensor entry of a safetensors header (offsets are absolute file offsets).
-public struct SafetensorsTensorInfo: Sendable, Equatable {
+package struct SafetensorsTensorInfo: Sendable, Equatable {
     /// Tensor name.
-    public let name: String
+    package let name: String
     /// Element type.
-    public let dtype: SafetensorsDType
+    package let dtype: SafetensorsDType
     /// Dimensions.
-    public let shape: [Int]
+    package let shape: [Int]
     /// First byte in the file.
-    public let fileOffset: Int
+    package let fileOffset: Int
     /// Number of bytes.
-    public let byteCount: Int
+    package let byteCount: Int
 
     /// Number of elements.
-    public var elementCount: Int { shape.reduce(1, *) }
+    package var elementCount: Int { shape.reduce(1, *) }
 }
 
 /// A memory-mapped safetensors file whose header has been fully validated: size limit, JSON, known dtypes,
 /// shape × dtype size = byte range, ranges inside the file, and ranges tiling the data area without overlap or holes.
-public final class SafetensorsFile {
+package final class SafetensorsFile {
     /// Largest header accepted (as the reference implementation).
-    public static let maxHeaderBytes = 100_000_000
+    package static let maxHeaderBytes = 100_000_000
 
     /// Path of the file.
-    public let path: String
+    package let path: String
     /// Tensor entries by name.
-    public let tensors: [String: SafetensorsTensorInfo]
+    package let tensors: [String: SafetensorsTensorInfo]
     /// The optional `__metadata__` string map.
-    public let metadata: [String: String]
+    package let metadata: [String: String]
     let file: MappedFile
 
     /// Opens and validates `path`.
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         file = try MappedFile(path: path)
         (tensors, metadata) = try SafetensorsFile.parseHeader(base: file.base, size: file.size, path: path)
     }
 
     /// Raw bytes of a tensor (valid while this object lives).
-    public func bytes(of info: SafetensorsTensorInfo) -> UnsafeRawPointer { file.base + info.fileOffset }
+    package func bytes(of info: SafetensorsTensorInfo) -> UnsafeRawPointer { file.base + info.fileOffset }
 
     /// Starts reading a tensor's pages ahead of conversion.
-    public func prefetch(_ info: SafetensorsTensorInfo) { file.prefetch(offset: info.fileOffset, count: info.byteCount) }
+    package func prefetch(_ info: SafetensorsTensorInfo) { file.prefetch(offset: info.fileOffset, count: info.byteCount) }
 
     /// Lets the kernel drop this process's mapping of a tensor's pages after conversion.
-    public func release(_ info: SafetensorsTensorInfo) { file.release(offset: info.fileOffset, count: info.byteCount) }
+    package func release(_ info: SafetensorsTensorInfo) { file.release(offset: info.fileOffset, count: info.byteCount) }
 
     /// Reads a tensor as fp32 (F32/BF16/F16 only).
-    public func floats(_ name: String) throws -> [Float] {
+    package func floats(_ name: String) throws -> [Float] {
         try converted(name, spotter_convert_to_f32)
     }
 
     /// Reads a tensor (F32/BF16/F16) as bfloat16 bit patterns, rounding fp32 to nearest even as the runtime's
     /// bf16 weight format does.
-    public func bfloat16Bits(_ name: String) throws -> [UInt16] {
+    package func bfloat16Bits(_ name: String) throws -> [UInt16] {
         try converted(name, spotter_convert_to_bf16)
     }
 
@@ -180,7 +180,7 @@ public final class SafetensorsFile {
     }
 
     /// Reads an integer tensor (I64/I32/I16/I8/U8/U16/U32) as Int.
-    public func integers(_ name: String) throws -> [Int] {
+    package func integers(_ name: String) throws -> [Int] {
         let info = try entry(name)
         let p = bytes(of: info)
         let n = info.elementCount

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Problems reading a `tokenizer.json`.
-public enum TokenizerError: Error, CustomStringConvertible {
+package enum TokenizerError: Error, CustomStringConvertible {
     /// The file is missing or not valid JSON.
     case unreadable(file: String, reason: String)
     /// The file uses a component or option this tokenizer does not implement.
@@ -9,7 +9,7 @@ public enum TokenizerError: Error, CustomStringConvertible {
     /// The vocabulary or merges are inconsistent.
     case invalid(file: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case let .unreadable(f, r): return "\(f): cannot read tokenizer: \(r)"
         case let .unsupported(f, r): return "\(f): unsupported tokenizer: \(r)"
@@ -23,22 +23,22 @@ public enum TokenizerError: Error, CustomStringConvertible {
 /// added/special tokens matched atomically (leftmost-longest) before everything else, ByteLevel decoder.
 /// Added tokens are matched on the raw text whatever their `normalized` flag (all Qwen/Molmo2 tokens are
 /// non-normalized); `lstrip`/`rstrip` are honoured, `single_word` is not. Other tokenizer kinds are rejected.
-public final class BPETokenizer {
+package final class BPETokenizer {
     /// One added token (`added_tokens` entry).
-    public struct AddedToken: Sendable, Equatable {
-        public let id: Int
-        public let content: String
-        public let special: Bool
-        public let lstrip: Bool
-        public let rstrip: Bool
+    package struct AddedToken: Sendable, Equatable {
+        package let id: Int
+        package let content: String
+        package let special: Bool
+        package let lstrip: Bool
+        package let rstrip: Bool
     }
 
     /// Number of ids (model vocabulary plus added tokens beyond it).
-    public let vocabularySize: Int
+    package let vocabularySize: Int
     /// Added tokens by id.
-    public let addedTokens: [Int: AddedToken]
+    package let addedTokens: [Int: AddedToken]
     /// Ids of special added tokens.
-    public let specialTokenIds: Set<Int>
+    package let specialTokenIds: Set<Int>
 
     private let tokenToId: [String: Int]
     private let idToTokenText: [Int: String]
@@ -56,7 +56,7 @@ public final class BPETokenizer {
     private let byteTableLock = NSLock()
 
     /// Reads `tokenizer.json`.
-    public convenience init(url: URL) throws {
+    package convenience init(url: URL) throws {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw TokenizerError.unreadable(file: url.path, reason: "cannot read the file")
@@ -65,7 +65,7 @@ public final class BPETokenizer {
     }
 
     /// Parses tokenizer.json contents; `file` is used in error messages.
-    public init(data: Data, file: String) throws {
+    package init(data: Data, file: String) throws {
         let root: JSONValue
         do { root = try JSONValue.parse(data) } catch {
             throw TokenizerError.unreadable(file: file, reason: "\(error)")
@@ -210,7 +210,7 @@ public final class BPETokenizer {
     }()
 
     /// Id of a token string (model vocabulary or added token).
-    public func id(of token: String) -> Int? { tokenToId[token] }
+    package func id(of token: String) -> Int? { tokenToId[token] }
 
     /// `bytes` written in the byte-level alphabet (the form of the vocabulary's token strings).
     static func byteLevelText<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
@@ -236,10 +236,10 @@ public final class BPETokenizer {
     }
 
     /// The token string of an id (byte-level form for model tokens).
-    public func token(for id: Int) -> String? { idToTokenText[id] }
+    package func token(for id: Int) -> String? { idToTokenText[id] }
 
     /// Encodes text to ids (no BOS/EOS are added, as for Qwen's tokenizer).
-    public func encode(_ text: String) -> [Int] {
+    package func encode(_ text: String) -> [Int] {
         var out: [Int] = []
         let utf8 = Array(text.utf8)
         var segmentStart = 0
@@ -352,12 +352,12 @@ public final class BPETokenizer {
     }()
 
     /// Decodes ids to text; invalid UTF-8 (a character split across tokens) becomes U+FFFD. Unknown ids are skipped.
-    public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
+    package func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
         String(decoding: decodeBytes(ids, skipSpecialTokens: skipSpecialTokens), as: UTF8.self)
     }
 
     /// The raw bytes of `decode` (for streaming: complete characters only once all their bytes arrived).
-    public func decodeBytes(_ ids: [Int], skipSpecialTokens: Bool = false) -> [UInt8] {
+    package func decodeBytes(_ ids: [Int], skipSpecialTokens: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         for id in ids {
             if skipSpecialTokens && specialTokenIds.contains(id) { continue }
@@ -368,18 +368,18 @@ public final class BPETokenizer {
 }
 
 /// Incremental detokenizer for streaming: feed ids one at a time, get the text that became complete.
-public struct StreamingDetokenizer {
+package struct StreamingDetokenizer {
     let tokenizer: BPETokenizer
     let skipSpecialTokens: Bool
     private var pending: [UInt8] = []
 
-    public init(tokenizer: BPETokenizer, skipSpecialTokens: Bool = true) {
+    package init(tokenizer: BPETokenizer, skipSpecialTokens: Bool = true) {
         self.tokenizer = tokenizer
         self.skipSpecialTokens = skipSpecialTokens
     }
 
     /// Adds one token; returns the newly completed text (possibly empty while a character is incomplete).
-    public mutating func append(_ id: Int) -> String {
+    package mutating func append(_ id: Int) -> String {
         pending.append(contentsOf: tokenizer.decodeBytes([id], skipSpecialTokens: skipSpecialTokens))
         // Keep an incomplete UTF-8 sequence at the end for the next token.
         var cut = pending.count
@@ -402,7 +402,7 @@ public struct StreamingDetokenizer {
     }
 
     /// Text still held back (an incomplete character), decoded lossily.
-    public mutating func flush() -> String {
+    package mutating func flush() -> String {
         defer { pending.removeAll() }
         return String(decoding: pending, as: UTF8.self)
     }
