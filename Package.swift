@@ -34,41 +34,49 @@ let package = Package(
         .target(name: "CKernels", cSettings: cBaseline),
 
         // Libraries, in dependency order (no module reaches "up").
-        .target(name: "Media", dependencies: ["CFFmpeg"], swiftSettings: swiftSettings),
-        .target(name: "TerminalGraphics", swiftSettings: swiftSettings),
+        // Basics: what every module shares (atomic files, the Molmo2 frame sampler, frame references, seeded RNG).
+        .target(name: "Basics", swiftSettings: swiftSettings),
+        .target(name: "Media", dependencies: ["Basics", "CFFmpeg"], swiftSettings: swiftSettings),
+        .target(name: "TerminalGraphics", dependencies: ["Basics"], swiftSettings: swiftSettings),
         .target(
             name: "Annotations",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Basics", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings),
-        .target(name: "Tracking", dependencies: ["Media"], swiftSettings: swiftSettings),
-        .target(name: "MolmoRuntime", dependencies: ["CKernels"], swiftSettings: swiftSettings),
-        .target(name: "Assist", dependencies: ["Media", "Annotations", "MolmoRuntime"], swiftSettings: swiftSettings),
+        .target(name: "Tracking", dependencies: ["Basics", "Media"], swiftSettings: swiftSettings),
+        .target(name: "MolmoRuntime", dependencies: ["Basics", "CKernels"], swiftSettings: swiftSettings),
+        .target(
+            name: "Assist", dependencies: ["Basics", "Media", "Annotations", "MolmoRuntime"], swiftSettings: swiftSettings),
         .target(
             name: "SpotterUI",
-            dependencies: ["CNcurses", "Media", "TerminalGraphics", "Annotations", "Tracking", "Assist"],
+            dependencies: ["Basics", "CNcurses", "Media", "TerminalGraphics", "Annotations", "Tracking", "Assist"],
+            // The shipped themes are compiled into the binary, so `--theme light` works wherever it is installed.
+            resources: [
+                .embedInCode("Themes/dark.toml"), .embedInCode("Themes/light.toml"), .embedInCode("Themes/256.toml"),
+            ],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "spotter",
             dependencies: [
-                "SpotterUI", "Media", "TerminalGraphics", "Annotations", "MolmoRuntime", "Tracking", "Assist",
+                "Basics", "SpotterUI", "Media", "TerminalGraphics", "Annotations", "MolmoRuntime", "Tracking", "Assist",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
 
         // One test target per module; SpotterCLITests drives the built executable.
+        .testTarget(name: "BasicsTests", dependencies: ["Basics"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "MediaTests", dependencies: ["Media"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "TerminalGraphicsTests", dependencies: ["TerminalGraphics"], swiftSettings: swiftSettings),
+            name: "MediaTests", dependencies: ["Basics", "Media"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(name: "TerminalGraphicsTests", dependencies: ["Basics", "TerminalGraphics"], swiftSettings: swiftSettings),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "AssistTests", dependencies: ["Assist", "Media", "Annotations", "MolmoRuntime"], exclude: ["Fixtures"],
+            name: "AssistTests", dependencies: ["Basics", "Assist", "Media", "Annotations", "MolmoRuntime"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "AnnotationsTests", dependencies: ["Annotations", "Media"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
+            name: "AnnotationsTests", dependencies: ["Basics", "Annotations", "Media"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MolmoRuntimeTests", dependencies: ["MolmoRuntime"], exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SpotterUITests", dependencies: ["SpotterUI", "Annotations", "TerminalGraphics", "Tracking", "Assist", "Media"], swiftSettings: swiftSettings),
-        .testTarget(name: "SpotterCLITests", dependencies: ["spotter", "Media", "TerminalGraphics", "SpotterUI"], swiftSettings: swiftSettings),
+        .testTarget(name: "SpotterUITests", dependencies: ["Basics", "SpotterUI", "Annotations", "TerminalGraphics", "Tracking", "Assist", "Media"], swiftSettings: swiftSettings),
+        .testTarget(name: "SpotterCLITests", dependencies: ["Basics", "spotter", "Media", "TerminalGraphics", "SpotterUI"], swiftSettings: swiftSettings),
     ]
 )

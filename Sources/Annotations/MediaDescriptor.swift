@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// The identity of a media item: byte size, SHA-256 of the first MiB, duration and frame count. A project only
@@ -98,44 +99,18 @@ package struct FrameSampling: Equatable, Sendable {
         self.frames = frames
     }
 
-    /// Molmo2's time-based `uniform_last_frame` sampling (molmo2-spec §6.5): at most `maxFPS`, the last time equal to
-    /// the duration, `maxFrames` evenly spaced times for long videos; each time shows the first frame whose end is
-    /// after it. `frameTimestamps` are the decoded frames' start times in seconds from the stream start.
+    /// Molmo2's time-based `uniform_last_frame` sampling (molmo2-spec §6.5) through the one sampler every part of
+    /// Spotter uses (`MolmoFrameSampler`), so the frames an export names are the frames the model is shown.
+    /// `frameTimestamps` are the decoded frames' start times in seconds from the stream start.
     package static func molmo2UniformLastFrame(
-        duration: Double, frameTimestamps: [Double], maxFrames: Int = 384, maxFPS: Double = 2
+        duration: Double, frameTimestamps: [Double], maxFrames: Int = MolmoFrameSampler.defaultMaxFrames,
+        maxFPS: Double = MolmoFrameSampler.defaultMaxFPS
     ) -> FrameSampling {
-        var times: [Double] = []
-        if duration > 0, maxFrames > 1, maxFPS > 0 {
-            if Double(maxFrames - 1) / maxFPS < duration {
-                for k in 0..<maxFrames { times.append(duration * Double(k) / Double(maxFrames - 1)) }
-            } else {
-                var k = 0
-                while Double(k) / maxFPS < duration {
-                    times.append(Double(k) / maxFPS)
-                    k += 1
-                }
-                times.append(duration)
-            }
-        } else if !frameTimestamps.isEmpty {
-            times = [0]
-        }
-        let frames = times.map { frameDisplayed(at: $0, frameTimestamps: frameTimestamps) }
+        let sampled = MolmoFrameSampler.sample(
+            frameTimestamps: frameTimestamps, duration: duration, maxFPS: maxFPS, maxFrames: maxFrames)
         return FrameSampling(
-            mode: "uniform_last_frame", maxFrames: maxFrames, maxFPS: maxFPS, times: times, frames: frames)
-    }
-
-    /// The frame on screen at time `t`: the first frame whose end time (the next frame's start) is after `t`,
-    /// clamped to the last frame.
-    package static func frameDisplayed(at t: Double, frameTimestamps: [Double]) -> Int {
-        guard frameTimestamps.count > 1 else { return 0 }
-        // First index i in 1..<count with frameTimestamps[i] > t; frame i-1 is displayed.
-        var low = 1
-        var high = frameTimestamps.count
-        while low < high {
-            let mid = (low + high) >> 1
-            if frameTimestamps[mid] > t { high = mid } else { low = mid + 1 }
-        }
-        return low - 1
+            mode: MolmoFrameSampler.Mode.uniformLastFrame.rawValue, maxFrames: maxFrames, maxFPS: maxFPS,
+            times: sampled.timestamps, frames: sampled.frameIndices)
     }
 
     /// Index into `times` of the sampled time nearest to `t` (ties to the earlier one).
@@ -278,7 +253,7 @@ package struct MediaDescriptor: Equatable, Sendable {
 
     /// The frame on screen at time `t` (seconds from the stream start).
     package func frame(atTime t: Double) -> Int {
-        if !frameTimestamps.isEmpty { return FrameSampling.frameDisplayed(at: t, frameTimestamps: frameTimestamps) }
+        if !frameTimestamps.isEmpty { return MolmoFrameSampler.frameDisplayed(at: t, frameTimestamps: frameTimestamps, duration: duration) }
         guard fps > 0, t.isFinite else { return 0 }
         let position = (t * fps + 1e-6).rounded(.down)
         guard position > 0 else { return 0 }

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// The interchange formats Spotter writes and reads back.

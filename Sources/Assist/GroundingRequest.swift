@@ -1,3 +1,4 @@
+import Basics
 import Annotations
 import Foundation
 import Media
@@ -135,10 +136,8 @@ package struct FrameSource {
         name: String, info: VideoInfo, frameTimestamps timestamps: [Double], decode: @escaping (Int, Int, Int) throws -> Frame
     ) -> FrameSource {
         // The video ends when its last frame does; `info.duration` can be shorter or longer than the index says.
-        var duration = info.duration
-        if let last = timestamps.last, !(duration > last) {
-            duration = last + (info.fps.isPositive ? 1 / info.fps.doubleValue : 0)
-        }
+        let duration = MolmoFrameSampler.videoEnd(
+            reportedDuration: info.duration, frameTimestamps: timestamps, fps: info.fps.doubleValue)
         return FrameSource(
             name: name, frameTimestamps: timestamps, duration: duration, frameSize: { _ in (info.width, info.height) },
             decode: decode)

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Paints the current frame into the viewer rectangle with raw escapes, after ncurses has drawn the panes.

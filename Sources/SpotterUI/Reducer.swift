@@ -1,3 +1,4 @@
+import Basics
 import Annotations
 import Foundation
 
@@ -284,7 +285,7 @@ package enum Reducer {
     static func submitPrompt(_ state: inout AppState, kind: PromptKind, text: String) -> [Effect] {
         switch kind {
         case .goTo:
-            switch GoToTarget.parse(text) {
+            switch FrameReference.parse(text) {
             case .frame(let index)?:
                 if index < 0 || index > state.media.lastFrame {
                     state.message = "frame \(index) is outside 0…\(state.media.lastFrame)"
@@ -461,46 +462,5 @@ package enum Reducer {
         let due = media.frameShown(at: startTime + (now - playback.startClock))
         state.frame = due
         if due >= media.lastFrame { state.playback = nil }
-    }
-}
-
-/// What the `:` prompt can go to.
-package enum GoToTarget: Equatable, Sendable {
-    case frame(Int)
-    case time(Double)
-
-    /// `120` is a frame; `4.5s`, `1:02.5` and `0:01:02` are times.
-    package static func parse(_ text: String) -> GoToTarget? {
-        let t = text.trimmingCharacters(in: .whitespaces)
-        if t.isEmpty { return nil }
-        if let n = Int(t) { return .frame(n) }
-        if t.hasSuffix("s"), let s = Double(t.dropLast()), s.isFinite { return .time(s) }
-        if t.contains(":") {
-            let parts = t.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count <= 3, let secs = Double(parts.last!), secs.isFinite, secs >= 0, secs < 60 else { return nil }
-            var total = secs
-            var scale = 60.0
-            for part in parts.dropLast().reversed() {
-                guard let v = Int(part), v >= 0 else { return nil }
-                total += Double(v) * scale
-                scale *= 60
-            }
-            return .time(total)
-        }
-        return nil
-    }
-}
-
-/// Times as people read them: `m:ss.mmm`, or `h:mm:ss.mmm` past an hour.
-package enum Timecode {
-    package static func format(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "--:--" }
-        let ms = Int((max(0, seconds) * 1000).rounded())
-        let h = ms / 3_600_000
-        let m = (ms / 60_000) % 60
-        let s = (ms / 1000) % 60
-        let frac = ms % 1000
-        let tail = String(format: "%02d.%03d", s, frac)
-        return h > 0 ? String(format: "%d:%02d:", h, m) + tail : String(format: "%d:", m) + tail
     }
 }

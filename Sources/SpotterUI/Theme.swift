@@ -77,8 +77,8 @@ package struct Theme: Equatable, Sendable {
         return out
     }
 
-    /// Finds a theme by name (`dark`, `light`, `256`, or a file in a themes folder) or by path.
-    /// Folders searched: $SPOTTER_THEMES, ~/.config/spotter/themes, and Themes/ of the checkout the binary was built in.
+    /// Finds a theme by path, or by name: a file `NAME.toml` in $SPOTTER_THEMES or ~/.config/spotter/themes, else
+    /// one of the themes compiled into the binary (`dark`, `light`, `256`, the files of `Themes/`).
     package static func load(_ nameOrPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Theme {
         let candidates: [String]
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".toml") {
@@ -92,21 +92,24 @@ package struct Theme: Equatable, Sendable {
             }
             return try parse(String(decoding: data, as: UTF8.self), path: path)
         }
-        if nameOrPath == "dark" { return .dark }
-        throw ThemeError(path: nameOrPath, line: 0, reason: "no such theme (looked in \(candidates.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }.joined(separator: ", ")))")
+        if let builtIn = builtInThemes[nameOrPath] {
+            return try parse(String(decoding: builtIn, as: UTF8.self), path: "\(nameOrPath).toml")
+        }
+        let places = candidates.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+        throw ThemeError(
+            path: nameOrPath, line: 0,
+            reason: "no such theme (built in: \(builtInThemes.keys.sorted().joined(separator: ", ")); looked in \(places.joined(separator: ", ")))")
     }
+
+    /// The theme files of `Themes/`, compiled in by SwiftPM (`resources: .embedInCode`).
+    static let builtInThemes: [String: [UInt8]] = [
+        "dark": PackageResources.dark_toml, "light": PackageResources.light_toml, "256": PackageResources._56_toml,
+    ]
 
     static func searchDirectories(environment: [String: String]) -> [String] {
         var dirs: [String] = []
         if let custom = environment["SPOTTER_THEMES"] { dirs.append(custom) }
         if let home = environment["HOME"] { dirs.append("\(home)/.config/spotter/themes") }
-        // .build/<config>/spotter → the checkout's Themes/.
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var dir = executable.deletingLastPathComponent()
-        for _ in 0..<4 {
-            dirs.append(dir.appendingPathComponent("Themes").path)
-            dir = dir.deletingLastPathComponent()
-        }
         return dirs
     }
 

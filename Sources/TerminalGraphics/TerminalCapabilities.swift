@@ -1,3 +1,4 @@
+import Basics
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -247,12 +248,6 @@ package struct TerminalCapabilities: Sendable, Equatable {
             offset += written
         }
         return true
-    }
-
-    private static func monotonicSeconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 }
 

@@ -1,3 +1,4 @@
+import Basics
 import Annotations
 import ArgumentParser
 import Assist
@@ -359,20 +360,22 @@ struct AskMedia {
     /// A video file, sampled per molmo2-spec §6.5; frames are decoded one at a time while the model prepares them.
     static func video(_ source: VideoSource, maxFPS: Double, maxFrames: Int) throws -> AskMedia {
         let info = source.info
+        let duration = MolmoFrameSampler.videoEnd(
+            reportedDuration: info.duration, frameTimestamps: source.frameTimestamps, fps: info.fps.doubleValue)
         let sampled = MolmoFrameSampler.sample(
-            frameTimestamps: source.frameTimestamps, duration: info.duration, maxFPS: maxFPS, maxFrames: maxFrames)
+            frameTimestamps: source.frameTimestamps, duration: duration, maxFPS: maxFPS, maxFrames: maxFrames)
         var note: String?
-        if Double(maxFrames - 1) / maxFPS < info.duration {
+        if Double(maxFrames - 1) / maxFPS < duration {
             note = String(
                 format: "%@: %.1f s is longer than %d frames at %g fps cover; showing %d frames spread uniformly "
-                    + "(one every %.2f s)", source.path, info.duration, maxFrames, maxFPS, sampled.frameIndices.count,
-                info.duration / Double(max(1, sampled.frameIndices.count - 1)))
+                    + "(one every %.2f s)", source.path, duration, maxFrames, maxFPS, sampled.frameIndices.count,
+                duration / Double(max(1, sampled.frameIndices.count - 1)))
         }
         let sampling = FrameSampling(
             mode: "uniform_last_frame", maxFrames: maxFrames, maxFPS: maxFPS, times: sampled.timestamps,
             frames: sampled.frameIndices)
         let descriptor = MediaDescriptor(
-            kind: .video, path: source.path, byteSize: 0, headSHA256: "", duration: info.duration,
+            kind: .video, path: source.path, byteSize: 0, headSHA256: "", duration: duration,
             frameCount: source.frameCount, width: info.width, height: info.height, fps: info.fps.doubleValue,
             frameTimestamps: source.frameTimestamps, sampling: sampling)
         let indices = sampled.frameIndices

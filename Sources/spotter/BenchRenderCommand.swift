@@ -1,3 +1,4 @@
+import Basics
 import ArgumentParser
 import Foundation
 import Media
@@ -59,9 +60,9 @@ struct BenchRenderCommand: ParsableCommand {
             var latencies: [Double] = []
             for _ in 0..<seeks {
                 let target = Int(generator.next() % UInt64(info.frameCount))
-                let start = monotonicNow()
+                let start = monotonicSeconds()
                 _ = try seeker.frame(at: target)
-                latencies.append((monotonicNow() - start) * 1000)
+                latencies.append((monotonicSeconds() - start) * 1000)
             }
             report("random seek p50 (ms)", String(format: "%.2f", percentile(latencies, 50)))
             report("random seek p95 (ms)", String(format: "%.2f", percentile(latencies, 95)))
@@ -158,11 +159,11 @@ final class ReferenceRenderers {
         process.arguments = arguments + files
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        let start = monotonicNow()
+        let start = monotonicSeconds()
         guard (try? process.run()) != nil else { return nil }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { return nil }
-        return monotonicNow() - start
+        return monotonicSeconds() - start
     }
 
     private lazy var decodeSeconds: Double? = time("chafa", ["--animate", "off", "-f", "symbols", "-s", "2x1"])

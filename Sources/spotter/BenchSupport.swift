@@ -1,11 +1,6 @@
+import Basics
 import Foundation
 
-/// Monotonic seconds for benchmarks.
-func monotonicNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
 
 /// Peak resident set size of this process (getrusage).
 func peakResidentBytes() -> Int {

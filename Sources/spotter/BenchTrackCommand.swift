@@ -1,3 +1,4 @@
+import Basics
 import Annotations
 import ArgumentParser
 import Foundation
@@ -88,13 +89,13 @@ struct BenchTrackCommand: ParsableCommand {
         var best = Double.infinity
         var paths: [PropagationPath] = []
         for _ in 0..<`repeat` {
-            let started = monotonicNow()
+            let started = monotonicSeconds()
             paths = luma.withUnsafeBufferPointer { all in
                 Propagator(tracker: tracker).propagate(
                     seeds.map(\.seed), direction: .forward, limit: frameCount - 1,
                     frames: { grayFrame(all, $0) })
             }
-            best = min(best, monotonicNow() - started)
+            best = min(best, monotonicSeconds() - started)
         }
         let spotterTracks = zip(seeds, paths).map { seed, path in
             TrackedPoint(
@@ -104,13 +105,13 @@ struct BenchTrackCommand: ParsableCommand {
         // For context: converting one frame and building its pyramid.
         var pyramidBest = Double.infinity
         for _ in 0..<`repeat` {
-            let started = monotonicNow()
+            let started = monotonicSeconds()
             luma.withUnsafeBufferPointer { all in
                 for index in 0..<frameCount {
                     _ = tracker.pyramid(grayFrame(all, index))
                 }
             }
-            pyramidBest = min(pyramidBest, monotonicNow() - started)
+            pyramidBest = min(pyramidBest, monotonicSeconds() - started)
         }
         let spotter = TrackerResult(
             name: "Spotter LK", seconds: best, tracks: spotterTracks, scores: truth.scores(spotterTracks, frameCount: frameCount),

@@ -1,3 +1,4 @@
+import Basics
 import Annotations
 import Foundation
 import Assist
@@ -8,15 +9,14 @@ import Media
 enum MediaProject {
     /// Describes the media at `path` as measured by the decoder.
     static func descriptor(path: String, info: VideoInfo, frameTimestamps: [Double]) throws -> MediaDescriptor {
-        let sampled = MolmoFrameSampler.sample(frameTimestamps: frameTimestamps, duration: info.duration)
-        let sampling = FrameSampling(
-            mode: "uniform_last_frame", maxFrames: MolmoFrameSampler.defaultMaxFrames,
-            maxFPS: MolmoFrameSampler.defaultMaxFPS, times: sampled.timestamps, frames: sampled.frameIndices)
+        let duration = MolmoFrameSampler.videoEnd(
+            reportedDuration: info.duration, frameTimestamps: frameTimestamps, fps: info.fps.doubleValue)
+        let sampling = FrameSampling.molmo2UniformLastFrame(duration: duration, frameTimestamps: frameTimestamps)
         if info.isStillImage {
             return try MediaDescriptor.imageSet(paths: [path], sizes: [(info.width, info.height)])
         }
         return try MediaDescriptor.video(
-            path: path, duration: info.duration, frameCount: info.frameCount, width: info.width, height: info.height,
+            path: path, duration: duration, frameCount: info.frameCount, width: info.width, height: info.height,
             fps: info.fps.doubleValue, frameTimestamps: frameTimestamps, sampling: sampling)
     }
 

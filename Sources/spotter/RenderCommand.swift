@@ -1,3 +1,4 @@
+import Basics
 import Annotations
 import ArgumentParser
 import Foundation
@@ -66,7 +67,7 @@ struct RenderCommand: ParsableCommand {
             guard frame < info.frameCount else { fail("\(file): frame \(frame) is past the last frame \(info.frameCount - 1)") }
             index = frame
         } else {
-            guard let seconds = parseSeconds(time ?? "") else { fail("\(file): --time \(time ?? ""): not a time (try 4.5 or 1:02.5)") }
+            guard let seconds = FrameReference.seconds(time ?? "") else { fail("\(file): --time \(time ?? ""): not a time (try 4.5 or 1:02.5)") }
             guard seconds >= 0, seconds <= info.duration else {
                 fail("\(file): --time \(seconds) is outside the video (0…\(info.duration) s)")
             }
@@ -115,23 +116,6 @@ func fittedSize(_ info: VideoInfo, width: Int?, height: Int?) -> (width: Int, he
         areaColumns: width ?? (height == nil ? naturalWidth : 1 << 16), areaRows: height ?? (width == nil ? info.height : 1 << 16),
         pixelsPerCellX: 1, pixelsPerCellY: 1)
     return (mapping.displayWidth, mapping.displayHeight)
-}
-
-/// Parses `4.5`, `4.5s` or `1:02.5` into seconds.
-func parseSeconds(_ text: String) -> Double? {
-    var t = text.trimmingCharacters(in: .whitespaces)
-    if t.hasSuffix("s") { t.removeLast() }
-    if let v = Double(t), v.isFinite { return v }
-    let parts = t.split(separator: ":", omittingEmptySubsequences: false)
-    guard parts.count >= 2, parts.count <= 3, let secs = Double(parts.last!), secs.isFinite, secs >= 0, secs < 60 else { return nil }
-    var total = secs
-    var scale = 60.0
-    for part in parts.dropLast().reversed() {
-        guard let v = Int(part), v >= 0 else { return nil }
-        total += Double(v) * scale
-        scale *= 60
-    }
-    return total
 }
 
 enum TerminalSizeDefault {

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Testing
 
@@ -62,8 +63,8 @@ import Testing
         #expect(clip.frames.last == 308)
         #expect(clip.nearestSampleIndex(toTime: 0.74) == 1 && clip.nearestSampleIndex(toTime: 0.76) == 2)
         // The frame shown at t is the first whose end is after t.
-        #expect(FrameSampling.frameDisplayed(at: 0.5, frameTimestamps: [0, 0.4, 0.8]) == 1)
-        #expect(FrameSampling.frameDisplayed(at: 0.8, frameTimestamps: [0, 0.4, 0.8]) == 2)
+        #expect(MolmoFrameSampler.frameDisplayed(at: 0.5, frameTimestamps: [0, 0.4, 0.8], duration: 1.2) == 1)
+        #expect(MolmoFrameSampler.frameDisplayed(at: 0.8, frameTimestamps: [0, 0.4, 0.8], duration: 1.2) == 2)
     }
 
     @Test func jsonParserIsStrictAndExact() throws {

@@ -1,7 +1,8 @@
+import Basics
 import Foundation
 import Testing
 
-import struct Media.SplitMix64
+import struct Basics.SplitMix64
 
 @testable import Annotations
 

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Testing
 
@@ -121,16 +122,5 @@ struct NumberedFixtureTests {
         #expect(info.startTime > 1.4 && info.startTime < 1.5)
         let decoded = try JSONDecoder().decode(VideoInfo.self, from: JSONEncoder().encode(info))
         #expect(decoded == info)
-    }
-
-    @Test("benchmark helpers report what they measured")
-    func benchmarkHelpers() throws {
-        let path = TestPaths.fixture("numbered_h264.mp4")
-        let rate = try MediaBenchmarks.decodeRate(path: path, width: 80, height: 48, frameLimit: 12)
-        #expect(rate.frames == 12 && rate.width == 80 && rate.height == 48)
-        let seeks = try MediaBenchmarks.seekLatencies(path: path, count: 9, seed: 3)
-        #expect(seeks.requests == 9)
-        #expect(seeks.p50Milliseconds <= seeks.p95Milliseconds)
-        #expect(seeks.p95Milliseconds <= seeks.maxMilliseconds)
     }
 }

@@ -73,17 +73,6 @@ private func press(_ state: inout AppState, _ keys: Key...) {
     #expect(s.frame == 1)
 }
 
-@Test func goToParsing() {
-    #expect(GoToTarget.parse("42") == .frame(42))
-    #expect(GoToTarget.parse(" 3.25s ") == .time(3.25))
-    #expect(GoToTarget.parse("1:02.5") == .time(62.5))
-    #expect(GoToTarget.parse("1:00:00") == .time(3600))
-    #expect(GoToTarget.parse("1:75") == nil)
-    #expect(GoToTarget.parse("abc") == nil)
-    #expect(GoToTarget.parse("") == nil)
-    #expect(GoToTarget.parse("nans") == nil)
-}
-
 @Test func playbackFollowsTheClockAndDropsFrames() {
     var s = state()
     press(&s, .character(" "))
@@ -188,10 +177,4 @@ private func press(_ state: inout AppState, _ keys: Key...) {
     #expect(m.frameShown(at: 5) == 3)
     #expect(m.frameNearest(to: 0.15) == 3)
     #expect(m.frameNearest(to: 0.13) == 2)
-}
-
-@Test func timecodes() {
-    #expect(Timecode.format(0) == "0:00.000")
-    #expect(Timecode.format(62.5) == "1:02.500")
-    #expect(Timecode.format(3725.0339) == "1:02:05.034")
 }

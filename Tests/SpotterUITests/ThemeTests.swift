@@ -48,3 +48,13 @@ func shippedThemesLoad(_ name: String) throws {
     #expect(theme.statusBackground == Theme.dark.statusBackground)
     #expect(theme.name == "custom")
 }
+
+/// The compiled-in themes are the files of `Themes/` byte for byte, and load by name with no folder to search.
+@Test(arguments: ["dark", "light", "256"])
+func builtInThemesAreTheShippedFiles(_ name: String) throws {
+    let file = try Data(contentsOf: themes.appendingPathComponent("\(name).toml"))
+    #expect(Theme.builtInThemes[name] == [UInt8](file))
+    let loaded = try Theme.load(name, environment: ["HOME": "/nonexistent"])
+    #expect(loaded == (try Theme.load(themes.appendingPathComponent("\(name).toml").path)))
+    #expect(loaded.name == name)
+}

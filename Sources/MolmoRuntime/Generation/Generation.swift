@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// How the next token is chosen. Temperature 0 is greedy (the Molmo2 default).

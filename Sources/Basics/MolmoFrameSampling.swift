@@ -83,6 +83,14 @@ package enum MolmoFrameSampler {
             frameTimestamps: timestamps, duration: duration, maxFPS: maxFPS, maxFrames: maxFrames, mode: mode)
     }
 
+    /// Where a video ends for sampling: the container's reported duration, or, when that does not reach past the
+    /// last frame's start (missing or wrong metadata), the last frame's start plus one frame period.
+    package static func videoEnd(reportedDuration: Double, frameTimestamps: [Double], fps: Double) -> Double {
+        guard let last = frameTimestamps.last else { return reportedDuration.isFinite ? max(0, reportedDuration) : 0 }
+        if reportedDuration.isFinite, reportedDuration > last { return reportedDuration }
+        return last + (fps.isFinite && fps > 0 ? 1 / fps : 0)
+    }
+
     /// The frame displayed at time `t`: the first frame whose end time (the next frame's start,
     /// or `duration` for the last frame) is greater than `t`, clamped to the last frame —
     /// decord's and PyAV's `searchsorted(ends, t, side="right")`.

@@ -1,3 +1,6 @@
+import TerminalGraphics
+import Foundation
+
 /// Timing of the real encoders on caller-supplied frames (`spotter bench render`), plus synthetic frames
 /// for development. Not used by tests: wall-clock numbers depend on the machine.
 package enum GraphicsBenchmarks {
