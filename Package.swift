@@ -54,13 +54,14 @@ let package = Package(
                 .embedInCode("Themes/dark.toml"), .embedInCode("Themes/light.toml"), .embedInCode("Themes/256.toml"),
             ],
             swiftSettings: swiftSettings),
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         .executableTarget(
             name: "spotter",
             dependencies: [
                 "Basics", "SpotterUI", "Media", "TerminalGraphics", "Annotations", "MolmoRuntime", "Tracking", "Assist",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: swiftSettings),
+            swiftSettings: swiftSettings, plugins: ["BuildInfo"]),
 
         // One test target per module; SpotterCLITests drives the built executable.
         .testTarget(name: "BasicsTests", dependencies: ["Basics"], swiftSettings: swiftSettings),

@@ -6,11 +6,15 @@ struct Spotter: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spotter",
         abstract: "Ground questions in video: scrub, point, track, correct, export.",
+        version: "spotter \(Spotter.version) (commit \(BuildInfo.commit))",
         subcommands: [
             OpenCommand.self, AskCommand.self, ProbeCommand.self, RenderCommand.self, ExportCommand.self, ImportCommand.self,
             CompareCommand.self, DoctorCommand.self, BenchCommand.self,
         ],
         defaultSubcommand: OpenCommand.self)
+
+    /// The release this source tree is; the commit comes from the build (`Plugins/BuildInfo`).
+    static let version = "0.9.0"
 
     /// Argument mistakes get ArgumentParser's message and usage; failures while running (bad files, a project
     /// made for other media, …) get one line, `spotter: FILE: reason`, and exit status 1.
