@@ -21,12 +21,25 @@ package struct SixelEncoder: Sendable {
     package static let paletteDescription =
         "256 registers: 6x6x6 cube at 0/20/40/60/80/100 % + 40-step grey ramp, 18-bit RGB look-up table"
 
-    package init(dither: Bool = false) {
-        self.dither = dither
+    /// Where the colour registers come from.
+    package enum PaletteChoice: Sendable, Equatable {
+        /// The fixed 256-register cube and grey ramp (`SixelPalette`): one table look-up a pixel.
+        case fixed
+        /// A palette chosen for each image by median cut (`AdaptiveSixelPalette`), optionally with
+        /// Floyd–Steinberg error diffusion: much closer to the source, at a few milliseconds a frame.
+        case adaptive(diffusion: Bool)
     }
 
-    /// The palette as a decoder reproduces it (register n is element n).
-    package static var palette: [RGB] { SixelPalette.shared.colors }
+    /// The palette used for every image this encoder writes.
+    package let palette: PaletteChoice
+
+    package init(dither: Bool = false, palette: PaletteChoice = .fixed) {
+        self.dither = dither
+        self.palette = palette
+    }
+
+    /// The fixed palette as a decoder reproduces it (register n is element n).
+    package static var fixedPalette: [RGB] { SixelPalette.shared.colors }
 
     /// The register chosen for `color` without dithering.
     package static func register(for color: RGB) -> Int {
@@ -56,12 +69,23 @@ package struct SixelEncoder: Sendable {
             source.height <= SixelEncoder.maximumSize
         else {
             return SixelEncoder.frame(
-                width: 0, height: 0, used: [], body: UnsafeBufferPointer(start: nil, count: 0), before: before,
-                after: after)
+                width: 0, height: 0, used: [], definitions: [], body: UnsafeBufferPointer(start: nil, count: 0),
+                before: before, after: after)
         }
         var body = GrowableBytes(capacity: source.width * source.height / 4 + 4096)
         defer { body.release() }
         var used = [Bool](repeating: false, count: SixelPalette.registerCount)
+        // With an adaptive palette every pixel's register is chosen first (error diffusion runs across band
+        // boundaries); the bands then copy from that plane.
+        var definitions = SixelPalette.shared.definitions
+        var plane: UnsafeMutablePointer<UInt8>?
+        if case .adaptive(let diffusion) = palette {
+            let chosen = AdaptiveSixelPalette(image: source)
+            definitions = chosen.definitions
+            plane = .allocate(capacity: source.width * source.height)
+            chosen.quantise(source, diffuse: diffusion, into: plane!)
+        }
+        defer { plane?.deallocate() }
         source.pixels.withUnsafeBufferPointer { pixels in
             used.withUnsafeMutableBufferPointer { used in
                 var bands = BandEncoder(width: source.width, dither: dither)
@@ -69,7 +93,11 @@ package struct SixelEncoder: Sendable {
                 var top = 0
                 while top < source.height {
                     let rows = min(6, source.height - top)
-                    bands.quantise(pixels, top: top, rows: rows)
+                    if let plane {
+                        bands.copy(plane, top: top, rows: rows)
+                    } else {
+                        bands.quantise(pixels, top: top, rows: rows)
+                    }
                     bands.collectRuns(rows: rows)
                     bands.sortRunsByRegister()
                     body.ensure(additional: bands.outputBound)
@@ -82,23 +110,23 @@ package struct SixelEncoder: Sendable {
             }
         }
         return SixelEncoder.frame(
-            width: source.width, height: source.height, used: used,
+            width: source.width, height: source.height, used: used, definitions: definitions,
             body: UnsafeBufferPointer(start: body.base, count: body.count), before: before, after: after)
     }
 
     /// `before`, then the header, raster attributes, the used register definitions, the body and the
     /// terminator, then `after`.
     private static func frame(
-        width: Int, height: Int, used: [Bool], body: UnsafeBufferPointer<UInt8>, before: [UInt8], after: [UInt8]
+        width: Int, height: Int, used: [Bool], definitions: [[UInt8]], body: UnsafeBufferPointer<UInt8>,
+        before: [UInt8], after: [UInt8]
     ) -> [UInt8] {
-        let palette = SixelPalette.shared
         var bytes: [UInt8] = []
         bytes.reserveCapacity(before.count + body.count + 5200 + after.count)
         bytes.append(contentsOf: before)
         bytes.append(contentsOf: [0x1B, 0x50, 0x30, 0x3B, 0x31, 0x3B, 0x30, 0x71])  // ESC P 0;1;0 q
         bytes.append(contentsOf: "\"1;1;\(width);\(height)".utf8)
         for (register, isUsed) in used.enumerated() where isUsed {
-            bytes.append(contentsOf: palette.definitions[register])
+            bytes.append(contentsOf: definitions[register])
         }
         bytes.append(contentsOf: body)
         bytes.append(contentsOf: [0x1B, 0x5C])  // ESC \
@@ -216,6 +244,20 @@ private struct BandEncoder {
                     pixel += 3
                     out += 8
                 }
+            }
+        }
+    }
+
+    /// Copies `rows` rows of already chosen registers (row-major, one byte a pixel) into the band buffer.
+    func copy(_ plane: UnsafeMutablePointer<UInt8>, top: Int, rows: Int) {
+        let bands = UnsafeMutableRawPointer(columns).assumingMemoryBound(to: UInt8.self)
+        for row in 0..<rows {
+            var source = plane + (top + row) * width
+            var out = bands + row
+            for _ in 0..<width {
+                out.pointee = source.pointee
+                source += 1
+                out += 8
             }
         }
     }

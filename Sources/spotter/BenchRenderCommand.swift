@@ -89,13 +89,23 @@ struct BenchRenderCommand: ParsableCommand {
                 report("half-block \(label) 160x48 (KB/frame)", String(format: "%.1f", Double(run.totalBytes) / Double(count) / 1000))
             }
 
-            // Sixel at 640x360.
+            // Sixel at 640x360, with each palette; quality is the PSNR of the decoded sixel against the frame.
             let sixelFit = fittedSize(info, width: 640, height: 360)
             let sixelFrames = try images(width: sixelFit.width, height: sixelFit.height)
-            let sixel = GraphicsBenchmarks.sixel(frames: sixelFrames)
-            let sixelRate = sixel.framesPerSecond
-            report("sixel \(sixelFit.width)x\(sixelFit.height) (frames/s)", String(format: "%.0f", sixelRate))
-            report("sixel \(sixelFit.width)x\(sixelFit.height) (KB/frame)", String(format: "%.1f", Double(sixel.totalBytes) / Double(count) / 1000))
+            let size = "\(sixelFit.width)x\(sixelFit.height)"
+            var sixelRate = 0.0
+            for (label, choice) in [
+                ("fixed palette", SixelEncoder.PaletteChoice.fixed), ("adaptive palette", .adaptive(diffusion: false)),
+                ("adaptive palette + diffusion", .adaptive(diffusion: true)),
+            ] {
+                let run = GraphicsBenchmarks.sixel(frames: sixelFrames, palette: choice)
+                if choice == .fixed { sixelRate = run.framesPerSecond }
+                let encoder = SixelEncoder(palette: choice)
+                let quality = meanPSNR(sixelFrames) { encoder.encode($0) }
+                report("sixel \(label) \(size) (ms/frame)", String(format: "%.2f", run.millisecondsPerFrame))
+                report("sixel \(label) \(size) (KB/frame)", String(format: "%.1f", run.bytesPerFrame / 1000))
+                report("sixel \(label) \(size) (PSNR dB)", String(format: "%.2f", quality))
+            }
 
             if !noReference {
                 let reference = ReferenceRenderers(frames: sixelFrames)
@@ -109,9 +119,14 @@ struct BenchRenderCommand: ParsableCommand {
                 }
                 if let img2sixel = reference.img2sixelRate() {
                     report("img2sixel -b xterm256 -d none (frames/s, minus PNG decode)", String(format: "%.0f", img2sixel))
-                    report("ratio sixel: spotter / img2sixel", String(format: "%.1fx", sixelRate / img2sixel))
+                    report("ratio sixel fixed: spotter / img2sixel", String(format: "%.1fx", sixelRate / img2sixel))
                 } else {
                     report("img2sixel", "not installed (Scripts/bench-render installs it)")
+                }
+                // img2sixel's own default: a median-cut palette of 256 colours with its automatic diffusion.
+                if let adaptive = reference.img2sixelAdaptive() {
+                    report("img2sixel -p 256 (ms/frame, minus PNG decode)", String(format: "%.2f", adaptive.milliseconds))
+                    report("img2sixel -p 256 \(size) (PSNR dB)", String(format: "%.2f", meanPSNR(adaptive.pictures)))
                 }
             }
         } catch {
@@ -130,8 +145,10 @@ struct BenchRenderCommand: ParsableCommand {
 final class ReferenceRenderers {
     let directory: URL
     let files: [String]
+    let frames: [RGBImage]
 
     init(frames: [RGBImage]) {
+        self.frames = frames
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("spotter-bench-\(getpid())")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         directory = dir
@@ -173,8 +190,41 @@ final class ReferenceRenderers {
         return Double(files.count) / max(1e-6, total - (decodeSeconds ?? 0))
     }
 
+    /// img2sixel with a 256-colour median-cut palette and its default diffusion: time per frame and the pictures
+    /// its output decodes to, paired with the frames.
+    func img2sixelAdaptive() -> (milliseconds: Double, pictures: [(RGBImage, RGBImage?)])? {
+        guard let total = time("img2sixel", ["-p", "256"]), let tool = ReferenceRenderers.find("img2sixel") else {
+            return nil
+        }
+        let pictures = zip(frames, files).map { frame, file -> (RGBImage, RGBImage?) in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: tool)
+            process.arguments = ["-p", "256", file]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            guard (try? process.run()) != nil else { return (frame, nil) }
+            let bytes = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (frame, ImageQuality.sixelPicture([UInt8](bytes)))
+        }
+        return (max(0, total - (decodeSeconds ?? 0)) * 1000 / Double(max(1, files.count)), pictures)
+    }
+
     func img2sixelRate() -> Double? {
         guard let total = time("img2sixel", ["-b", "xterm256", "-d", "none"]) else { return nil }
         return Double(files.count) / max(1e-6, total - (decodeSeconds ?? 0))
     }
+}
+
+/// Mean PSNR (dB) of the pictures an encoder's output decodes to, against the frames it was given.
+func meanPSNR(_ frames: [RGBImage], encode: (RGBImage) -> [UInt8]) -> Double {
+    meanPSNR(frames.map { ($0, ImageQuality.sixelPicture(encode($0))) })
+}
+
+/// Mean PSNR (dB) over (source, shown) pairs; a picture that did not decode or has the wrong size counts as NaN.
+func meanPSNR(_ pairs: [(RGBImage, RGBImage?)]) -> Double {
+    guard !pairs.isEmpty else { return .nan }
+    let values = pairs.map { source, shown in shown.flatMap { ImageQuality.psnr(source, $0) } ?? .nan }
+    return values.reduce(0, +) / Double(values.count)
 }

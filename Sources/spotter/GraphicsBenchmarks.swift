@@ -36,8 +36,10 @@ package enum GraphicsBenchmarks {
     }
 
     /// Encodes every frame as a complete sixel image, `passes` times over the sequence.
-    package static func sixel(frames: [RGBImage], dither: Bool = false, passes: Int = 1) -> Result {
-        let encoder = SixelEncoder(dither: dither)
+    package static func sixel(
+        frames: [RGBImage], dither: Bool = false, palette: SixelEncoder.PaletteChoice = .fixed, passes: Int = 1
+    ) -> Result {
+        let encoder = SixelEncoder(dither: dither, palette: palette)
         var bytes = 0
         let clock = ContinuousClock()
         let start = clock.now

@@ -8,7 +8,7 @@ private let bucketRadius = 1.5 * 3.0.squareRoot()
 
 /// Euclidean distance from `color` to the nearest palette entry.
 private func nearestPaletteDistance(_ color: RGB) -> Double {
-    Double(SixelEncoder.palette.map { squaredDistance($0, color) }.min() ?? 0).squareRoot()
+    Double(SixelEncoder.fixedPalette.map { squaredDistance($0, color) }.min() ?? 0).squareRoot()
 }
 
 /// Decodes and checks the structure every encoder output must have; returns the decoder for pixel checks.
@@ -30,7 +30,7 @@ private func decodeChecked(_ bytes: [UInt8], width: Int, height: Int, _ label: S
 struct SixelEncoderTests {
     @Test("The fixed palette: 216 cube entries at 0/51/.../255 and 40 distinct greys")
     func palette() {
-        let palette = SixelEncoder.palette
+        let palette = SixelEncoder.fixedPalette
         #expect(palette.count == 256)
         #expect(Set(palette).count == 256)
         let levels: Set<UInt8> = [0, 51, 102, 153, 204, 255]

@@ -1,36 +1,34 @@
-import TerminalGraphics
-
-/// A sixel decoder written for the tests: parses the DCS header, raster attributes, colour definitions
+/// A sixel decoder, used by the tests and by `spotter bench render` to score encoders (ours and img2sixel) the same way: parses the DCS header, raster attributes, colour definitions
 /// (RGB percent -> round(p * 255 / 100)), register selection, data characters, `!` repeats, `$` and `-`,
 /// and records structural faults the encoder must never produce.
-struct SixelDecoder {
-    var introducerParameters: [Int] = []
-    var rasterWidth = -1
-    var rasterHeight = -1
+package struct SixelDecoder {
+    package var introducerParameters: [Int] = []
+    package var rasterWidth = -1
+    package var rasterHeight = -1
     /// Register definitions in percent, as sent.
-    var definitionPercents: [Int: (Int, Int, Int)] = [:]
-    var pixels: [RGB] = []
-    var paintCounts: [Int] = []
-    var errors: [String] = []
+    package var definitionPercents: [Int: (Int, Int, Int)] = [:]
+    package var pixels: [RGB] = []
+    package var paintCounts: [Int] = []
+    package var errors: [String] = []
     /// Register rows that ended in `?` (a trailing empty run the encoder should have dropped).
-    var trailingEmptyRuns = 0
+    package var trailingEmptyRuns = 0
     /// Register rows that painted nothing.
-    var emptySelections = 0
-    var bandCount = 0
-    var repeatTokens = 0
-    var terminated = false
+    package var emptySelections = 0
+    package var bandCount = 0
+    package var repeatTokens = 0
+    package var terminated = false
 
-    static func decode(_ bytes: [UInt8]) -> SixelDecoder {
+    package static func decode(_ bytes: [UInt8]) -> SixelDecoder {
         var decoder = SixelDecoder()
         decoder.run(bytes)
         return decoder
     }
 
-    static func eightBit(_ percent: Int) -> UInt8 {
+    package static func eightBit(_ percent: Int) -> UInt8 {
         UInt8((min(100, max(0, percent)) * 255 + 50) / 100)
     }
 
-    func pixel(x: Int, y: Int) -> RGB { pixels[y * rasterWidth + x] }
+    package func pixel(x: Int, y: Int) -> RGB { pixels[y * rasterWidth + x] }
 
     private mutating func run(_ bytes: [UInt8]) {
         guard bytes.count >= 4, bytes[0] == 0x1B, bytes[1] == 0x50 else {
