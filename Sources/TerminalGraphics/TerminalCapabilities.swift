@@ -25,12 +25,16 @@ package struct TerminalCapabilities: Sendable, Equatable {
     package var sgrPixelMouse: Bool
     /// XTVERSION text (e.g. "XTerm(379)", "tmux 3.3a"), else `TERM_PROGRAM`.
     package var terminalName: String?
+    /// The largest sixel image the terminal draws (XTSMGRAPHICS geometry), when it says.
+    package var graphicsLimit: PixelSize?
 
     package init(
         sixel: Bool = false, truecolor: Bool = false, colorRegisters: Int = 0, cellWidth: Int? = nil,
         cellHeight: Int? = nil, columns: Int = 80, rows: Int = 24, inMultiplexer: Bool = false,
-        synchronizedOutput: Bool = false, sgrPixelMouse: Bool = false, terminalName: String? = nil
+        synchronizedOutput: Bool = false, sgrPixelMouse: Bool = false, terminalName: String? = nil,
+        graphicsLimit: PixelSize? = nil
     ) {
+        self.graphicsLimit = graphicsLimit
         self.sixel = sixel
         self.truecolor = truecolor
         self.colorRegisters = colorRegisters
@@ -92,8 +96,8 @@ package struct TerminalCapabilities: Sendable, Equatable {
     /// Combines parsed replies, the environment and the window size (pure; `probe` gathers the inputs).
     ///
     /// Sixel needs DA1 attribute 4; inside tmux also tmux >= 3.4 (older tmux swallows sixel), and never
-    /// inside GNU screen. Cell size: `CSI 16 t`, else text area or XTSMGRAPHICS geometry divided by the
-    /// cell counts, else the window size's pixel fields. Synchronized output and SGR-Pixels are only trusted
+    /// inside GNU screen. Cell size: `CSI 16 t`, else the text area (`CSI 14 t`) or the window size's pixel
+    /// fields divided by the cell counts, else XTSMGRAPHICS geometry (which is also kept as `graphicsLimit`). Synchronized output and SGR-Pixels are only trusted
     /// outside multiplexers (tmux 3.3 does not implement 1016, and newer tmux may claim 2026 for itself).
     package static func combine(
         replies: TerminalReplies, environment: [String: String], windowSize: WindowSize?
@@ -125,17 +129,19 @@ package struct TerminalCapabilities: Sendable, Equatable {
             rows = envRows
         }
 
+        // The window decides the cell size; XTSMGRAPHICS geometry is the largest graphic the terminal draws
+        // (xterm caps it at 1000x1000 whatever the window), so it is only a last resort and otherwise a cap.
         var cell: PixelSize?
         if let size = replies.cellPixelSize, size.width > 0, size.height > 0 {
             cell = size
-        } else if let area = replies.textAreaPixelSize ?? replies.graphicsGeometry,
-            area.width >= columns, area.height >= rows
-        {
+        } else if let area = replies.textAreaPixelSize, area.width >= columns, area.height >= rows {
             cell = PixelSize(width: area.width / columns, height: area.height / rows)
         } else if let size = windowSize, size.pixelWidth >= columns, size.pixelHeight >= rows,
             size.columns > 0, size.rows > 0
         {
             cell = PixelSize(width: size.pixelWidth / size.columns, height: size.pixelHeight / size.rows)
+        } else if let area = replies.graphicsGeometry, area.width >= columns, area.height >= rows {
+            cell = PixelSize(width: area.width / columns, height: area.height / rows)
         }
 
         let truecolor = hints.truecolor || isTmux || knownTruecolorTerminal(versionText)
@@ -146,7 +152,8 @@ package struct TerminalCapabilities: Sendable, Equatable {
             inMultiplexer: inMultiplexer,
             synchronizedOutput: replies.supportsMode(2026) && !inMultiplexer,
             sgrPixelMouse: replies.supportsMode(1016) && !inMultiplexer,
-            terminalName: versionText ?? hints.termProgram)
+            terminalName: versionText ?? hints.termProgram,
+            graphicsLimit: sixel ? replies.graphicsGeometry.flatMap { $0.width > 0 && $0.height > 0 ? $0 : nil } : nil)
     }
 
     /// True for tmux 3.4 and later ("3.3a" -> false, "3.4" -> true, "next-3.5" -> true).

@@ -286,7 +286,7 @@ struct AskCommand: ParsableCommand {
             "steps": answer.topLogits.map { ["ids": $0.ids, "logits": $0.values.map(Double.init)] },
         ]
         let data = try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys])
-        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        try AtomicFileWriter.write([UInt8](data), to: path)
     }
 
     static func describe(_ reason: StopReason) -> String {

@@ -132,6 +132,24 @@ struct TerminalCapabilitiesTests {
         #expect(GraphicsMode.auto.resolve(capabilities) == .sixel)
     }
 
+    /// xterm -ti vt340 in a 160x48 window 1284 px wide: xterm answers the graphics geometry capped at 1000 px and
+    /// (with its default allowWindowOps) not 14t/16t; the window's pixels give the real 8 px cells.
+    @Test("A large xterm window: cells from the window's pixels, the capped geometry only as the image limit")
+    func largeXtermWindow() {
+        let replies = TerminalReplyParser.parse(
+            Array((Recorded.xtermVersion + Recorded.vt340Colors + "\u{1B}[?2;0;1000;1000S" + Recorded.xtermVT340DA1).utf8))
+        let capabilities = TerminalCapabilities.combine(
+            replies: replies, environment: ["TERM": "xterm"],
+            windowSize: WindowSize(columns: 160, rows: 48, pixelWidth: 1284, pixelHeight: 868))
+        #expect(capabilities.sixel)
+        #expect(capabilities.cellWidth == 8 && capabilities.cellHeight == 18)
+        #expect(capabilities.graphicsLimit == PixelSize(width: 1000, height: 1000))
+        // Without window pixels (some terminals leave them 0) the geometry is the last resort.
+        let blind = TerminalCapabilities.combine(
+            replies: replies, environment: ["TERM": "xterm"], windowSize: WindowSize(columns: 160, rows: 48))
+        #expect(blind.cellWidth == 6 && blind.cellHeight == 20)
+    }
+
     @Test("A cell-size reply wins over geometry; without any, TIOCGWINSZ pixels are used")
     func cellSizeSources() {
         let withCell = TerminalReplyParser.parse(Array((Recorded.cellSize + Recorded.vt340Geometry).utf8))
