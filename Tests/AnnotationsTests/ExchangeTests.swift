@@ -182,7 +182,12 @@ import Testing
         let (_, imported) = try AnnotationExchange.importFile(path: file.path, into: store)
         #expect(imported.warnings.contains("2 out-of-range coordinates were clamped to the frame"))
         #expect(store.track(TrackID(4))?.entries.map(\.x) == [0, 20])
-        #expect(store.track(TrackID(5))?.entries == [PointEntry(frame: 1, x: 640, y: 480, visibility: .occluded)])
+        // Object 5 is not listed at frame 2: absent there (outside), not held or interpolated through.
+        #expect(
+            store.track(TrackID(5))?.entries == [
+                PointEntry(frame: 1, x: 640, y: 480, visibility: .occluded),
+                PointEntry(frame: 2, x: 640, y: 480, visibility: .outside),
+            ])
     }
 
     @Test func publicTrackingRecordsImport() throws {
