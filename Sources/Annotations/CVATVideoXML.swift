@@ -70,6 +70,13 @@ enum CVATVideoXML {
             line("              <default_value>true</default_value>")
             line("              <values>true\nfalse</values>")
             line("            </attribute>")
+            line("            <attribute>")
+            line("              <name>spotter_position</name>")
+            line("              <mutable>True</mutable>")
+            line("              <input_type>text</input_type>")
+            line("              <default_value></default_value>")
+            line("              <values></values>")
+            line("            </attribute>")
             line("          </attributes>")
             line("        </label>")
         }
@@ -225,7 +232,19 @@ enum CVATVideoXML {
             imported.queries = try list.map { try QueryRecord(json: $0, fail: fail) }
         }
         if reader.imageCount > 0 {
-            imported.warnings.append("\(reader.imageCount) <image> elements (CVAT for images) were ignored; export as CVAT for video 1.1")
+            // CVAT for images (datumaro writes it): no track identity, so every point is a single-point track.
+            var count = 0
+            for (label, shape) in reader.imagePoints where !shape.outside {
+                for (x, y) in shape.points {
+                    imported.tracks.append(
+                        NewTrack(
+                            label: label,
+                            entries: [PointEntry(frame: shape.frame, x: x, y: y, visibility: shape.occluded ? .occluded : .visible)]))
+                    count += 1
+                }
+            }
+            imported.warnings.append(
+                "\(reader.imageCount) <image> elements (CVAT for images): \(count) points read as single-point tracks, since the format keeps no track identity")
         }
         if !reader.skippedTracks.isEmpty {
             let kinds = reader.skippedTracks.sorted { $0.key < $1.key }.map { "\($0.value) <\($0.key)>" }
@@ -391,6 +410,9 @@ enum CVATVideoXML {
         var skippedTracks: [String: Int] = [:]
         var skippedTrackLines: [(kind: String, line: Int)] = []
         var skeletonKeypointTracks = 0
+        /// `<points>` of CVAT-for-images `<image>` elements (datumaro's CVAT writer), with the image's frame.
+        var imagePoints: [(label: String, shape: Shape)] = []
+        private var currentImageFrame: Int?
         private var currentSkeleton: Shape?
         private var keypointShapes: [(label: String, shapes: [Shape])] = []
         private var otherShapeKind: String?
@@ -434,7 +456,24 @@ enum CVATVideoXML {
                 keypointShapes = []
                 otherShapeKind = nil
             case "image":
-                if parent == "annotations" { imageCount += 1 }
+                if parent == "annotations" {
+                    imageCount += 1
+                    currentImageFrame = (attributes["frame"] ?? attributes["id"]).flatMap { Int($0) }
+                }
+            case "points" where parent == "image":
+                guard let frame = currentImageFrame, let label = attributes["label"] else { return }
+                var points: [(Double, Double)] = []
+                for pair in (attributes["points"] ?? "").split(separator: ";") {
+                    let parts = pair.split(separator: ",").compactMap { Double($0) }
+                    guard parts.count == 2, parts.allSatisfy(\.isFinite) else {
+                        throw fail(line, "invalid points \"\(attributes["points"] ?? "")\"")
+                    }
+                    points.append((parts[0], parts[1]))
+                }
+                imagePoints.append(
+                    (label, Shape(
+                        frame: frame, keyframe: true, outside: attributes["outside"] == "1",
+                        occluded: attributes["occluded"] == "1", points: points, attributes: [:], line: line)))
             case "skeleton":
                 guard currentTrack != nil, parent == "track" else { return }
                 let frame = attributes["frame"].flatMap { Int($0) } ?? 0
@@ -527,6 +566,8 @@ enum CVATVideoXML {
                 currentTrack = nil
             case "skeleton":
                 currentSkeleton = nil
+            case "image":
+                currentImageFrame = nil
             case "points":
                 if let shape = currentShape {
                     currentTrack?.shapes.append(shape)

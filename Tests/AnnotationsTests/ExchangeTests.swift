@@ -96,7 +96,8 @@ import Testing
         #expect(
             cats["answer"]?.stringValue
                 == #"<tracks coords="0.0 1 200 200;0.5 1 300 267 2 062 083;1.0 2 062 083;1.5 1 503 402">cat</tracks>"#)
-        #expect(cats["frame_trajectories"]?.arrayValue?.count == 5)
+        // Trajectories follow Molmo2's rule `frame % (fps // sampling_fps) == 0` (4 fps, 2 fps: frames 0, 2, 4, 6).
+        #expect(cats["frame_trajectories"]?.arrayValue?.count == 4)
         let dog = records[1]
         #expect(dog["task"]?.stringValue == "video_point")
         // Frame 1 (0.25 s) lies halfway between the samples at 0.0 and 0.5 s; ties go to the earlier sample.
