@@ -19,7 +19,11 @@ package enum AnnotationFormat: String, CaseIterable, Sendable {
         if lower.hasSuffix(".xml") { return .cvat }
         let head = String(decoding: bytes.prefix(4096), as: UTF8.self)
         if head.hasPrefix("<?xml") || head.contains("<annotations") { return .cvat }
-        if head.contains("\"tapvid") || head.contains("\"target_points\"") || head.contains("\"query_points\"") {
+        // TAP-Vid: Spotter's JSON, or tapnet's pickle layout as JSON (`points` normalised, `occluded`).
+        if head.contains("\"tapvid") || head.contains("\"target_points\"") || head.contains("\"query_points\"")
+            || (head.contains("\"occluded\"") && head.contains("\"points\"") && !head.contains("\"task\""))
+            || head.contains("\"video\": [") || head.contains("\"video\":[")
+        {
             return .tapvid
         }
         if head.hasPrefix("{") { return .molmo2 }

@@ -167,4 +167,47 @@ import Testing
         }
         #expect(imported.warnings.contains { $0.contains("<size>") })
     }
+
+    /// Spotter's TAP-Vid export → Scripts/tapvid_to_pickle.py → tapnet's pickle layout; the pickle written back as
+    /// JSON (as a user would) imports into a fresh project described only by the media, at the same pixels.
+    @Test func tapVidPickleLayoutRoundTripsWithThePixelCentreConvention() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let media = testVideo(frameCount: 30, width: 320, height: 240, fps: 10)
+        let store = try ProjectStore.inMemory(media: media)
+        try store.apply(
+            .createTracks([
+                NewTrack(label: "p", entries: [PointEntry(frame: 2, x: 0.5, y: 0.5), PointEntry(frame: 20, x: 100.25, y: 30)]),
+                NewTrack(label: "p", entries: [PointEntry(frame: 0, x: 319.5, y: 10, visibility: .occluded)]),
+            ]))
+        let export = dir.file("export.json")
+        let pickle = dir.file("tracks.pkl")
+        let pickleJSON = dir.file("pickle.json")
+        try AnnotationExchange.export(store.snapshot(), format: .tapvid, to: export.path)
+        let converter = Self.repositoryRoot.appendingPathComponent("Scripts/tapvid_to_pickle.py").path
+        _ = try Self.runPython([converter, export.path, pickle.path])
+        // What tapnet's create_davis_dataset does with the pickle (`points * [W, H]`), and the pickle as JSON.
+        let check = """
+            import pickle, json, sys, numpy as np
+            doc = pickle.load(open(sys.argv[1], "rb"))
+            (name, item), = doc.items()
+            assert item["video"].shape == (30, 240, 320, 3) and item["video"].dtype == np.uint8
+            assert item["points"].shape == (2, 30, 2) and item["occluded"].shape == (2, 30)
+            scaled = item["points"] * np.array([item["video"].shape[2], item["video"].shape[1]])
+            json.dump({name: {"points": item["points"].tolist(), "occluded": item["occluded"].tolist()}}, open(sys.argv[2], "w"))
+            print(json.dumps(scaled[0, 2].tolist()))
+            """
+        let scaled = try Self.runPython(["-c", check, pickle.path, pickleJSON.path])
+        // Spotter's (0.5, 0.5) is the centre of the first pixel: TAP-Vid's pixel (0, 0).
+        #expect(try JSONParser.parse(scaled) == .array([.number(0), .number(0)]))
+        let imported = try AnnotationExchange.read(path: pickleJSON.path, targetMedia: media)
+        #expect(imported.tracks.count == 2)
+        let first = try #require(store.tracks.first)
+        for (frame, entry) in imported.tracks[0].entries.enumerated() {
+            // TAP-Vid needs a position on every frame: the export's held position where the track is not shown.
+            let original = try #require(first.heldPosition(at: frame))
+            #expect(abs(entry.x - original.x) < 1e-9 && abs(entry.y - original.y) < 1e-9, "frame \(frame)")
+            #expect((entry.visibility == .visible) == (frame >= 2 && frame <= 20))
+        }
+    }
 }
