@@ -50,4 +50,25 @@ import Testing
         #expect(text.contains(#""category":"animal""#) && text.contains(#""video_source":"youtube""#))
         #expect(text.contains(#""two_fps_timestamps":[2]"#))
     }
+
+    /// tapnet's pickle layout written as JSON (normalised, pixel-centre points) into a fresh project: `--media` gives
+    /// the size, and the file is recognised as TAP-Vid.
+    @Test func tapVidPickleStyleJSONImportsIntoAFreshProject() throws {
+        let (directory, video) = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("davis.json").path
+        let frames = 210
+        let points = Array(repeating: "[0.25, 0.5]", count: frames).joined(separator: ", ")
+        let flags = Array(repeating: "false", count: frames).joined(separator: ", ")
+        let text = #"{"shapes": {"points": [["# + points + #"]], "occluded": [["# + flags + "]]}}\n"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+        let result = try runSpotter(["import", file, "--media", video])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("imported 1 tracks (\(frames) points)"), "\(result.stdout)")
+        let out = directory.appendingPathComponent("out.json").path
+        #expect(try runSpotter(["export", video, "--format", "tapvid", "-o", out]).status == 0)
+        // 0.25 · 640 + 0.5 = 160.5, 0.5 · 360 + 0.5 = 180.5 (Spotter's pixel-corner origin).
+        let exported = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(exported.contains("[160.5,180.5]"))
+    }
 }
