@@ -476,7 +476,9 @@ enum CVATVideoXML {
                         occluded: attributes["occluded"] == "1", points: points, attributes: [:], line: line)))
             case "skeleton":
                 guard currentTrack != nil, parent == "track" else { return }
-                let frame = attributes["frame"].flatMap { Int($0) } ?? 0
+                guard let frame = attributes["frame"].flatMap({ Int($0) }) else {
+                    throw fail(line, "<skeleton> without an integer frame")
+                }
                 currentSkeleton = Shape(
                     frame: frame, keyframe: attributes["keyframe"] == "1", outside: attributes["outside"] == "1",
                     occluded: attributes["occluded"] == "1", points: [], attributes: [:], line: line)

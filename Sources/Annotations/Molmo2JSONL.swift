@@ -642,7 +642,8 @@ enum Molmo2JSONL {
                     masksByObject[id] = list
                 }
             }
-            let frameOffset = media.frameCount > 0 && start >= media.frameCount ? start : 0
+            // Frames relative to the clip when `start_frame` lies past the media (the media is the clip itself).
+            let base = media.frameCount > 0 && start >= media.frameCount ? 0 : start
             for object in objects {
                 guard let fields = object.objectValue, let id = objectKey(fields["object_id"]),
                     let perFrame = fields["points"]?.arrayValue
@@ -650,7 +651,7 @@ enum Molmo2JSONL {
                 var track = newForeignTrack(id: id, label: label)
                 var listed: [Int] = []
                 for (k, value) in perFrame.enumerated() {
-                    let index = k + start - frameOffset
+                    let index = k + base
                     listed.append(index)
                     if case .null = value { continue }
                     if let cells = value.arrayValue, cells.isEmpty { continue }
@@ -658,7 +659,7 @@ enum Molmo2JSONL {
                     track.entries.append(try point(x, y, frame: index))
                 }
                 for (k, value) in (masksByObject[id] ?? []).enumerated() {
-                    if let mask = try readRLE(value, fail: fail) { track.masks[k + start - frameOffset] = mask }
+                    if let mask = try readRLE(value, fail: fail) { track.masks[k + base] = mask }
                 }
                 tracks.append(markAbsence(track, listedFrames: listed, media: media))
             }

@@ -190,6 +190,25 @@ import Testing
         #expect(named.entries.count == 3)
     }
 
+    @Test func hostileFrameOffsetsInTrackRowsNeverCrash() throws {
+        for start in ["9223372036854775000", "-9223372036854775000", "5", "1e300"] {
+            let record =
+                #"{"exp":"x","start_frame":"# + start + #","mask_id":["1"],"points":[{"object_id":"1","points":[[1,2],null,[3,4]]}]}"#
+            let store = try ProjectStore.inMemory(media: testVideo(frameCount: 10))
+            let dir = try TemporaryDirectory()
+            defer { dir.remove() }
+            let file = dir.file("hostile.jsonl")
+            try Data((record + "\n").utf8).write(to: file)
+            // Either placed on the media's frames or refused with a one-line error; never a trap.
+            do {
+                try AnnotationExchange.importFile(path: file.path, into: store)
+                #expect(store.tracks.allSatisfy { $0.entries.allSatisfy { (0..<10).contains($0.frame) } })
+            } catch let error as AnnotationError {
+                #expect(!"\(error)".contains("\n"))
+            }
+        }
+    }
+
     @Test func aBareNumberAnswerIsACountWithAWarning() throws {
         let record = #"{"task":"video_count","label":"birds","answer":"11"}"#
         let imported = try AnnotationExchange.decode(
