@@ -63,10 +63,18 @@ pickle.dump([(r, media, r["clip_start"], r["clip_end"]) for r in points], open(p
 m2._get_video_point_preprocessed_path = lambda name: pkl
 vp = m2.Molmo2VideoPoint("train")
 print("Molmo2VideoPoint.load kept", len(vp.data), "of", len(points), "rows")
+from olmo.preprocessing.point_formatter import LegacyPointFormatting
+formatter = LegacyPointFormatting()
 for d in vp.data:
     msgs = d.get("message_list", [d])
     for m in msgs:
         print(f"  {m['label']}: count {m['count']}, points {sum(len(p) for p in m['points'])}, timestamps {m['timestamps']}, clip {d.get('metadata', m.get('metadata'))}")
+        # The training target Molmo2's formatter builds, whose stated total must equal the record's count.
+        text = formatter.format_video_points(
+            m["timestamps"], [[[p["x"], p["y"]] for p in fr] for fr in m["points"]], 100, m["label"], mode="point_count")
+        total = int(text.rsplit(":", 1)[1].strip(" ."))
+        print(f"    formatter: ...{text[-60:]!r}")
+        assert total == m["count"], (total, m["count"])
 
 # 3. Evaluation rows: Molmo2VideoPointEval.load() and Molmo2VideoTrack._create_message_list / eval masks.
 pe = [r for r in evals if "two_fps_timestamps" in r]
