@@ -70,6 +70,13 @@ enum CVATVideoXML {
             line("              <default_value>true</default_value>")
             line("              <values>true\nfalse</values>")
             line("            </attribute>")
+            line("            <attribute>")
+            line("              <name>spotter_position</name>")
+            line("              <mutable>True</mutable>")
+            line("              <input_type>text</input_type>")
+            line("              <default_value></default_value>")
+            line("              <values></values>")
+            line("            </attribute>")
             line("          </attributes>")
             line("        </label>")
         }
@@ -100,14 +107,24 @@ enum CVATVideoXML {
                 attributes += " spotter_masks=\"\(escape(w.text))\""
             }
             line("  <track \(attributes)>")
+            var held: PointEntry?
             for entry in track.entries {
+                // CVAT interpolates toward an outside keyframe's coordinates; Spotter holds the last position until
+                // it. An outside shape is written at the held position so CVAT draws the same; its own coordinates
+                // travel in `spotter_position`.
+                var written = (x: entry.x, y: entry.y)
+                if entry.visibility == .outside, let held { written = (held.x, held.y) }
                 line(
                     "    <points frame=\"\(entry.frame)\" keyframe=\"1\" outside=\"\(entry.visibility == .outside ? 1 : 0)\""
-                        + " occluded=\"\(entry.visibility == .occluded ? 1 : 0)\" points=\"\(coordinate(entry.x)),\(coordinate(entry.y))\" z_order=\"0\">"
+                        + " occluded=\"\(entry.visibility == .occluded ? 1 : 0)\" points=\"\(coordinate(written.x)),\(coordinate(written.y))\" z_order=\"0\">"
                 )
                 line("      <attribute name=\"provenance\">\(entry.provenance.name)</attribute>")
                 line("      <attribute name=\"spotter_keyframe\">\(entry.isKeyframe ? "true" : "false")</attribute>")
+                if written.x != entry.x || written.y != entry.y {
+                    line("      <attribute name=\"spotter_position\">\(coordinate(entry.x)),\(coordinate(entry.y))</attribute>")
+                }
                 line("    </points>")
+                held = entry.visibility == .outside ? nil : entry
             }
             if let last = track.entries.last, last.visibility != .outside, last.frame + 1 < media.frameCount {
                 line(
@@ -183,8 +200,14 @@ enum CVATVideoXML {
         var line: Int
     }
 
-    static func decode(_ bytes: [UInt8], path: String, targetMedia: MediaDescriptor?) throws -> ImportedProject {
+    static func decode(
+        _ bytes: [UInt8], path: String, targetMedia: MediaDescriptor?, refuseOtherShapes: Bool = false
+    ) throws -> ImportedProject {
         let reader = try Reader.read(bytes, path: path)
+        if refuseOtherShapes, let first = reader.skippedTrackLines.first {
+            throw AnnotationError.malformed(
+                path: path, line: first.line, reason: "<\(first.kind)> tracks are not point tracks (refused as asked)")
+        }
         guard reader.sawAnnotations else {
             throw AnnotationError.malformed(path: path, line: 0, reason: "not a CVAT annotations file (no <annotations>)")
         }
@@ -209,9 +232,43 @@ enum CVATVideoXML {
             imported.queries = try list.map { try QueryRecord(json: $0, fail: fail) }
         }
         if reader.imageCount > 0 {
-            imported.warnings.append("\(reader.imageCount) <image> elements (CVAT for images) were ignored; export as CVAT for video 1.1")
+            // CVAT for images (datumaro writes it): no track identity, so every point is a single-point track.
+            var count = 0
+            for (label, shape) in reader.imagePoints where !shape.outside {
+                for (x, y) in shape.points {
+                    imported.tracks.append(
+                        NewTrack(
+                            label: label,
+                            entries: [PointEntry(frame: shape.frame, x: x, y: y, visibility: shape.occluded ? .occluded : .visible)]))
+                    count += 1
+                }
+            }
+            imported.warnings.append(
+                "\(reader.imageCount) <image> elements (CVAT for images): \(count) points read as single-point tracks, since the format keeps no track identity")
         }
-        let frameCount = reader.text["size"].flatMap { Int($0) } ?? imported.media?.frameCount ?? targetMedia?.frameCount ?? 0
+        if !reader.skippedTracks.isEmpty {
+            let kinds = reader.skippedTracks.sorted { $0.key < $1.key }.map { "\($0.value) <\($0.key)>" }
+            imported.warnings.append("skipped tracks that are not point tracks: \(kinds.joined(separator: ", "))")
+        }
+        if reader.skeletonKeypointTracks > 0 {
+            imported.warnings.append(
+                "\(reader.skeletonKeypointTracks) skeleton keypoints read as point tracks named skeleton/keypoint")
+        }
+        // `<size>` is the task's frame count in CVAT's writer, but other writers (datumaro) put the item count there;
+        // the media's own frame count wins when they differ, and the last annotated frame bounds it from below.
+        let lastShapeFrame = reader.tracks.flatMap(\.shapes).map(\.frame).max() ?? -1
+        let fileSize = reader.text["size"].flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        var frameCount = fileSize ?? imported.media?.frameCount ?? targetMedia?.frameCount ?? 0
+        if let known = imported.media?.frameCount ?? targetMedia?.frameCount, known > 0, frameCount != known {
+            if fileSize != nil {
+                imported.warnings.append("<size> \(frameCount) differs from the media's \(known) frames; using the media's")
+            }
+            frameCount = known
+        }
+        if frameCount < lastShapeFrame + 1 {
+            imported.warnings.append("<size> \(frameCount) is below the last annotated frame \(lastShapeFrame); using \(lastShapeFrame + 1)")
+            frameCount = lastShapeFrame + 1
+        }
         var labelColors: [String: RGBColor] = [:]
         for (name, color) in reader.labelColors { labelColors[name] = RGBColor(hex: color) }
         for element in reader.tracks {
@@ -264,7 +321,11 @@ enum CVATVideoXML {
             for (s, shape) in shapes.enumerated() {
                 guard shape.frame >= 0 else { throw fail(shape.line, "negative frame \(shape.frame)") }
                 guard pointIndex < shape.points.count else { continue }
-                let (x, y) = shape.points[pointIndex]
+                var (x, y) = shape.points[pointIndex]
+                if ours, pointCount == 1, let position = shape.attributes["spotter_position"] {
+                    let parts = position.split(separator: ",").compactMap { Double($0) }
+                    if parts.count == 2, parts.allSatisfy(\.isFinite) { (x, y) = (parts[0], parts[1]) }
+                }
                 let visibility: Visibility = shape.outside ? .outside : (shape.occluded ? .occluded : .visible)
                 let provenanceName = shape.attributes["provenance"]
                 // Our own end-of-track marker carries no provenance.
@@ -310,7 +371,28 @@ enum CVATVideoXML {
                 }
             }
             track.entries = holdToEnd(sortedUnique(track.entries + kept))
+            if !ours { track.entries = followCVATTowardOutside(track.entries) }
             out.append(track)
+        }
+        return out
+    }
+
+    /// CVAT moves a point linearly from a keyframe toward the next outside keyframe's coordinates (and hides it only
+    /// at that frame); Spotter holds the position until the outside entry. An interpolated entry one frame before
+    /// the outside one, at CVAT's position there, makes Spotter draw what CVAT draws on every frame between.
+    static func followCVATTowardOutside(_ entries: [PointEntry]) -> [PointEntry] {
+        var out: [PointEntry] = []
+        for (i, entry) in entries.enumerated() {
+            out.append(entry)
+            guard i + 1 < entries.count, entry.visibility != .outside else { continue }
+            let next = entries[i + 1]
+            guard next.visibility == .outside, next.frame - entry.frame > 1, next.x != entry.x || next.y != entry.y
+            else { continue }
+            let t = Double(next.frame - 1 - entry.frame) / Double(next.frame - entry.frame)
+            out.append(
+                PointEntry(
+                    frame: next.frame - 1, x: entry.x + (next.x - entry.x) * t, y: entry.y + (next.y - entry.y) * t,
+                    visibility: entry.visibility, provenance: .interpolated, isKeyframe: false))
         }
         return out
     }
@@ -324,6 +406,16 @@ enum CVATVideoXML {
         var labelColors: [(String, String)] = []
         var tracks: [TrackElement] = []
         var imageCount = 0
+        /// Tracks of other shapes (box, polygon, …) left out, by element name, and where they start.
+        var skippedTracks: [String: Int] = [:]
+        var skippedTrackLines: [(kind: String, line: Int)] = []
+        var skeletonKeypointTracks = 0
+        /// `<points>` of CVAT-for-images `<image>` elements (datumaro's CVAT writer), with the image's frame.
+        var imagePoints: [(label: String, shape: Shape)] = []
+        private var currentImageFrame: Int?
+        private var currentSkeleton: Shape?
+        private var keypointShapes: [(label: String, shapes: [Shape])] = []
+        private var otherShapeKind: String?
         private var stack: [String] = []
         private var buffer = ""
         private var currentTrack: TrackElement?
@@ -361,10 +453,53 @@ enum CVATVideoXML {
             case "track":
                 guard parent == "annotations" else { return }
                 currentTrack = TrackElement(attributes: attributes, shapes: [], line: line)
+                keypointShapes = []
+                otherShapeKind = nil
             case "image":
-                if parent == "annotations" { imageCount += 1 }
-            case "skeleton", "box", "polygon", "polyline", "ellipse", "cuboid", "mask":
-                if currentTrack != nil { throw fail(line, "<\(name)> shapes are not supported; Spotter tracks are single points") }
+                if parent == "annotations" {
+                    imageCount += 1
+                    currentImageFrame = (attributes["frame"] ?? attributes["id"]).flatMap { Int($0) }
+                }
+            case "points" where parent == "image":
+                guard let frame = currentImageFrame, let label = attributes["label"] else { return }
+                var points: [(Double, Double)] = []
+                for pair in (attributes["points"] ?? "").split(separator: ";") {
+                    let parts = pair.split(separator: ",").compactMap { Double($0) }
+                    guard parts.count == 2, parts.allSatisfy(\.isFinite) else {
+                        throw fail(line, "invalid points \"\(attributes["points"] ?? "")\"")
+                    }
+                    points.append((parts[0], parts[1]))
+                }
+                imagePoints.append(
+                    (label, Shape(
+                        frame: frame, keyframe: true, outside: attributes["outside"] == "1",
+                        occluded: attributes["occluded"] == "1", points: points, attributes: [:], line: line)))
+            case "skeleton":
+                guard currentTrack != nil, parent == "track" else { return }
+                guard let frame = attributes["frame"].flatMap({ Int($0) }) else {
+                    throw fail(line, "<skeleton> without an integer frame")
+                }
+                currentSkeleton = Shape(
+                    frame: frame, keyframe: attributes["keyframe"] == "1", outside: attributes["outside"] == "1",
+                    occluded: attributes["occluded"] == "1", points: [], attributes: [:], line: line)
+            case "box", "polygon", "polyline", "ellipse", "cuboid", "mask", "tag":
+                if currentTrack != nil, otherShapeKind == nil { otherShapeKind = name }
+            case "points" where parent == "skeleton":
+                // A skeleton keypoint: `<points label="nose" outside occluded points="x,y">` inside `<skeleton>`.
+                guard let skeleton = currentSkeleton, let label = attributes["label"] else { return }
+                let parts = (attributes["points"] ?? "").split(separator: ",").compactMap { Double($0) }
+                guard parts.count == 2, parts.allSatisfy(\.isFinite) else {
+                    throw fail(line, "invalid keypoint points \"\(attributes["points"] ?? "")\"")
+                }
+                let shape = Shape(
+                    frame: skeleton.frame, keyframe: skeleton.keyframe,
+                    outside: skeleton.outside || attributes["outside"] == "1",
+                    occluded: attributes["occluded"] == "1", points: [(parts[0], parts[1])], attributes: [:], line: line)
+                if let index = keypointShapes.firstIndex(where: { $0.label == label }) {
+                    keypointShapes[index].shapes.append(shape)
+                } else {
+                    keypointShapes.append((label, [shape]))
+                }
             case "points":
                 guard currentTrack != nil, parent == "track" else { return }
                 guard let frameText = attributes["frame"], let frame = Int(frameText) else {
@@ -413,8 +548,28 @@ enum CVATVideoXML {
             buffer = ""
             switch name {
             case "track":
-                if let track = currentTrack, parent == "annotations" { tracks.append(track) }
+                if let track = currentTrack, parent == "annotations" {
+                    if !keypointShapes.isEmpty {
+                        let skeletonLabel = track.attributes["label"] ?? "skeleton"
+                        for keypoint in keypointShapes {
+                            var attributes = track.attributes
+                            attributes["label"] = "\(skeletonLabel)/\(keypoint.label)"
+                            attributes["id"] = nil
+                            tracks.append(TrackElement(attributes: attributes, shapes: keypoint.shapes, line: track.line))
+                            skeletonKeypointTracks += 1
+                        }
+                    } else if track.shapes.isEmpty, let kind = otherShapeKind {
+                        skippedTracks[kind, default: 0] += 1
+                        skippedTrackLines.append((kind, track.line))
+                    } else {
+                        tracks.append(track)
+                    }
+                }
                 currentTrack = nil
+            case "skeleton":
+                currentSkeleton = nil
+            case "image":
+                currentImageFrame = nil
             case "points":
                 if let shape = currentShape {
                     currentTrack?.shapes.append(shape)

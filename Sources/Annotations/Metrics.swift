@@ -71,10 +71,24 @@ package enum AnnotationMetrics {
 
     // MARK: - TAP-Vid (annotation.md §4.5)
 
-    /// TAP-Vid query mode: evaluate frames after the query frame (`first`) or every frame but it (`strided`).
+    /// TAP-Vid query mode as the benchmark samples queries (tapnet `evaluation_datasets.py`): `first` puts one query
+    /// on each track's first visible frame and evaluates the frames after it; `strided` puts a query on every
+    /// `tapVidQueryStride`-th frame (0, 5, 10, …) where the track is visible and evaluates every frame but that one.
     package enum QueryMode: String, Sendable {
         case first
         case strided
+    }
+
+    /// `sample_queries_strided`'s default `query_stride`.
+    package static let tapVidQueryStride = 5
+
+    /// The query frames of one ground-truth track (visibility per frame) under a query mode.
+    package static func tapVidQueryFrames(visible: [Bool], mode: QueryMode, stride: Int = tapVidQueryStride) -> [Int] {
+        switch mode {
+        case .first: return visible.firstIndex(of: true).map { [$0] } ?? []
+        case .strided:
+            return Swift.stride(from: 0, to: visible.count, by: max(1, stride)).filter { visible[$0] }
+        }
     }
 
     /// TAP-Vid scores of one video.
@@ -94,7 +108,7 @@ package enum AnnotationMetrics {
     /// (256×256 in the benchmark); a NaN prediction is never within a threshold. Nil when nothing is evaluated.
     package static func tapVid(
         groundTruthPoints: [[SIMD2<Double>]], groundTruthOccluded: [[Bool]], predictedPoints: [[SIMD2<Double>]],
-        predictedOccluded: [[Bool]], queryFrames: [Int], mode: QueryMode = .first
+        predictedOccluded: [[Bool]], queryFrames: [Int], mode: QueryMode = .first, emptyScore: Double = .nan
     ) -> TAPVidScores? {
         var evaluated = 0
         var occlusionAgree = 0
@@ -129,10 +143,11 @@ package enum AnnotationMetrics {
             }
         }
         guard evaluated > 0 else { return nil }
-        let withinFractions = within.map { visibleEvaluated > 0 ? Double($0) / Double(visibleEvaluated) : 0 }
+        // An empty denominator is NaN in tapnet (0/0); `emptyScore` chooses (NaN by default, or 0).
+        let withinFractions = within.map { visibleEvaluated > 0 ? Double($0) / Double(visibleEvaluated) : emptyScore }
         let jaccard = tapVidThresholds.indices.map { k -> Double in
             let denominator = visibleEvaluated + falsePositives[k]
-            return denominator > 0 ? Double(truePositives[k]) / Double(denominator) : 0
+            return denominator > 0 ? Double(truePositives[k]) / Double(denominator) : emptyScore
         }
         return TAPVidScores(
             occlusionAccuracy: Double(occlusionAgree) / Double(evaluated), withinThreshold: withinFractions,
@@ -269,11 +284,14 @@ package struct ComparisonOptions: Sendable {
     package var frames: Frames
     package var matching: TrackMatching
     package var queryMode: AnnotationMetrics.QueryMode
+    /// The TAP-Vid score of an empty denominator (no visible ground truth evaluated): NaN as tapnet, or 0.
+    package var emptyScore: Double = .nan
 
     package init(
         thresholdPixels: Double = 10, frames: Frames = .sampled, matching: TrackMatching = .id,
-        queryMode: AnnotationMetrics.QueryMode = .first
+        queryMode: AnnotationMetrics.QueryMode = .first, emptyScore: Double = .nan
     ) {
+        self.emptyScore = emptyScore
         self.thresholdPixels = thresholdPixels
         self.frames = frames
         self.matching = matching
@@ -290,6 +308,8 @@ package struct ProjectComparison: Equatable, Sendable {
         package var candidate: Int
         package var exact: Bool
         package var close: Bool
+        /// A side's count came from a bare-number answer (`11`) of its latest query, which has no points.
+        package var fromBareAnswer = false
     }
 
     /// Mean over evaluated frames (frames where either side has a visible point).
@@ -347,22 +367,32 @@ package struct ProjectComparison: Equatable, Sendable {
             f1Sum += score.f1
             evaluated += 1
         }
-        // Counting: objects with at least one visible point, per label.
-        func counts(_ snapshot: ProjectSnapshot) -> [String: Int] {
+        // Counting: objects with at least one visible point, per label; a label without such tracks whose latest
+        // query answered with a bare number (`video_count`'s form) counts that number, flagged.
+        func counts(_ snapshot: ProjectSnapshot) -> (counts: [String: Int], fromAnswer: Set<String>) {
             var out: [String: Int] = [:]
             for track in snapshot.tracks where track.entries.contains(where: { $0.visibility == .visible }) {
                 out[track.label, default: 0] += 1
             }
-            return out
+            var fromAnswer: Set<String> = []
+            for query in snapshot.queries.reversed() where out[query.label] == nil && !fromAnswer.contains(query.label) {
+                if case .count(let n) = Molmo2Answer.parse(query.answer).form {
+                    out[query.label] = n
+                    fromAnswer.insert(query.label)
+                }
+            }
+            return (out, fromAnswer)
         }
         let referenceCounts = counts(reference)
         let candidateCounts = counts(candidate)
-        let labels = Set(referenceCounts.keys).union(candidateCounts.keys).sorted()
+        let labels = Set(referenceCounts.counts.keys).union(candidateCounts.counts.keys).sorted()
         let labelCounts = labels.map { label -> LabelCount in
-            let r = referenceCounts[label] ?? 0
-            let c = candidateCounts[label] ?? 0
+            let r = referenceCounts.counts[label] ?? 0
+            let c = candidateCounts.counts[label] ?? 0
             let agreement = AnnotationMetrics.countAgreement(groundTruth: r, predicted: c)
-            return LabelCount(label: label, reference: r, candidate: c, exact: agreement.exact, close: agreement.close)
+            return LabelCount(
+                label: label, reference: r, candidate: c, exact: agreement.exact, close: agreement.close,
+                fromBareAnswer: referenceCounts.fromAnswer.contains(label) || candidateCounts.fromAnswer.contains(label))
         }
         let exact = labelCounts.isEmpty ? nil : Double(labelCounts.filter(\.exact).count) / Double(labelCounts.count)
         let close = labelCounts.isEmpty ? nil : Double(labelCounts.filter(\.close).count) / Double(labelCounts.count)
@@ -434,24 +464,31 @@ package struct ProjectComparison: Equatable, Sendable {
         var queries: [Int] = []
         for (r, c) in pairs {
             let gt = denseReferences[r]
-            guard let query = gt.occluded.firstIndex(of: false) else { continue }
-            gtPoints.append(gt.points)
-            gtOccluded.append(gt.occluded)
-            queries.append(query)
+            let pred: Dense
             if let c {
-                let pred = denseCandidates[c] ?? dense(candidates[c])
+                pred = denseCandidates[c] ?? dense(candidates[c])
+            } else {
+                pred = (
+                    [SIMD2<Double>](repeating: SIMD2(.nan, .nan), count: frameCount),
+                    [Bool](repeating: true, count: frameCount)
+                )
+            }
+            // One evaluated point per query, as the benchmark's sampling makes them (the candidate's track does not
+            // depend on the query here: it is the same annotation for every query of a track).
+            for query in AnnotationMetrics.tapVidQueryFrames(visible: gt.occluded.map { !$0 }, mode: options.queryMode) {
+                gtPoints.append(gt.points)
+                gtOccluded.append(gt.occluded)
+                queries.append(query)
                 predPoints.append(pred.points)
                 predOccluded.append(pred.occluded)
-            } else {
-                predPoints.append([SIMD2<Double>](repeating: SIMD2(.nan, .nan), count: frameCount))
-                predOccluded.append([Bool](repeating: true, count: frameCount))
             }
         }
         let paired = pairs.filter { $0.candidate != nil }.count
         let usedCandidates = Set(pairs.compactMap { $0.candidate.map { candidates[$0].id } })
         let scores = AnnotationMetrics.tapVid(
             groundTruthPoints: gtPoints, groundTruthOccluded: gtOccluded, predictedPoints: predPoints,
-            predictedOccluded: predOccluded, queryFrames: queries, mode: options.queryMode)
+            predictedOccluded: predOccluded, queryFrames: queries, mode: options.queryMode,
+            emptyScore: options.emptyScore)
         return (scores, paired, references.count - paired, candidates.filter { !usedCandidates.contains($0.id) }.count)
     }
 }

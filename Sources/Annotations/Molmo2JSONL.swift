@@ -11,12 +11,24 @@ enum Molmo2JSONL {
         "id", "task", "label", "question", "media", "sampling", "frames", "points", "count", "answer",
         "two_fps_timestamps", "video_id", "video_duration", "clip_start", "clip_end", "video", "fps", "sampling_fps",
         "width", "height", "expression", "exp", "mask_id", "frame_trajectories", "masks", "spotter",
+        "video_source", "category", "annotator_unsure", "clip", "video_dataset", "start_frame", "end_frame", "w", "h",
     ]
+
+    /// Package fields whose value a kept extra (from an imported record) overrides.
+    static let overridableFields: Set<String> = ["video_source", "category", "annotator_unsure"]
+
+    /// A kept extra field of the group's tracks or queries.
+    static func extraValue(_ group: LabelGroup, _ key: String) -> JSONValue? {
+        for text in group.tracks.compactMap(\.info.extras) + group.queries.compactMap(\.extras) {
+            if let value = (try? JSONParser.parse(text))?.objectValue?[key] { return value }
+        }
+        return nil
+    }
 
     // MARK: - Writing
 
     static func encode(_ snapshot: ProjectSnapshot, options: ExportOptions) throws -> (
-        bytes: [UInt8], records: Int, clamped: Int
+        bytes: [UInt8], records: Int, clamped: Int, warnings: [String]
     ) {
         let media = snapshot.media
         if let task = options.task {
@@ -30,6 +42,8 @@ enum Molmo2JSONL {
         var w = JSONWriter(capacity: max(1 << 16, snapshot.pointCount * 48))
         var records = 0
         var clamped = 0
+        var snapped = 0
+        var nonIntegerFPS = 0
         let stem = URL(fileURLWithPath: media.path).deletingPathExtension().lastPathComponent
         for group in labelGroups(snapshot) {
             let latest = group.queries.last
@@ -48,9 +62,12 @@ enum Molmo2JSONL {
             writeMediaSummary(media, task: task, sampling: sampling, into: &w)
             switch task {
             case "video_point", "video_count":
-                clamped += writeVideoPointing(group, media: media, sampling: sampling, task: task, into: &w)
+                let written = writeVideoPointing(group, media: media, sampling: sampling, task: task, into: &w)
+                clamped += written.clamped
+                snapped += written.snapped
             case "video_track":
                 clamped += writeVideoTracking(group, media: media, sampling: sampling, into: &w)
+                if Molmo2PackageLayout.integerFPS(media.fps) == nil { nonIntegerFPS += 1 }
             default:
                 clamped += writeImagePointing(group, media: media, task: task, into: &w)
             }
@@ -62,7 +79,16 @@ enum Molmo2JSONL {
             w.raw("}\n")
             records += 1
         }
-        return (w.bytes, records, clamped)
+        var warnings: [String] = []
+        if snapped > 0 {
+            warnings.append(
+                "\(snapped) lone points lie between 0.5 s grid frames and were placed on the nearest grid frame")
+        }
+        if nonIntegerFPS > 0 {
+            warnings.append(
+                "\(nonIntegerFPS) tracking records have a non-integer frame rate (\(media.fps)); Molmo2's track loaders drop rows whose fps a sampling_fps does not divide")
+        }
+        return (w.bytes, records, clamped, warnings)
     }
 
     static func inferTask(_ group: LabelGroup, media: MediaDescriptor) -> String {
@@ -124,38 +150,32 @@ enum Molmo2JSONL {
         sampling.writeJSON(into: &w)
     }
 
-    /// Video pointing/counting: every visible stored point is placed on the sampled time nearest to its frame.
+    /// Video pointing/counting: one point per object on the 0.5 s grid (`Molmo2PackageLayout.pointPlacements`), so
+    /// `count`, the answer's points and the package fields agree; the grid keeps Molmo2's alignment assertion.
     private static func writeVideoPointing(
         _ group: LabelGroup, media: MediaDescriptor, sampling: FrameSampling, task: String, into w: inout JSONWriter
-    ) -> Int {
+    ) -> (clamped: Int, snapped: Int) {
+        let clipStart = sampling.clipStart
+        let clipEnd = min(media.duration, clipStart + (sampling.times.last ?? media.duration))
+        let samples = Molmo2PackageLayout.gridSamples(media: media, clipStart: clipStart, clipEnd: clipEnd)
+        let (placements, snapped) = Molmo2PackageLayout.pointPlacements(tracks: group.tracks, samples: samples)
         var bySample: [Int: [(x: Double, y: Double)]] = [:]
-        var objects = 0
-        for track in group.tracks {
-            var counted = false
-            for entry in track.entries where entry.visibility == .visible {
-                let t = media.time(ofFrame: entry.frame) - sampling.clipStart
-                guard let index = sampling.nearestSampleIndex(toTime: t) else { continue }
-                bySample[index, default: []].append((entry.x, entry.y))
-                if !counted {
-                    objects += 1
-                    counted = true
-                }
-            }
-        }
+        for placement in placements { bySample[placement.sample, default: []].append((placement.x, placement.y)) }
+        let objects = placements.count
         let indices = bySample.keys.sorted()
         let groups = indices.map { index -> Molmo2Canonical.PixelGroup in
-            let frame = sampling.frames.isEmpty ? 0 : sampling.frames[index]
-            let size = media.frameSize(frame)
+            let size = media.frameSize(samples[index].frame)
             return Molmo2Canonical.PixelGroup(
-                key: .time(sampling.times[index]), width: size.width, height: size.height, points: bySample[index] ?? [])
+                key: .time(samples[index].time - clipStart), width: size.width, height: size.height,
+                points: bySample[index] ?? [])
         }
         let (element, clamped) = Molmo2Canonical.pointsElement(label: group.label, groups: groups)
         w.key("frames")
         w.array(indices) { w, index in
             w.raw("{\"time\":")
-            w.number(sampling.times[index])
+            w.number(samples[index].time - clipStart)
             w.key("frame")
-            w.int(sampling.frames.isEmpty ? media.frame(atTime: sampling.times[index] + sampling.clipStart) : sampling.frames[index])
+            w.int(samples[index].frame)
             w.key("points")
             writePairs(bySample[index] ?? [], into: &w)
             w.byte(UInt8(ascii: "}"))
@@ -164,21 +184,26 @@ enum Molmo2JSONL {
         w.int(objects)
         w.key("answer")
         w.string(canonicalAnswer(element, count: task == "video_count" ? objects : nil).text)
-        // Public Molmo2-VideoPoint fields: absolute times and percent coordinates.
+        // Molmo2-VideoPoint fields as `Molmo2VideoPoint.load()` reads them: absolute grid times, percent points.
         w.key("video_id")
-        w.string(URL(fileURLWithPath: media.path).deletingPathExtension().lastPathComponent)
+        w.string(Molmo2PackageLayout.clipName(media))
+        w.key("video_source")
+        w.value(extraValue(group, "video_source") ?? .string(Molmo2PackageLayout.videoSource))
+        w.key("category")
+        w.value(extraValue(group, "category") ?? .string(Molmo2PackageLayout.defaultCategory))
+        w.key("annotator_unsure")
+        w.value(extraValue(group, "annotator_unsure") ?? .bool(false))
         w.key("video_duration")
         w.number(media.duration)
         w.key("clip_start")
-        w.number(sampling.clipStart)
+        w.number(clipStart)
         w.key("clip_end")
-        w.number(sampling.clipStart + (sampling.times.last ?? media.duration))
+        w.number(clipEnd)
         w.key("two_fps_timestamps")
-        w.array(indices) { w, index in w.number(sampling.clipStart + sampling.times[index]) }
+        w.array(indices) { w, index in w.number(samples[index].time) }
         w.key("points")
         w.array(indices) { w, index in
-            let frame = sampling.frames.isEmpty ? 0 : sampling.frames[index]
-            let size = media.frameSize(frame)
+            let size = media.frameSize(samples[index].frame)
             w.array(bySample[index] ?? []) { w, point in
                 w.raw("{\"x\":")
                 w.number(point.x / Double(max(1, size.width)) * 100)
@@ -187,7 +212,7 @@ enum Molmo2JSONL {
                 w.byte(UInt8(ascii: "}"))
             }
         }
-        return clamped
+        return (clamped, snapped)
     }
 
     /// Video tracking: every sampled frame, each track's stored or interpolated state there.
@@ -223,13 +248,26 @@ enum Molmo2JSONL {
         }
         w.key("answer")
         w.string(canonicalAnswer(element).text)
-        // Public molmo2-track-instruction fields.
+        // molmo2-track-instruction fields as `TrackingDataset` reads them: string `mask_id`s that the trajectory ids
+        // match after `str(id)`, `video`/`clip` joined as `<dir>/<clip>.mp4`, an integer fps that `sampling_fps`
+        // divides, and trajectories on the frames `frame_idx % (fps // sampling_fps) == 0`.
+        let clip = Molmo2PackageLayout.clipName(media)
+        let integerFPS = Molmo2PackageLayout.integerFPS(media.fps)
+        let samplingFPS = integerFPS.map(Molmo2PackageLayout.trackSamplingFPS) ?? 2
         w.key("video")
-        w.string(media.path)
+        w.string(clip)
+        w.key("clip")
+        w.string(clip)
+        w.key("video_dataset")
+        w.string(Molmo2PackageLayout.videoDataset)
+        w.key("start_frame")
+        w.int(0)
+        w.key("end_frame")
+        w.int(max(0, media.frameCount - 1))
         w.key("fps")
-        w.number(media.fps)
+        if let integerFPS { w.int(integerFPS) } else { w.number(media.fps) }
         w.key("sampling_fps")
-        w.number(sampling.samplingFPS ?? sampling.maxFPS)
+        w.int(samplingFPS)
         w.key("width")
         w.int(media.width)
         w.key("height")
@@ -237,18 +275,33 @@ enum Molmo2JSONL {
         w.key("expression")
         w.string(group.label)
         w.key("mask_id")
-        w.array(group.tracks) { w, track in w.int(Int(track.id.rawValue)) }
+        w.array(group.tracks) { w, track in w.string(String(track.id.rawValue)) }
         w.key("frame_trajectories")
-        writeTrackingFrames(frames, frameIndices: frameIndices, objectsKey: "points", into: &w) { w, object in
-            w.raw("{\"id\":")
-            w.int(object.object)
-            w.raw(",\"point\":[")
-            w.number(object.x)
-            w.byte(UInt8(ascii: ","))
-            w.number(object.y)
-            w.raw("],\"occluded\":")
-            w.bool(object.occluded)
-            w.byte(UInt8(ascii: "}"))
+        let trackFrames = Molmo2PackageLayout.trackFrames(
+            frameCount: media.frameCount, fps: integerFPS ?? max(1, Int(media.fps.rounded())), samplingFPS: samplingFPS)
+        w.array(trackFrames) { w, frame in
+            w.raw("{\"frame\":")
+            w.int(frame)
+            w.key("time")
+            w.number(Double(frame) / Double(integerFPS ?? max(1, Int(media.fps.rounded()))))
+            w.key("points")
+            var first = true
+            w.byte(UInt8(ascii: "["))
+            for track in group.tracks {
+                guard let resolved = track.resolved(at: frame), resolved.entry.visibility != .outside else { continue }
+                if !first { w.byte(UInt8(ascii: ",")) }
+                first = false
+                w.raw("{\"id\":")
+                w.string(String(track.id.rawValue))
+                w.raw(",\"point\":[")
+                w.number(resolved.entry.x)
+                w.byte(UInt8(ascii: ","))
+                w.number(resolved.entry.y)
+                w.raw("],\"occluded\":")
+                w.bool(resolved.entry.visibility == .occluded)
+                w.byte(UInt8(ascii: "}"))
+            }
+            w.raw("]}")
         }
         return clamped
     }
@@ -389,7 +442,12 @@ enum Molmo2JSONL {
         let log = UnknownFieldLog()
         for line in lines {
             let fail = { (reason: String) in AnnotationError.malformed(path: path, line: line.number, reason: reason) }
-            let unknownFields = line.object.fields.filter { !knownFields.contains($0.key) }
+            // Unknown fields are kept on the tracks; so are a foreign record's `category`, `video_source` and
+            // `annotator_unsure`, which the export writes back instead of its defaults.
+            let isForeign = line.object["spotter"] == nil
+            let unknownFields = line.object.fields.filter {
+                !knownFields.contains($0.key) || (isForeign && overridableFields.contains($0.key))
+            }
             var tracks: [NewTrack]
             var queries: [QueryRecord] = []
             if let spotter = line.object["spotter"] {
@@ -399,7 +457,9 @@ enum Molmo2JSONL {
                 guard let media else {
                     throw fail("the record carries no spotter section and neither it nor the project describes the media")
                 }
-                tracks = try foreignTracks(line.object, media: media, fail: fail, log: log, warnings: &imported.warnings)
+                tracks = try foreignTracks(
+                    line.object, media: media, fail: fail, log: log, warnings: &imported.warnings,
+                    bareCountQueries: &queries)
             }
             // Fields our own export lifted from a track's or query's kept extras are already restored with it.
             let alreadyKept = Set(
@@ -469,10 +529,51 @@ enum Molmo2JSONL {
             width: width, height: height, fps: fps)
     }
 
+    /// An object id of a foreign record: an integer, or a string (Molmo2's `mask_id`s), as text.
+    private static func objectKey(_ value: JSONValue?) -> String? {
+        if let text = value?.stringValue, !text.isEmpty { return text }
+        if let number = value?.intValue { return String(number) }
+        return nil
+    }
+
+    /// A track for a foreign object id: a positive integer id is kept when free; any other id becomes its name.
+    private static func newForeignTrack(id: String, label: String) -> NewTrack {
+        if let number = Int64(id), number > 0 { return NewTrack(preferredID: TrackID(number), label: label) }
+        return NewTrack(label: label, name: id)
+    }
+
+    /// An object not listed at a sampled frame between its appearances, or after its last one, is absent there: an
+    /// outside entry at the first such frame of each gap keeps interpolation from bridging it.
+    private static func markAbsence(_ track: NewTrack, listedFrames: [Int], media: MediaDescriptor) -> NewTrack {
+        var result = track
+        let present = Set(track.entries.map(\.frame))
+        guard let first = track.entries.map(\.frame).min() else { return track }
+        var previousPresent = true
+        var last: PointEntry?
+        var entriesByFrame: [Int: PointEntry] = [:]
+        for entry in track.entries { entriesByFrame[entry.frame] = entry }
+        for frame in Set(listedFrames).sorted() where frame > first {
+            if present.contains(frame) {
+                previousPresent = true
+                last = entriesByFrame[frame]
+            } else if previousPresent {
+                let held = last ?? entriesByFrame[first]!
+                let size = media.frameSize(frame)
+                result.entries.append(
+                    PointEntry(
+                        frame: frame, x: min(max(held.x, 0), Double(size.width)),
+                        y: min(max(held.y, 0), Double(size.height)), visibility: .outside))
+                previousPresent = false
+            }
+        }
+        result.entries.sort { $0.frame < $1.frame }
+        return result
+    }
+
     /// Tracks from a record without a spotter section (the package datasets or hand-written records).
     private static func foreignTracks(
         _ record: JSONObject, media: MediaDescriptor, fail: (String) -> AnnotationError, log: UnknownFieldLog,
-        warnings: inout [String]
+        warnings: inout [String], bareCountQueries: inout [QueryRecord]
     ) throws -> [NewTrack] {
         let label = record["label"]?.stringValue ?? record["expression"]?.stringValue ?? record["exp"]?.stringValue ?? ""
         let clipStart = record["clip_start"]?.doubleValue ?? 0
@@ -491,21 +592,24 @@ enum Molmo2JSONL {
             if let time = item["time"]?.doubleValue { return media.frame(atTime: time + clipStart) }
             throw fail("a frame entry needs \"frame\" or \"time\"")
         }
-        // Tracking: §9.5 `frames` with objects, or the package `frame_trajectories`.
+        // Tracking: §9.5 `frames` with objects, or the package `frame_trajectories`. Ids may be integers or strings
+        // (Molmo2's `mask_id`s are strings); an object missing from a listed frame is absent there (outside).
         let trajectories = record["frame_trajectories"]?.arrayValue
         let framesArray = record["frames"]?.arrayValue
         let isTracking = trajectories != nil || (framesArray?.first?.objectValue?["objects"] != nil)
         if isTracking {
-            var byObject: [Int: NewTrack] = [:]
-            var order: [Int] = []
+            var byObject: [String: NewTrack] = [:]
+            var order: [String] = []
+            var listedFrames: [Int] = []
             for item in trajectories ?? framesArray ?? [] {
                 guard let frameObject = item.objectValue else { throw fail("frames must hold objects") }
                 log.check(frameObject, known: ["frame", "time", "points", "objects"], context: "a tracking frame")
                 let index = try frame(of: frameObject)
+                listedFrames.append(index)
                 let objects = frameObject["points"]?.arrayValue ?? frameObject["objects"]?.arrayValue ?? []
                 for object in objects {
-                    guard let fields = object.objectValue, let id = fields["id"]?.intValue else {
-                        throw fail("a tracked point needs an integer id")
+                    guard let fields = object.objectValue, let id = objectKey(fields["id"]) else {
+                        throw fail("a tracked point needs an integer or string id")
                     }
                     log.check(fields, known: ["id", "point", "x", "y", "occluded"], context: "a tracked point")
                     let (x, y): (Double, Double)
@@ -518,13 +622,48 @@ enum Molmo2JSONL {
                     }
                     if byObject[id] == nil {
                         order.append(id)
-                        byObject[id] = NewTrack(preferredID: TrackID(Int64(id)), label: label)
+                        byObject[id] = newForeignTrack(id: id, label: label)
                     }
                     byObject[id]?.entries.append(
                         try point(x, y, frame: index, occluded: fields["occluded"]?.boolValue ?? false))
                 }
             }
-            return order.compactMap { byObject[$0] }
+            return order.compactMap { byObject[$0].map { markAbsence($0, listedFrames: listedFrames, media: media) } }
+        }
+        // Molmo2-VideoTrack / VideoTrackEval rows: per object one point per frame, null where it is absent.
+        if let objects = record["points"]?.arrayValue, objects.first?.objectValue?["object_id"] != nil {
+            let start = record["start_frame"]?.intValue ?? 0
+            var tracks: [NewTrack] = []
+            var masksByObject: [String: [JSONValue]] = [:]
+            for item in record["masks"]?.arrayValue ?? [] {
+                if let fields = item.objectValue, let id = objectKey(fields["object_id"]),
+                    let list = fields["masks"]?.arrayValue
+                {
+                    masksByObject[id] = list
+                }
+            }
+            // Frames relative to the clip when `start_frame` lies past the media (the media is the clip itself).
+            let base = media.frameCount > 0 && start >= media.frameCount ? 0 : start
+            for object in objects {
+                guard let fields = object.objectValue, let id = objectKey(fields["object_id"]),
+                    let perFrame = fields["points"]?.arrayValue
+                else { throw fail("points must hold {object_id, points} objects") }
+                var track = newForeignTrack(id: id, label: label)
+                var listed: [Int] = []
+                for (k, value) in perFrame.enumerated() {
+                    let index = k + base
+                    listed.append(index)
+                    if case .null = value { continue }
+                    if let cells = value.arrayValue, cells.isEmpty { continue }
+                    let (x, y) = try pair(value)
+                    track.entries.append(try point(x, y, frame: index))
+                }
+                for (k, value) in (masksByObject[id] ?? []).enumerated() {
+                    if let mask = try readRLE(value, fail: fail) { track.masks[k + base] = mask }
+                }
+                tracks.append(markAbsence(track, listedFrames: listed, media: media))
+            }
+            return tracks
         }
         // Video pointing: §9.5 `frames` with points (clip-relative times), or `two_fps_timestamps` + percent points.
         if let framesArray {
@@ -597,6 +736,15 @@ enum Molmo2JSONL {
             if let value = record["sampling"] { sampling = try FrameSampling(json: value, fail: fail) } else { sampling = nil }
             let placed = answer.objects(media: media, sampling: sampling)
             if placed.unplaced > 0 { warnings.append("\(placed.unplaced) answer points could not be placed on a frame") }
+            if placed.objects.isEmpty, case .count(let n) = answer.form {
+                warnings.append(
+                    "the answer \"\(answerText)\" is a bare count (\(n)) without points; it is kept as the query's answer and counted from there")
+                bareCountQueries.append(
+                    QueryRecord(
+                        prompt: record["question"]?.stringValue ?? defaultQuestion(task: "video_count", label: label),
+                        label: label, task: record["task"]?.stringValue ?? "video_count", model: "", answer: answerText,
+                        sampling: sampling))
+            }
             return placed.objects.map { object in
                 NewTrack(label: label, entries: object.points.map { PointEntry(frame: $0.frame, x: $0.x, y: $0.y) })
             }

@@ -6,6 +6,8 @@ package enum AnnotationFormat: String, CaseIterable, Sendable {
     /// One JSON line per (media, label): the Molmo2 training/eval record (molmo2-spec §9.5) plus the fields of the
     /// package Molmo2 datasets and a lossless `spotter` section.
     case molmo2
+    /// Molmo2's evaluation layouts (`Molmo2VideoPointEval`, `Molmo2VideoTrackEval` rows), one JSON line per label.
+    case molmo2Evaluation = "molmo2-eval"
     /// CVAT for video 1.1 XML, one single-point track per object.
     case cvat
     /// TAP-Vid style JSON: query points, per-point per-frame positions and occlusion.
@@ -18,7 +20,11 @@ package enum AnnotationFormat: String, CaseIterable, Sendable {
         if lower.hasSuffix(".xml") { return .cvat }
         let head = String(decoding: bytes.prefix(4096), as: UTF8.self)
         if head.hasPrefix("<?xml") || head.contains("<annotations") { return .cvat }
-        if head.contains("\"tapvid") || head.contains("\"target_points\"") || head.contains("\"query_points\"") {
+        // TAP-Vid: Spotter's JSON, or tapnet's pickle layout as JSON (`points` normalised, `occluded`).
+        if head.contains("\"tapvid") || head.contains("\"target_points\"") || head.contains("\"query_points\"")
+            || (head.contains("\"occluded\"") && head.contains("\"points\"") && !head.contains("\"task\""))
+            || head.contains("\"video\": [") || head.contains("\"video\":[")
+        {
             return .tapvid
         }
         if head.hasPrefix("{") { return .molmo2 }
@@ -50,6 +56,8 @@ package struct ExportReport: Equatable, Sendable {
     /// Coordinates outside the frame that had to be clamped for the 0–1000 answer text.
     package var clamped: Int
     package var bytes: Int
+    /// What the target tool will read differently from Spotter (snapped points, rates it filters out).
+    package var warnings: [String] = []
 }
 
 /// Writes projects to files and reads files back into importable content.
@@ -57,17 +65,20 @@ package enum AnnotationExchange {
     /// Encodes a snapshot in a format.
     package static func encode(
         _ snapshot: ProjectSnapshot, format: AnnotationFormat, options: ExportOptions = ExportOptions()
-    ) throws -> (bytes: [UInt8], items: Int, clamped: Int) {
+    ) throws -> (bytes: [UInt8], items: Int, clamped: Int, warnings: [String]) {
         switch format {
         case .molmo2:
             let result = try Molmo2JSONL.encode(snapshot, options: options)
-            return (result.bytes, result.records, result.clamped)
+            return (result.bytes, result.records, result.clamped, result.warnings)
+        case .molmo2Evaluation:
+            let result = try Molmo2JSONL.encodeEvaluation(snapshot, options: options)
+            return (result.bytes, result.records, 0, result.warnings)
         case .cvat:
             let bytes = CVATVideoXML.encode(snapshot, options: options)
-            return (bytes, snapshot.tracks.count, 0)
+            return (bytes, snapshot.tracks.count, 0, [])
         case .tapvid:
             let bytes = TAPVidJSON.encode(snapshot)
-            return (bytes, snapshot.tracks.count, 0)
+            return (bytes, snapshot.tracks.count, 0, [])
         }
     }
 
@@ -80,27 +91,31 @@ package enum AnnotationExchange {
         try AtomicFileWriter.write(encoded.bytes, to: path)
         return ExportReport(
             path: path, format: format, items: encoded.items, points: snapshot.pointCount, clamped: encoded.clamped,
-            bytes: encoded.bytes.count)
+            bytes: encoded.bytes.count, warnings: encoded.warnings)
     }
 
     /// Parses a file completely (nothing is imported if any part is malformed; errors name file:line).
     /// `targetMedia` places foreign data that does not describe its media (frame sizes, frame times).
-    package static func read(path: String, format: AnnotationFormat? = nil, targetMedia: MediaDescriptor? = nil)
-        throws -> ImportedProject
-    {
+    package static func read(
+        path: String, format: AnnotationFormat? = nil, targetMedia: MediaDescriptor? = nil,
+        refuseOtherShapes: Bool = false
+    ) throws -> ImportedProject {
         let bytes = try readFileBytes(path)
         guard let format = format ?? AnnotationFormat.detect(path: path, bytes: bytes) else {
             throw AnnotationError.malformed(path: path, line: 0, reason: "unknown annotation format (use --format)")
         }
-        return try decode(bytes, path: path, format: format, targetMedia: targetMedia)
+        return try decode(bytes, path: path, format: format, targetMedia: targetMedia, refuseOtherShapes: refuseOtherShapes)
     }
 
     package static func decode(
-        _ bytes: [UInt8], path: String, format: AnnotationFormat, targetMedia: MediaDescriptor? = nil
+        _ bytes: [UInt8], path: String, format: AnnotationFormat, targetMedia: MediaDescriptor? = nil,
+        refuseOtherShapes: Bool = false
     ) throws -> ImportedProject {
         switch format {
-        case .molmo2: return try Molmo2JSONL.decode(bytes, path: path, targetMedia: targetMedia)
-        case .cvat: return try CVATVideoXML.decode(bytes, path: path, targetMedia: targetMedia)
+        case .molmo2, .molmo2Evaluation: return try Molmo2JSONL.decode(bytes, path: path, targetMedia: targetMedia)
+        case .cvat:
+            return try CVATVideoXML.decode(
+                bytes, path: path, targetMedia: targetMedia, refuseOtherShapes: refuseOtherShapes)
         case .tapvid: return try TAPVidJSON.decode(bytes, path: path, targetMedia: targetMedia)
         }
     }
@@ -110,9 +125,10 @@ package enum AnnotationExchange {
     @discardableResult
     package static func importFile(
         path: String, into store: ProjectStore, format: AnnotationFormat? = nil, force: Bool = false,
-        replaceExisting: Bool = false
+        policy: ImportPolicy = .add, refuseOtherShapes: Bool = false
     ) throws -> (result: EditResult, imported: ImportedProject) {
-        var imported = try read(path: path, format: format, targetMedia: store.media)
+        var imported = try read(
+            path: path, format: format, targetMedia: store.media, refuseOtherShapes: refuseOtherShapes)
         if let media = imported.media {
             let differences = store.media.fingerprint.differences(from: media.fingerprint)
             if !differences.isEmpty {
@@ -126,7 +142,17 @@ package enum AnnotationExchange {
         }
         imported.clamp(to: store.media)
         try imported.checkFrames(against: store.media)
-        let result = try store.importContent(imported, replaceExisting: replaceExisting)
+        let applied = imported.applying(policy, existingTracks: store.tracks, existingQueries: store.queries)
+        imported = applied.content
+        if applied.skippedTracks + applied.skippedQueries > 0 {
+            imported.warnings.append(
+                "\(applied.skippedTracks) tracks and \(applied.skippedQueries) queries already in the project were skipped")
+        }
+        if !applied.replacing.isEmpty {
+            imported.warnings.append("\(applied.replacing.count) existing tracks replaced by the file's tracks of the same id")
+        }
+        let result = try store.importContent(
+            imported, replaceExisting: policy == .replace, replacingTracks: applied.replacing)
         return (result, imported)
     }
 }

@@ -448,7 +448,9 @@ package final class ProjectStore {
     /// Adds imported tracks and queries in one transaction and one undo step (queries stay when it is undone).
     /// With `replaceExisting`, every current track is deleted in the same step.
     @discardableResult
-    package func importContent(_ content: ImportedProject, replaceExisting: Bool) throws -> EditResult {
+    package func importContent(
+        _ content: ImportedProject, replaceExisting: Bool, replacingTracks: [TrackID] = []
+    ) throws -> EditResult {
         // Query ids are fixed before compiling (inside the transaction) so the new tracks can point at them.
         var queryIDMap: [Int64: Int64] = [:]
         var insertedQueries: [QueryRecord] = []
@@ -468,6 +470,7 @@ package final class ProjectStore {
                     insertedQueries.append(stored)
                 }
                 if replaceExisting { try compiler.compile(.deleteAllTracks) }
+                for id in replacingTracks where !replaceExisting { try compiler.compile(.deleteTrack(id)) }
                 let tracks = content.tracks.map { track -> NewTrack in
                     var remapped = track
                     if let query = track.queryID { remapped.queryID = queryIDMap[query] }

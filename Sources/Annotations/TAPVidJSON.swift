@@ -82,7 +82,13 @@ enum TAPVidJSON {
             throw AnnotationError.malformed(path: path, line: line, reason: "invalid JSON: \(error.message)")
         }
         let fail = { (reason: String) in AnnotationError.malformed(path: path, line: 0, reason: reason) }
-        guard let object = root.objectValue else { throw fail("a TAP-Vid file must be a JSON object") }
+        guard var object = root.objectValue else { throw fail("a TAP-Vid file must be a JSON object") }
+        // tapnet's pickles are keyed by video name: `{name: {video, points, occluded}}`; that one video is read.
+        if object["points"] == nil, object["target_points"] == nil, object.fields.count == 1,
+            let inner = object.fields[0].value.objectValue, inner["points"] != nil || inner["target_points"] != nil
+        {
+            object = inner
+        }
         var imported = ImportedProject(source: path, media: nil, tracks: [], queries: [])
         let unknown = object.fields.filter { !knownFields.contains($0.key) }
         if let spotter = object["spotter"] {
@@ -105,6 +111,10 @@ enum TAPVidJSON {
         }
         return imported
     }
+
+    /// TAP-Vid's normalised points are pixel-centre based (tapnet's generate_tapvid.py stores `(x·W − 0.5) / W`);
+    /// Spotter's pixels put 0 at the top-left corner of the first pixel, so an import adds half a pixel.
+    static let pixelCentreOffset = 0.5
 
     private static func foreignTracks(
         _ object: JSONObject, targetMedia: MediaDescriptor?, fail: (String) -> AnnotationError
@@ -146,8 +156,8 @@ enum TAPVidJSON {
                     x.isFinite, y.isFinite
                 else { throw fail("point \(n) frame \(t): a position must be [x, y]") }
                 if normalized {
-                    x *= Double(width)
-                    y *= Double(height)
+                    x = x * Double(width) + pixelCentreOffset
+                    y = y * Double(height) + pixelCentreOffset
                 }
                 let occluded: Bool
                 switch flags[t] {

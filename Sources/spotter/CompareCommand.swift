@@ -34,8 +34,14 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Track pairing for TAP-Vid: id or position.")
     var match: String = "id"
 
-    @Option(help: "TAP-Vid query mode: first or strided.")
+    @Option(help: "TAP-Vid query mode: first (one query per track, its first visible frame) or strided (a query every 5 frames where the track is visible, as tapnet's sample_queries_strided).")
     var queryMode: String = "first"
+
+    @Option(help: "TAP-Vid score when nothing visible is evaluated: nan (as tapnet) or zero.")
+    var emptyScore: String = "nan"
+
+    /// JSON has no NaN: an undefined score is null.
+    static func finiteOrNull(_ value: Double) -> Any { value.isFinite ? value : NSNull() }
 
     func validate() throws {
         guard ComparisonOptions.Frames(rawValue: frames) != nil else {
@@ -43,6 +49,9 @@ struct CompareCommand: ParsableCommand {
         }
         guard ComparisonOptions.TrackMatching(rawValue: match) != nil else {
             throw ValidationError("--match must be id or position.")
+        }
+        guard emptyScore == "nan" || emptyScore == "zero" else {
+            throw ValidationError("--empty-score must be nan or zero.")
         }
         guard AnnotationMetrics.QueryMode(rawValue: queryMode) != nil else {
             throw ValidationError("--query-mode must be first or strided.")
@@ -94,7 +103,8 @@ struct CompareCommand: ParsableCommand {
         let options = ComparisonOptions(
             thresholdPixels: threshold, frames: ComparisonOptions.Frames(rawValue: frames) ?? .sampled,
             matching: ComparisonOptions.TrackMatching(rawValue: match) ?? .id,
-            queryMode: AnnotationMetrics.QueryMode(rawValue: queryMode) ?? .first)
+            queryMode: AnnotationMetrics.QueryMode(rawValue: queryMode) ?? .first,
+            emptyScore: emptyScore == "zero" ? 0 : .nan)
         let result = ProjectComparison.compare(reference: a.snapshot, candidate: b.snapshot, options: options)
         if json {
             let object: [String: Any] = [
@@ -106,14 +116,19 @@ struct CompareCommand: ParsableCommand {
                 "counting": [
                     "exact_accuracy": orNull(result.countExactAccuracy), "close_accuracy": orNull(result.countCloseAccuracy),
                     "labels": result.counts.map {
-                        ["label": $0.label, "reference": $0.reference, "candidate": $0.candidate, "exact": $0.exact, "close": $0.close]
+                        [
+                            "label": $0.label, "reference": $0.reference, "candidate": $0.candidate, "exact": $0.exact,
+                            "close": $0.close, "from_bare_answer": $0.fromBareAnswer,
+                        ]
                     },
                 ],
                 "tapvid": orNull(result.tapVid.map { scores -> [String: Any] in
                     [
-                        "average_jaccard": scores.averageJaccard, "average_pts_within_thresh": scores.averageWithin,
-                        "occlusion_accuracy": scores.occlusionAccuracy, "jaccard": scores.jaccard,
-                        "pts_within": scores.withinThreshold, "evaluated_points": scores.evaluatedPoints,
+                        "average_jaccard": Self.finiteOrNull(scores.averageJaccard),
+                        "average_pts_within_thresh": Self.finiteOrNull(scores.averageWithin),
+                        "occlusion_accuracy": Self.finiteOrNull(scores.occlusionAccuracy),
+                        "jaccard": scores.jaccard.map(Self.finiteOrNull),
+                        "pts_within": scores.withinThreshold.map(Self.finiteOrNull), "evaluated_points": scores.evaluatedPoints,
                         "paired_tracks": result.pairedTracks, "unpaired_reference_tracks": result.unpairedReferenceTracks,
                         "unpaired_candidate_tracks": result.unpairedCandidateTracks, "query_mode": queryMode,
                     ]
@@ -135,7 +150,8 @@ struct CompareCommand: ParsableCommand {
         if let exact = result.countExactAccuracy, let close = result.countCloseAccuracy {
             print("counting over \(result.counts.count) labels: exact \(format(exact))  close \(format(close))")
             for count in result.counts {
-                print("  \(count.label): reference \(count.reference), candidate \(count.candidate)")
+                let note = count.fromBareAnswer ? "  (from a bare-number answer, no points)" : ""
+                print("  \(count.label): reference \(count.reference), candidate \(count.candidate)\(note)")
             }
         }
         if let tap = result.tapVid {

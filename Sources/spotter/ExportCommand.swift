@@ -18,7 +18,9 @@ struct ExportCommand: ParsableCommand {
         discussion: """
             PROJECT is a project file (NAME.spotter) or the media file whose project sits beside it.
             molmo2: one JSON line per label with the canonical Molmo2 answer, the sampled timestamps, pixels and
-            the package dataset fields (two_fps_timestamps, frame_trajectories). cvat: CVAT for video 1.1 XML,
+            the package dataset fields (two_fps_timestamps on the 0.5 s grid, frame_trajectories, string mask_id).
+            molmo2-eval: Molmo2's evaluation rows (pointing with pixel points, masks, width, height; tracking with
+            per-frame points and masks). cvat: CVAT for video 1.1 XML,
             one single-point track per object. tapvid: query points, per-frame positions and occlusion.
             Every format imports back into Spotter without loss. The file is written to a temporary file and
             renamed, so an interrupted export never leaves a partial file.
@@ -27,7 +29,7 @@ struct ExportCommand: ParsableCommand {
     @Argument(help: "The project file (NAME.spotter) or its media file.")
     var project: String
 
-    @Option(help: "Output format: molmo2, cvat or tapvid.")
+    @Option(help: "Output format: molmo2, molmo2-eval, cvat or tapvid.")
     var format: String
 
     @Option(name: [.short, .customLong("output")], help: "The file to write.")
@@ -38,14 +40,14 @@ struct ExportCommand: ParsableCommand {
 
     func validate() throws {
         guard AnnotationFormat(rawValue: format) != nil else {
-            throw ValidationError("Unknown format '\(format)'; use molmo2, cvat or tapvid.")
+            throw ValidationError("Unknown format '\(format)'; use molmo2, molmo2-eval, cvat or tapvid.")
         }
         if let task {
             let tasks = ["video_point", "video_count", "video_track", "image_point", "multi_image_point"]
             guard tasks.contains(task) else {
                 throw ValidationError("Unknown task '\(task)'; use one of \(tasks.joined(separator: ", ")).")
             }
-            guard format == "molmo2" else { throw ValidationError("--task applies to --format molmo2 only.") }
+            guard format.hasPrefix("molmo2") else { throw ValidationError("--task applies to the molmo2 formats only.") }
         }
     }
 
@@ -58,11 +60,12 @@ struct ExportCommand: ParsableCommand {
             snapshot, format: AnnotationFormat(rawValue: format) ?? .molmo2, to: output,
             options: ExportOptions(task: task))
         var line = "wrote \(report.path): \(report.format.rawValue), \(report.items) "
-        line += report.format == .molmo2 ? "records" : "tracks"
+        line += report.format == .molmo2 || report.format == .molmo2Evaluation ? "records" : "tracks"
         line += ", \(report.points) points, \(report.bytes) bytes"
         print(line)
         if report.clamped > 0 {
             print("warning: \(report.clamped) coordinates outside the frame were clamped to 0–1000 in the answers")
         }
+        for warning in report.warnings { print("warning: \(warning)") }
     }
 }
