@@ -251,23 +251,9 @@ enum Molmo2JSONL {
         // molmo2-track-instruction fields as `TrackingDataset` reads them: string `mask_id`s that the trajectory ids
         // match after `str(id)`, `video`/`clip` joined as `<dir>/<clip>.mp4`, an integer fps that `sampling_fps`
         // divides, and trajectories on the frames `frame_idx % (fps // sampling_fps) == 0`.
-        let clip = Molmo2PackageLayout.clipName(media)
         let integerFPS = Molmo2PackageLayout.integerFPS(media.fps)
         let samplingFPS = integerFPS.map(Molmo2PackageLayout.trackSamplingFPS) ?? 2
-        w.key("video")
-        w.string(clip)
-        w.key("clip")
-        w.string(clip)
-        w.key("video_dataset")
-        w.string(Molmo2PackageLayout.videoDataset)
-        w.key("start_frame")
-        w.int(0)
-        w.key("end_frame")
-        w.int(max(0, media.frameCount - 1))
-        w.key("fps")
-        if let integerFPS { w.int(integerFPS) } else { w.number(media.fps) }
-        w.key("sampling_fps")
-        w.int(samplingFPS)
+        Molmo2PackageLayout.writeClipHeader(media, fallbackSamplingFPS: 2, into: &w)
         w.key("width")
         w.int(media.width)
         w.key("height")

@@ -91,6 +91,28 @@ enum Molmo2PackageLayout {
     }
 
     static let videoDataset = "spotter"
+
+    /// The clip fields every tracking row starts with, as `TrackingDataset` reads them: `video`/`clip` (joined as
+    /// `<dir>/<clip>.mp4`), `video_dataset`, the whole-clip frame range, an integer fps when the rate has one
+    /// and `sampling_fps` (`fallbackSamplingFPS` when it has none).
+    static func writeClipHeader(_ media: MediaDescriptor, fallbackSamplingFPS: Int, into w: inout JSONWriter) {
+        let clip = clipName(media)
+        let rate = integerFPS(media.fps)
+        w.key("video")
+        w.string(clip)
+        w.key("clip")
+        w.string(clip)
+        w.key("video_dataset")
+        w.string(videoDataset)
+        w.key("start_frame")
+        w.int(0)
+        w.key("end_frame")
+        w.int(max(0, media.frameCount - 1))
+        w.key("fps")
+        if let rate { w.int(rate) } else { w.number(media.fps) }
+        w.key("sampling_fps")
+        w.int(rate.map(trackSamplingFPS) ?? fallbackSamplingFPS)
+    }
     static let videoSource = "spotter"
     static let defaultCategory = "object"
 
@@ -203,22 +225,7 @@ extension Molmo2JSONL {
     /// `Molmo2VideoTrackEval` (and the raw `Molmo2-VideoTrack` rows): per object a point per media frame (`null`
     /// where the object is not visible) and a mask per frame (`null` where none is stored).
     private static func writeTrackEvaluation(_ group: LabelGroup, media: MediaDescriptor, into w: inout JSONWriter) {
-        let clip = Molmo2PackageLayout.clipName(media)
-        let integerFPS = Molmo2PackageLayout.integerFPS(media.fps)
-        w.key("video")
-        w.string(clip)
-        w.key("clip")
-        w.string(clip)
-        w.key("video_dataset")
-        w.string(Molmo2PackageLayout.videoDataset)
-        w.key("start_frame")
-        w.int(0)
-        w.key("end_frame")
-        w.int(max(0, media.frameCount - 1))
-        w.key("fps")
-        if let integerFPS { w.int(integerFPS) } else { w.number(media.fps) }
-        w.key("sampling_fps")
-        w.int(integerFPS.map(Molmo2PackageLayout.trackSamplingFPS) ?? 1)
+        Molmo2PackageLayout.writeClipHeader(media, fallbackSamplingFPS: 1, into: &w)
         w.key("exp")
         w.string(group.label)
         w.key("w")
