@@ -1,94 +1,103 @@
 import Foundation
 
-/// Paints the current frame into the viewer rectangle with raw escapes, after ncurses has drawn the panes.
-package protocol VideoPainter: AnyObject {
-    /// Bytes that show `state.frame` in `state.layout.viewer`; empty when nothing changed.
-    func paint(_ state: AppState) -> [UInt8]
-    /// Forget what is on screen: the next paint repaints the whole region.
-    func invalidate()
-    /// Hint that frames after `frame` will be wanted soon (playback, stepping).
-    func prefetch(after frame: Int, state: AppState)
-    /// A problem met while painting (a frame that cannot be decoded), shown in the status line.
-    var lastError: String? { get }
-}
+/// Seconds elapsed on a clock since a start instant: how the run loop reads the injected clock.
+package struct ClockReading: Sendable {
+    private let read: @Sendable () -> Duration
 
-/// The run loop: input and clock ticks go through the reducer; panes are drawn by ncurses, then the video
-/// region is written raw in one write.
-package final class ViewerApp {
-    private var state: AppState
-    private let painter: VideoPainter
-    private let session: TerminalSession
-    private let annotations: AnnotationSession?
-    private let jobs: JobCenter?
-
-    package init(
-        state: AppState, painter: VideoPainter, session: TerminalSession, annotations: AnnotationSession?, jobs: JobCenter?
-    ) {
-        self.state = state
-        self.painter = painter
-        self.session = session
-        self.annotations = annotations
-        self.jobs = jobs
+    package init(_ clock: any Clock<Duration>) {
+        read = ClockReading.reader(clock)
     }
 
-    private static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    private static func reader<C: Clock>(_ clock: C) -> @Sendable () -> Duration where C.Duration == Duration {
+        let start = clock.now
+        return { start.duration(to: clock.now) }
+    }
+
+    package var seconds: Double {
+        let elapsed = read().components
+        return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+    }
+}
+
+/// The run loop: input, clock ticks and job results go through the reducer (via the effect runner); the view
+/// renders the state into a `Screen` value, which the terminal backend presents.
+package final class ViewerApp {
+    private var state: AppState
+    private let composer: PictureComposer
+    private let session: TerminalSession
+    private let presenter: TerminalPresenter
+    private let annotations: AnnotationSession?
+    private let jobs: JobCenter
+    private let clock: ClockReading
+
+    package init(
+        state: AppState, composer: PictureComposer, session: TerminalSession, annotations: AnnotationSession?, jobs: JobCenter,
+        clock: any Clock<Duration> = ContinuousClock()
+    ) {
+        self.state = state
+        self.composer = composer
+        self.session = session
+        self.presenter = TerminalPresenter(session: session, graphics: state.graphics, theme: state.theme)
+        self.annotations = annotations
+        self.jobs = jobs
+        self.clock = ClockReading(clock)
     }
 
     /// Runs until the user quits or a terminating signal arrives.
     package func run() {
-        Palette.install(state.theme)
-        annotations?.refresh(&state, tracksChanged: true)
-        state.relayout(columns: session.columns, rows: session.rows)
+        Dispatcher.load(state: &state, annotations: annotations)
+        Dispatcher.dispatch(.input(.resize(columns: session.columns, rows: session.rows)), state: &state, annotations: annotations)
         var needsFullRepaint = true
         var paintedFrame = -1
         var paintedRevision = -1
         var paintedPlaying = false
         var paintedLayout = state.layout
-        defer { jobs?.cancel() }
+        defer { jobs.cancel() }
         while !state.shouldQuit && !session.interrupted {
-            let frameBefore = state.frame
-            _ = Reducer.reduce(&state, .tick(now: ViewerApp.monotonicSeconds()))
-            jobs?.poll(state: &state, annotations: annotations)
-            if state.frame != frameBefore { annotations?.refresh(&state, tracksChanged: false) }
+            dispatch(.tick(now: clock.seconds))
+            if Dispatcher.drain(state: &state, annotations: annotations, jobs: jobs) { needsFullRepaint = true }
 
             if needsFullRepaint || state.layout != paintedLayout {
-                session.invalidateScreen()
-                painter.invalidate()
+                presenter.invalidate()
                 needsFullRepaint = false
                 paintedLayout = state.layout
                 paintedFrame = -1
             }
-            if let problem = painter.lastError, state.message == nil { state.message = problem }
-            PaneView.draw(state)
-            session.flush()
-            if !state.layout.isTooSmall && state.mode != .help
+            let pictureDue = !state.layout.isTooSmall && state.mode != .help
                 && (state.frame != paintedFrame || state.annotations.revision != paintedRevision
                     || state.isPlaying != paintedPlaying)
-            {
-                session.writeRaw(painter.paint(state))
+            var picture: Picture?
+            if pictureDue, let composed = composer.compose(state) {
+                picture = composed
+                dispatch(.frameDecoded(frame: composed.frame, problem: composed.problem))
+            }
+            let screen = PaneView.render(state, picture: picture)
+            presenter.presentText(screen)
+            if pictureDue {
+                presenter.presentPicture(screen)
                 paintedFrame = state.frame
                 paintedRevision = state.annotations.revision
                 paintedPlaying = state.isPlaying
-                if let problem = painter.lastError { state.message = problem }
-                painter.prefetch(after: state.frame, state: state)
-                if case .prompt = state.mode { session.flush() }  // put the prompt cursor back
+                composer.prefetch(after: state.frame, state: state)
             }
 
-            let timeout = state.isPlaying ? nextFrameDelayMilliseconds() : (state.jobRunning ? 100 : 250)
-            guard let event = session.nextEvent(timeoutMilliseconds: timeout) else { continue }
+            let timeout = state.isPlaying ? nextFrameDelayMilliseconds() : 250
+            guard let event = session.nextEvent(timeoutMilliseconds: timeout, wakeDescriptor: jobs.channel.wakeDescriptor) else {
+                continue
+            }
             var events = [event]
             // Drain a burst (key repeat, mouse drag) so the screen shows its end state, not every step.
             while events.count < 64, let more = session.nextEvent(timeoutMilliseconds: 0) { events.append(more) }
             for event in events {
-                if Dispatcher.dispatch(.input(event), state: &state, annotations: annotations, jobs: jobs) {
-                    needsFullRepaint = true
-                }
+                if dispatch(.input(event)) { needsFullRepaint = true }
                 if state.shouldQuit { break }
             }
         }
+    }
+
+    @discardableResult
+    private func dispatch(_ action: Action) -> Bool {
+        Dispatcher.dispatch(action, state: &state, annotations: annotations, jobs: jobs)
     }
 
     /// Milliseconds until the next frame is due during playback (at least 1, at most 50).
@@ -97,43 +106,7 @@ package final class ViewerApp {
         let media = state.media
         let next = min(state.frame + 1, media.lastFrame)
         let due = playback.startClock + (media.timestamps[next] - media.timestamps[playback.startFrame])
-        let delay = (due - ViewerApp.monotonicSeconds()) * 1000
+        let delay = (due - clock.seconds) * 1000
         return min(50, max(1, Int(delay.rounded(.up))))
-    }
-}
-
-/// One step of the application: the reducer, then its effects (edits are committed to the store before
-/// anything is drawn), then the annotation view for the new frame. Shared by the run loop and the tests.
-package enum Dispatcher {
-    /// Returns true when the whole screen must be repainted.
-    @discardableResult
-    package static func dispatch(
-        _ action: Action, state: inout AppState, annotations: AnnotationSession?, jobs: JobCenter? = nil
-    ) -> Bool {
-        let previousMode = state.mode
-        let previousFrame = state.frame
-        var repaint = false
-        for effect in Reducer.reduce(&state, action) {
-            if effect.isRepaintAll {
-                repaint = true
-            } else if case .propagate(let request) = effect {
-                if let jobs { jobs.start(request, state: &state) } else { state.message = "propagation needs the video" }
-            } else if case .cancelJob = effect {
-                jobs?.cancel()
-            } else if case .ask(let request) = effect {
-                if let jobs, jobs.assistant != nil {
-                    jobs.start(request, state: &state)
-                } else {
-                    state.message = AssistState.noModelHint
-                }
-            } else if let annotations {
-                annotations.perform(effect, on: &state)
-            } else {
-                state.message = "no project is open (--no-project): edits are off"
-            }
-        }
-        if state.frame != previousFrame { annotations?.refresh(&state, tracksChanged: false) }
-        if previousMode == .help && state.mode != .help { repaint = true }
-        return repaint
     }
 }

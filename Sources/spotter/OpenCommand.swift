@@ -156,7 +156,7 @@ struct OpenCommand: ParsableCommand {
             Assistant(model: model, frames: { [server, info, file] in MediaProject.frameSource(server, info: info, path: file) })
         }
         let app = ViewerApp(
-            state: state, painter: FramePainter(server: server, graphics: chosen), session: session,
+            state: state, composer: PictureComposer(server: server), session: session,
             annotations: store.map(AnnotationSession.init),
             jobs: JobCenter(frames: { [server] index in try server.grayFrame(at: index) }, assistant: assistant))
         app.run()
