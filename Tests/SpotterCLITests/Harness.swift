@@ -58,8 +58,21 @@ func runProcess(
         argv.forEach { free($0) }
         envp.forEach { free($0) }
     }
+    // The child starts with no signal blocked and default dispositions: test threads block most signals, and a
+    // tmux server that inherited that mask never receives the SIGTERM its own kill-server sends it (it would
+    // outlive the test with its pane's program still running).
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    var allSignals = sigset_t()
+    sigfillset(&allSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    posix_spawnattr_setsigdefault(&attributes, &allSignals)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+    let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
     guard spawned == 0 else { throw TmuxError(message: "cannot start \(executable): error \(spawned)") }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
@@ -71,22 +84,34 @@ func runProcess(
         stderr: String(decoding: errData, as: UTF8.self), stdoutBytes: outData)
 }
 
-/// A private tmux server running one command in a detached pane of a fixed size.
+/// Names what this test run starts: `Scripts/test` sets it and afterwards fails the run if a tmux server or a
+/// program carrying it is still alive.
+let testRunTag: String = ProcessInfo.processInfo.environment["SPOTTER_TEST_RUN"] ?? "\(getpid())"
+
+/// A private tmux server running one command in a detached pane of a fixed size. The server (and with it the
+/// pane's program) is killed when the session is released, on every path out of a test.
 final class TmuxSession {
     let socket: String
     let columns: Int
     let rows: Int
 
     init(command: [String], columns: Int, rows: Int, environment: [String: String] = [:]) throws {
-        socket = "spotter-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        socket = "spotter-test-\(testRunTag)-\(UInt32.random(in: 0...UInt32.max))"
         self.columns = columns
         self.rows = rows
         // The shell ignores Ctrl-C so the pane outlives the program; the program installs its own handler.
+        var environment = environment
+        environment["SPOTTER_TEST_RUN"] = testRunTag
         let exports = environment.map { "\($0.key)=\(shellQuote($0.value))" }.joined(separator: " ")
         let line = (exports.isEmpty ? "" : "env \(exports) ") + command.map(shellQuote).joined(separator: " ")
         // `remain-on-exit` keeps the pane after the program ends so its exit status and last screen can be read.
         try tmux(captureOutput: false, ["-f", "/dev/null", "new-session", "-d", "-x", "\(columns)", "-y", "\(rows)", "-s", "t", "sh", "-c", "trap '' INT; " + line + "; echo \"[exit $?]\"; sleep 30"])
-        try tmux(["set-option", "-t", "t", "status", "off"])
+        do {
+            try tmux(["set-option", "-t", "t", "status", "off"])
+        } catch {
+            _ = try? tmux(["kill-server"])
+            throw error
+        }
     }
 
     deinit { _ = try? tmux(["kill-server"]) }
