@@ -155,10 +155,10 @@ struct OpenCommand: ParsableCommand {
         let assistant = grounding.map { model in
             Assistant(model: model, frames: { [server, info, file] in MediaProject.frameSource(server, info: info, path: file) })
         }
-        let app = ViewerApp(
-            state: state, composer: PictureComposer(server: server), session: session,
-            annotations: store.map(AnnotationSession.init),
+        let core = ViewerCore(
+            state: state, composer: PictureComposer(server: server), annotations: store.map(AnnotationSession.init),
             jobs: JobCenter(frames: { [server] index in try server.grayFrame(at: index) }, assistant: assistant))
+        let app = ViewerApp(core: core, session: session)
         app.run()
         session.end()
         try? store?.close()
