@@ -155,3 +155,63 @@ struct TmuxError: Error, CustomStringConvertible {
 func shellQuote(_ s: String) -> String {
     "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
+
+/// Runs a program to completion on a pseudo-terminal of `columns` x `rows` (stdin, stdout and stderr all on it)
+/// and returns what it wrote there: for programs that insist on a terminal but are expected to stop at once.
+func runOnTerminal(_ executable: String, _ arguments: [String], columns: Int, rows: Int) throws -> ProcessResult {
+    // Linux's pseudo-terminal multiplexer: unlock the new pair and ask its number (TIOCSPTLCK, TIOCGPTN).
+    let master = open("/dev/ptmx", O_RDWR | O_NOCTTY)
+    guard master >= 0 else { throw TmuxError(message: "cannot open a pseudo-terminal") }
+    defer { close(master) }
+    var unlock: Int32 = 0
+    var number: UInt32 = 0
+    guard ioctl(master, UInt(0x4004_5431), &unlock) == 0, ioctl(master, UInt(0x8004_5430), &number) == 0 else {
+        throw TmuxError(message: "cannot set up a pseudo-terminal")
+    }
+    let slavePath = "/dev/pts/\(number)"
+    var size = winsize(ws_row: UInt16(rows), ws_col: UInt16(columns), ws_xpixel: 0, ws_ypixel: 0)
+    let slave = open(slavePath, O_RDWR | O_NOCTTY)
+    guard slave >= 0, ioctl(slave, UInt(TIOCSWINSZ), &size) == 0 else { throw TmuxError(message: "cannot size \(slavePath)") }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    for fd: Int32 in [0, 1, 2] { posix_spawn_file_actions_adddup2(&actions, slave, fd) }
+    posix_spawn_file_actions_addclose(&actions, master)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+    var env = ProcessInfo.processInfo.environment
+    env["TERM"] = "xterm-256color"
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+        argv.forEach { free($0) }
+        envp.forEach { free($0) }
+    }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+    close(slave)
+    guard spawned == 0 else { throw TmuxError(message: "cannot start \(executable): error \(spawned)") }
+    // Read until every holder of the terminal has closed it (EIO), then reap the child.
+    var output = Data()
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = read(master, &buffer, buffer.count)
+        if n > 0 {
+            output.append(buffer, count: n)
+        } else if n < 0 && errno == EINTR {
+            continue
+        } else {
+            break
+        }
+    }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    let text = String(decoding: output, as: UTF8.self)
+    return ProcessResult(status: exitStatus, stdout: text, stderr: "", stdoutBytes: output)
+}
