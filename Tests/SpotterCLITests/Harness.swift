@@ -133,14 +133,16 @@ final class TmuxSession {
         try tmux(["capture-pane", "-t", "t", "-p"] + (escapes ? ["-e"] : []))
     }
 
-    /// Polls the screen until `predicate` holds or `seconds` pass; returns the last screen seen.
+    /// Polls the screen until `predicate` holds or the program has ended (the shell's "[exit N]" line shows); returns
+    /// the last screen seen. `seconds` only guards against a program that hangs: it is far longer than any
+    /// expected wait, so a loaded machine does not turn slowness into a failure.
     @discardableResult
-    func waitFor(seconds: Double = 20, escapes: Bool = false, _ predicate: (String) -> Bool) throws -> String {
+    func waitFor(seconds: Double = 300, escapes: Bool = false, _ predicate: (String) -> Bool) throws -> String {
         let deadline = Date().addingTimeInterval(seconds)
         var screen = ""
         repeat {
             screen = try capture(escapes: escapes)
-            if predicate(screen) { return screen }
+            if predicate(screen) || screen.contains("[exit ") { return screen }
             usleep(50_000)
         } while Date() < deadline
         return screen
