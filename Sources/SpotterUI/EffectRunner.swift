@@ -40,12 +40,13 @@ package final class ActionChannel: @unchecked Sendable {
 
     /// Every action sent so far, oldest first; empties the channel.
     package func drain() -> [Action] {
+        // The pipe first: a send after this leaves its byte behind, so the next wait wakes for it.
+        var sink = [UInt8](repeating: 0, count: 256)
+        while wakeDescriptor >= 0, read(wakeDescriptor, &sink, sink.count) > 0 {}
         condition.lock()
         let taken = queue
         queue = []
         condition.unlock()
-        var sink = [UInt8](repeating: 0, count: 256)
-        while wakeDescriptor >= 0, read(wakeDescriptor, &sink, sink.count) > 0 {}
         return taken
     }
 

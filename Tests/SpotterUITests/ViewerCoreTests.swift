@@ -264,3 +264,26 @@ private struct WaitingModel: GroundingModel {
     let cancelled = await viewer.turn { _ in !viewer.core.state.jobRunning }
     #expect(cancelled.statusLine.contains("question cancelled"))
 }
+
+/// Job reports reach the run loop on one channel: each send makes its descriptor readable (waking the input wait)
+/// and a drain hands them over oldest first.
+@Test func actionChannelWakesAndDrainsInOrder() throws {
+    let channel = ActionChannel()
+    func readable() -> Bool {
+        var fd = pollfd(fd: channel.wakeDescriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&fd, 1, 0) == 1
+    }
+    #expect(!readable())
+    channel.send(.notice("one"))
+    channel.send(.propagationProgress(done: 2, total: 5))
+    #expect(readable())
+    let drained = channel.drain()
+    #expect(drained.count == 2)
+    if case .notice("one")? = drained.first {} else { Issue.record("first action: \(String(describing: drained.first))") }
+    #expect(!readable())
+    #expect(channel.drain().isEmpty)
+    // A report from another thread wakes a blocked reader.
+    Thread.detachNewThread { channel.send(.notice("later")) }
+    channel.waitForActions()
+    #expect(channel.drain().count == 1)
+}
