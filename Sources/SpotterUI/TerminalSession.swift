@@ -190,7 +190,7 @@ package final class TerminalSession {
     }
 
     /// Blanks the screen model and forces the next refresh to repaint every cell (after overlays close, resize, Ctrl-L);
-    /// the panes are drawn again and the video region is repainted by its painter.
+    /// the panes are drawn again and the picture region is sent again by the presenter.
     package func invalidateScreen() {
         _ = werase(spotter_stdscr())
         _ = clearok(spotter_stdscr(), true)
