@@ -1,8 +1,8 @@
 import Annotations
 import Assist
 
-/// The project store as the TUI uses it: applies edit effects (committed before the screen shows them) and
-/// refreshes the state's view of the annotations.
+/// The project store as the TUI uses it: runs store effects (committed before the screen shows them) and reports
+/// what they did, with the project's new contents, as a `StoreOutcome` value. It never touches `AppState`.
 package final class AnnotationSession {
     package let store: ProjectStore
     /// Query records removed because their accepted tracks were undone, kept to be restored as they were.
@@ -12,83 +12,73 @@ package final class AnnotationSession {
         self.store = store
     }
 
-    /// Performs store effects; returns false for effects that are not about the store. Edits are logged as
-    /// made by `actor` (the tracker's runs are machine output, for the correction statistics).
-    @discardableResult
-    package func perform(_ effect: Effect, on state: inout AppState, actor: EditActor = .human) -> Bool {
+    /// Runs a store effect; nil for effects that are not about the store. `predictions` are the state's. Edits
+    /// are logged as made by a person, propagation runs as the tracker's (machine output, for the correction
+    /// statistics).
+    package func perform(_ effect: Effect, predictions: PredictionSet?) -> StoreOutcome? {
+        var outcome = StoreOutcome(view: nil)
+        var predictions = predictions
         do {
             switch effect {
             case .edit(let edit, let selectCreated):
-                let result = try store.apply(edit, actor: actor)
-                if selectCreated, let created = result.createdTracks.first { state.annotations.selected = created }
-                if result.editID == nil { state.message = "nothing changed" } else { journalStoreEdit(&state) }
+                let result = try store.apply(edit, actor: .human)
+                if selectCreated, let created = result.createdTracks.first { outcome.select = created }
+                if result.editID == nil { outcome.message = "nothing changed" } else { outcome.journal.append(.recorded) }
+            case .commitTracked(let edit, let summary):
+                let result = try store.apply(edit, actor: .tracker)
+                if result.editID == nil { outcome.message = "nothing changed" } else { outcome.journal.append(.recorded) }
+                outcome.summary = summary
             case .undo, .redo:
                 let redo: Bool
                 if case .redo = effect { redo = true } else { redo = false }
-                try stepHistory(redo: redo, on: &state)
+                try stepHistory(redo: redo, into: &outcome)
             case .accept(let keys):
-                try accept(keys, on: &state)
+                try accept(keys, predictions: &predictions, into: &outcome)
+            case .continueTrack(let track, let set, let frame, let suffix):
+                continueTrack(track, with: set, after: frame, into: &outcome)
+                outcome.suffix = suffix
+            case .reload:
+                break
             case .repaintAll, .propagate, .cancelJob, .ask:
-                return false
+                return nil
             }
         } catch {
-            state.message = "\(error)"
+            outcome.message = "\(error)"
         }
-        refresh(&state, tracksChanged: true)
-        return true
-    }
-
-    /// Copies what the panes and overlay need from the store into the state.
-    package func refresh(_ state: inout AppState, tracksChanged: Bool) {
-        var annotations = state.annotations
-        if tracksChanged {
-            _ = try? store.reloadIfChangedElsewhere()
-            annotations.tracks = store.tracks
-            annotations.canUndo = store.canUndo
-            annotations.canRedo = store.canRedo
-            if let id = annotations.selected, store.track(id) == nil { annotations.selected = nil }
-        }
-        annotations.framePoints = store.points(onFrame: state.frame)
-        if tracksChanged, var set = state.assist.predictions {
+        _ = try? store.reloadIfChangedElsewhere()
+        outcome.view = view
+        if let set = predictions {
             syncQueryRecord(set)
             let (accepted, tracks) = acceptedPredictions(set)
             if accepted != set.accepted || tracks != set.trackOfObject {
-                set.accepted = accepted
-                set.trackOfObject = tracks
-                state.assist.predictions = set
-                Reducer.moveHighlightToPending(&state)
-                annotations.revision += 1
+                outcome.acceptance = PredictionAcceptance(accepted: accepted, trackOfObject: tracks)
             }
         }
-        if annotations != state.annotations {
-            annotations.revision += 1
-            let laneCountChanged = annotations.tracks.count != state.annotations.tracks.count
-            state.annotations = annotations
-            if laneCountChanged { state.relayout(columns: state.layout.screenColumns, rows: state.layout.screenRows) }
-        }
+        return outcome
+    }
+
+    /// The project's contents read afresh (another process may have changed the file): the first view of a session.
+    package func load(predictions: PredictionSet? = nil) -> StoreOutcome {
+        perform(.reload, predictions: predictions)!
+    }
+
+    /// What the store holds now.
+    package var view: ProjectView {
+        ProjectView(tracks: store.tracks, canUndo: store.canUndo, canRedo: store.canRedo, interpolates: store.media.kind == .video)
     }
 }
 
 extension AnnotationSession {
     /// Undoes or redoes the store's last edit, moving it between the undo and redo journals.
-    func stepHistory(redo: Bool, on state: inout AppState) throws {
-        let (from, to): (WritableKeyPath<AppState, [UndoKind]>, WritableKeyPath<AppState, [UndoKind]>) =
-            redo ? (\.redoJournal, \.undoJournal) : (\.undoJournal, \.redoJournal)
-        if state[keyPath: from].last == .store { state[keyPath: from].removeLast() }
+    func stepHistory(redo: Bool, into outcome: inout StoreOutcome) throws {
+        outcome.journal.append(.popped(redo: redo))
         guard let result = try (redo ? store.redo() : store.undo()) else {
-            state.message = redo ? "nothing to redo" : "nothing to undo"
+            outcome.message = redo ? "nothing to redo" : "nothing to undo"
             return
         }
-        state[keyPath: to].append(.store)
+        outcome.journal.append(.stepped(redo: redo))
         let count = result.changedTracks.count
-        state.message = "\(redo ? "redone" : "undone") (\(count) track\(count == 1 ? "" : "s"))"
-    }
-
-    /// A store edit became undoable: it goes on the undo journal and ends any redo.
-    func journalStoreEdit(_ state: inout AppState) {
-        state.undoJournal.append(.store)
-        state.redoJournal = []
-        state.assist.rejectionRedo = []
+        outcome.message = "\(redo ? "redone" : "undone") (\(count) track\(count == 1 ? "" : "s"))"
     }
 
     /// Keeps the predictions' query record exactly while some track refers to it: an undone accept must not leave
@@ -130,8 +120,8 @@ extension AnnotationSession {
     /// Accepts predicted points into the project as one undoable edit: each object's points go into the track it
     /// was accepted into before (or the track the question was about), else into a new track of the query's label.
     /// Points have provenance `model`; a person's points are never replaced.
-    func accept(_ keys: [PredictionKey], on state: inout AppState) throws {
-        guard var set = state.assist.predictions else { return }
+    func accept(_ keys: [PredictionKey], predictions: inout PredictionSet?, into outcome: inout StoreOutcome) throws {
+        guard var set = predictions else { return }
         let queryID = try recordQuery(of: &set)
         var byObject: [Int: [PointEntry]] = [:]
         for key in keys where set.isPending(key) && set.objects.indices.contains(key.object) {
@@ -151,28 +141,30 @@ extension AnnotationSession {
                 newObjects.append(object)
             }
         }
-        state.assist.predictions = set
+        predictions = set
+        outcome.predictions = set
         guard !edits.isEmpty else { return }
         let count = byObject.values.reduce(0) { $0 + $1.count }
         let edit = edits.count == 1 ? edits[0] : .batch(edits, summary: "accept \(count) predicted points")
         let result = try store.apply(edit, actor: .human)
         guard result.editID != nil else {
-            state.message = "nothing changed (the project already has these points, or a person's points are there)"
+            outcome.message = "nothing changed (the project already has these points, or a person's points are there)"
             return
         }
-        journalStoreEdit(&state)
+        outcome.journal.append(.recorded)
         for (object, track) in zip(newObjects, result.createdTracks) { set.trackOfObject[object] = track }
-        state.assist.predictions = set
-        state.message = "accepted \(count) predicted point\(count == 1 ? "" : "s") into \(byObject.count) track\(byObject.count == 1 ? "" : "s") (u undoes)"
+        predictions = set
+        outcome.predictions = set
+        outcome.message = "accepted \(count) predicted point\(count == 1 ? "" : "s") into \(byObject.count) track\(byObject.count == 1 ? "" : "s") (u undoes)"
     }
 
     /// Merges a single-point tracking answer into `track` after `frame` (machine points there are replaced, a person's
     /// are kept) as one undoable edit.
-    func continueTrack(_ track: TrackID, with set: PredictionSet, after frame: Int, on state: inout AppState) {
+    func continueTrack(_ track: TrackID, with set: PredictionSet, after frame: Int, into outcome: inout StoreOutcome) {
         var set = set
         // The answer's first object is the queried point (id 1); others would be inventions.
         guard let object = set.objects.first(where: { $0.answerID == 1 }) ?? set.objects.first, !object.points.isEmpty else {
-            state.message = "the model did not continue #\(track.rawValue)" + (set.answer.isEmpty ? "" : ": \(set.answer.prefix(60))")
+            outcome.message = "the model did not continue #\(track.rawValue)" + (set.answer.isEmpty ? "" : ": \(set.answer.prefix(60))")
             return
         }
         do {
@@ -181,14 +173,13 @@ extension AnnotationSession {
                 PointEntry(frame: $0.frame, x: $0.x, y: $0.y, visibility: .visible, provenance: .model, isKeyframe: false)
             }
             let result = try store.apply(.putEntries(track, entries, policy: .replaceMachine), actor: .model)
-            if result.editID != nil { journalStoreEdit(&state) }
+            if result.editID != nil { outcome.journal.append(.recorded) }
             let kept = entries.filter { e in store.track(track)?.entry(at: e.frame)?.provenance == .human }.count
-            state.message = "continued #\(track.rawValue): \(entries.count) model point\(entries.count == 1 ? "" : "s") after frame \(frame)"
+            outcome.message = "continued #\(track.rawValue): \(entries.count) model point\(entries.count == 1 ? "" : "s") after frame \(frame)"
                 + (kept > 0 ? ", \(kept) kept as placed by you" : "") + " (u undoes)"
         } catch {
-            state.message = "\(error)"
+            outcome.message = "\(error)"
         }
-        refresh(&state, tracksChanged: true)
     }
 
     /// Which predicted points the project holds (in a track of the query with the same frame and position), and

@@ -11,12 +11,23 @@ package struct AnnotationState: Equatable, Sendable {
     package var canRedo = false
     /// Bumped on every change that alters what the overlay draws, so the picture is repainted.
     package var revision = 0
+    /// Points between stored ones are derived (videos; not image sequences).
+    package var interpolates = true
 
     package init() {}
 
     package func track(_ id: TrackID) -> Track? { tracks.first { $0.id == id } }
 
     package var selectedTrack: Track? { selected.flatMap(track) }
+
+    /// Every track's point on `frame`, stored or derived, in track order.
+    package func points(onFrame frame: Int) -> [FramePoint] {
+        tracks.compactMap { track in
+            track.resolved(at: frame, interpolate: interpolates).map {
+                FramePoint(track: track.id, entry: $0.entry, isInterpolated: $0.isInterpolated)
+            }
+        }
+    }
 
     /// The selected track's state on the current frame, if it has one (stored or interpolated).
     package var selectedPoint: FramePoint? {

@@ -1,140 +1,153 @@
 import Basics
 import Foundation
 
-/// Paints the current frame into the viewer rectangle with raw escapes, after ncurses has drawn the panes.
-package protocol VideoPainter: AnyObject {
-    /// Bytes that show `state.frame` in `state.layout.viewer`; empty when nothing changed.
-    func paint(_ state: AppState) -> [UInt8]
-    /// Forget what is on screen: the next paint repaints the whole region.
-    func invalidate()
-    /// Hint that frames after `frame` will be wanted soon (playback, stepping).
-    func prefetch(after frame: Int, state: AppState)
-    /// A problem met while painting (a frame that cannot be decoded), shown in the status line.
-    var lastError: String? { get }
+/// Seconds elapsed on a clock since a start instant: how the run loop reads the injected clock.
+package struct ClockReading: Sendable {
+    private let read: @Sendable () -> Duration
+
+    package init(_ clock: any Clock<Duration>) {
+        read = ClockReading.reader(clock)
+    }
+
+    private static func reader<C: Clock>(_ clock: C) -> @Sendable () -> Duration where C.Duration == Duration {
+        let start = clock.now
+        return { start.duration(to: clock.now) }
+    }
+
+    package var seconds: Double {
+        let elapsed = read().components
+        return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+    }
 }
 
-/// The run loop: input and clock ticks go through the reducer; panes are drawn by ncurses, then the video
-/// region is written raw in one write.
-package final class ViewerApp {
-    private var state: AppState
-    private let painter: VideoPainter
-    private let session: TerminalSession
-    private let annotations: AnnotationSession?
-    private let jobs: JobCenter?
+/// The application without a terminal: the state, the effect runner (store session and jobs), the clock and the
+/// view. Each turn ticks the clock, reduces the jobs' reports and renders a `Screen` value; input comes in as
+/// events. The terminal backend (`ViewerApp`) and the tests drive it the same way.
+package final class ViewerCore {
+    package private(set) var state: AppState
+    private let composer: PictureComposer
+    package let annotations: AnnotationSession?
+    package let jobs: JobCenter
+    private let clock: ClockReading
+    /// The picture last composed, with what it was composed from.
+    private var picture: Picture?
+    private var paintedRevision = -1
+    private var paintedPlaying = false
+    private var paintedLayout: Layout?
+    private var needsFullRepaint = true
+
+    /// One rendering of the application and what the backend must do to show it.
+    package struct Turn {
+        package var screen: Screen
+        /// Everything on screen must be drawn again (mode change, resize, Ctrl-L).
+        package var repaintAll: Bool
+        /// The picture changed since the last turn and must be sent.
+        package var pictureChanged: Bool
+    }
 
     package init(
-        state: AppState, painter: VideoPainter, session: TerminalSession, annotations: AnnotationSession?, jobs: JobCenter?
+        state: AppState, composer: PictureComposer, annotations: AnnotationSession?, jobs: JobCenter,
+        clock: any Clock<Duration> = ContinuousClock()
     ) {
         self.state = state
-        self.painter = painter
-        self.session = session
+        self.composer = composer
         self.annotations = annotations
         self.jobs = jobs
+        self.clock = ClockReading(clock)
+        Dispatcher.load(state: &self.state, annotations: annotations)
     }
 
-    private static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    package var shouldQuit: Bool { state.shouldQuit }
+
+    /// Ticks the clock, reduces what the jobs reported, composes the picture when it changed, and renders.
+    package func turn() -> Turn {
+        dispatch(.tick(now: clock.seconds))
+        if Dispatcher.drain(state: &state, annotations: annotations, jobs: jobs) { needsFullRepaint = true }
+        let repaintAll = needsFullRepaint || state.layout != paintedLayout
+        if repaintAll {
+            needsFullRepaint = false
+            paintedLayout = state.layout
+            picture = nil
+        }
+        let showsPicture = !state.layout.isTooSmall && state.mode != .help
+        let pictureDue = showsPicture
+            && (picture?.frame != state.frame || state.annotations.revision != paintedRevision
+                || state.isPlaying != paintedPlaying)
+        if pictureDue, let composed = composer.compose(state) {
+            picture = composed
+            paintedRevision = state.annotations.revision
+            paintedPlaying = state.isPlaying
+            dispatch(.frameDecoded(frame: composed.frame, problem: composed.problem))
+            composer.prefetch(after: composed.frame, state: state)
+        }
+        return Turn(
+            screen: PaneView.render(state, picture: showsPicture ? picture : nil), repaintAll: repaintAll,
+            pictureChanged: pictureDue)
     }
 
-    /// Runs until the user quits or a terminating signal arrives.
-    package func run() {
-        Palette.install(state.theme)
-        annotations?.refresh(&state, tracksChanged: true)
-        state.relayout(columns: session.columns, rows: session.rows)
-        var needsFullRepaint = true
-        var paintedFrame = -1
-        var paintedRevision = -1
-        var paintedPlaying = false
-        var paintedLayout = state.layout
-        defer { jobs?.cancel() }
-        while !state.shouldQuit && !session.interrupted {
-            let frameBefore = state.frame
-            _ = Reducer.reduce(&state, .tick(now: ViewerApp.monotonicSeconds()))
-            jobs?.poll(state: &state, annotations: annotations)
-            if state.frame != frameBefore { annotations?.refresh(&state, tracksChanged: false) }
-
-            if needsFullRepaint || state.layout != paintedLayout {
-                session.invalidateScreen()
-                painter.invalidate()
-                needsFullRepaint = false
-                paintedLayout = state.layout
-                paintedFrame = -1
-            }
-            if let problem = painter.lastError, state.message == nil { state.message = problem }
-            PaneView.draw(state)
-            session.flush()
-            if !state.layout.isTooSmall && state.mode != .help
-                && (state.frame != paintedFrame || state.annotations.revision != paintedRevision
-                    || state.isPlaying != paintedPlaying)
-            {
-                session.writeRaw(painter.paint(state))
-                paintedFrame = state.frame
-                paintedRevision = state.annotations.revision
-                paintedPlaying = state.isPlaying
-                if let problem = painter.lastError { state.message = problem }
-                painter.prefetch(after: state.frame, state: state)
-                if case .prompt = state.mode { session.flush() }  // put the prompt cursor back
-            }
-
-            let timeout = state.isPlaying ? nextFrameDelayMilliseconds() : (state.jobRunning ? 100 : 250)
-            guard let event = session.nextEvent(timeoutMilliseconds: timeout) else { continue }
-            var events = [event]
-            // Drain a burst (key repeat, mouse drag) so the screen shows its end state, not every step.
-            while events.count < 64, let more = session.nextEvent(timeoutMilliseconds: 0) { events.append(more) }
-            for event in events {
-                if Dispatcher.dispatch(.input(event), state: &state, annotations: annotations, jobs: jobs) {
-                    needsFullRepaint = true
-                }
-                if state.shouldQuit { break }
-            }
+    /// Reduces input events in order (stopping at quit), at the clock's time now.
+    package func handle(_ events: [InputEvent]) {
+        dispatch(.tick(now: clock.seconds))
+        for event in events {
+            if dispatch(.input(event)) { needsFullRepaint = true }
+            if state.shouldQuit { break }
         }
     }
 
-    /// Milliseconds until the next frame is due during playback (at least 1, at most 50).
-    private func nextFrameDelayMilliseconds() -> Int {
-        guard let playback = state.playback, !playback.startClock.isNaN else { return 1 }
+    @discardableResult
+    private func dispatch(_ action: Action) -> Bool {
+        Dispatcher.dispatch(action, state: &state, annotations: annotations, jobs: jobs)
+    }
+
+    /// Blocks until the running job has ended and its result is reduced.
+    package func settle() {
+        Dispatcher.settle(state: &state, annotations: annotations, jobs: jobs)
+    }
+
+    /// How long the run loop may wait for input: until the next frame is due during playback (1 to 50 ms),
+    /// else a quarter second (job reports wake it earlier).
+    package var waitMilliseconds: Int {
+        guard let playback = state.playback else { return 250 }
+        guard !playback.startClock.isNaN else { return 1 }
         let media = state.media
         let next = min(state.frame + 1, media.lastFrame)
         let due = playback.startClock + (media.timestamps[next] - media.timestamps[playback.startFrame])
-        let delay = (due - ViewerApp.monotonicSeconds()) * 1000
+        let delay = (due - clock.seconds) * 1000
         return min(50, max(1, Int(delay.rounded(.up))))
     }
 }
 
-/// One step of the application: the reducer, then its effects (edits are committed to the store before
-/// anything is drawn), then the annotation view for the new frame. Shared by the run loop and the tests.
-package enum Dispatcher {
-    /// Returns true when the whole screen must be repainted.
-    @discardableResult
-    package static func dispatch(
-        _ action: Action, state: inout AppState, annotations: AnnotationSession?, jobs: JobCenter? = nil
-    ) -> Bool {
-        let previousMode = state.mode
-        let previousFrame = state.frame
-        var repaint = false
-        for effect in Reducer.reduce(&state, action) {
-            if effect.isRepaintAll {
-                repaint = true
-            } else if case .propagate(let request) = effect {
-                if let jobs { jobs.start(request, state: &state) } else { state.message = "propagation needs the video" }
-            } else if case .cancelJob = effect {
-                jobs?.cancel()
-            } else if case .ask(let request) = effect {
-                if let jobs, jobs.assistant != nil {
-                    jobs.start(request, state: &state)
-                } else {
-                    state.message = AssistState.noModelHint
-                }
-            } else if let annotations {
-                annotations.perform(effect, on: &state)
-            } else {
-                state.message = "no project is open (--no-project): edits are off"
-            }
+/// The terminal backend's run loop: turns of the core are presented with ncurses; it waits for input or a job's
+/// report, whichever comes first.
+package final class ViewerApp {
+    private let core: ViewerCore
+    private let session: TerminalSession
+    private let presenter: TerminalPresenter
+
+    package init(core: ViewerCore, session: TerminalSession) {
+        self.core = core
+        self.session = session
+        self.presenter = TerminalPresenter(session: session, graphics: core.state.graphics, theme: core.state.theme)
+    }
+
+    /// Runs until the user quits or a terminating signal arrives.
+    package func run() {
+        core.handle([.resize(columns: session.columns, rows: session.rows)])
+        defer { core.jobs.cancel() }
+        while !core.shouldQuit && !session.interrupted {
+            let turn = core.turn()
+            if turn.repaintAll { presenter.invalidate() }
+            presenter.presentText(turn.screen)
+            if turn.pictureChanged { presenter.presentPicture(turn.screen) }
+
+            guard
+                let event = session.nextEvent(
+                    timeoutMilliseconds: core.waitMilliseconds, wakeDescriptor: core.jobs.channel.wakeDescriptor)
+            else { continue }
+            var events = [event]
+            // Drain a burst (key repeat, mouse drag) so the screen shows its end state, not every step.
+            while events.count < 64, let more = session.nextEvent(timeoutMilliseconds: 0) { events.append(more) }
+            core.handle(events)
         }
-        if state.frame != previousFrame { annotations?.refresh(&state, tracksChanged: false) }
-        if previousMode == .help && state.mode != .help { repaint = true }
-        return repaint
     }
 }

@@ -1,3 +1,4 @@
+import Assist
 import TerminalGraphics
 
 /// What the viewer needs to know about the media, independent of how it is decoded.
@@ -97,9 +98,10 @@ package struct AppState: Equatable, Sendable {
     /// The project file's name, shown in the status line.
     package var projectName: String?
     package var shouldQuit = false
-    /// A background job (propagation) is running; its progress is shown in the status line.
-    package var jobRunning = false
-    package var jobStatus: String?
+    /// The background job running (propagation or a question to the model), shown in the status line.
+    package var job: RunningJob?
+    /// Seconds on the injected clock at the last tick.
+    package var now: Double = 0
     /// The model side: query pane settings, the question in flight, predictions.
     package var assist = AssistState()
     /// What `u` and Ctrl-R step over, newest last.
@@ -127,4 +129,40 @@ package struct AppState: Equatable, Sendable {
     }
 
     package var isPlaying: Bool { playback != nil }
+
+    package var jobRunning: Bool { job != nil }
+
+    /// The job's progress line: "propagating #1 forward: 12/40 frames (Esc cancels)".
+    package var jobStatus: String? {
+        switch job {
+        case nil:
+            return nil
+        case .propagation(let request, let done, let total)?:
+            return "propagating #\(request.track.rawValue) \(request.forward ? "forward" : "backward"): \(done)/\(max(total, done)) frames (Esc cancels)"
+        case .asking(let asking)?:
+            let what = asking.ask.continuing.map { "continuing #\($0.rawValue)" } ?? "asking"
+            return "\(what): \(asking.stage) (\(Int(max(0, now - asking.startedAt))) s; Esc cancels)"
+        }
+    }
+}
+
+/// The background job as the state knows it.
+package enum RunningJob: Equatable, Sendable {
+    case propagation(PropagationRequest, done: Int, total: Int)
+    case asking(AskingJob)
+}
+
+/// A question to the model in flight.
+package struct AskingJob: Equatable, Sendable {
+    package var ask: AskRequest
+    package var stage = "sampling frames"
+    /// `AppState.now` when it started.
+    package var startedAt: Double
+    /// The request as sent, once its frames are decoded.
+    package var request: GroundingRequest?
+
+    package init(ask: AskRequest, startedAt: Double) {
+        self.ask = ask
+        self.startedAt = startedAt
+    }
 }

@@ -47,62 +47,58 @@ package struct ViewerGraphics: Equatable, Sendable {
     }
 }
 
-/// Decodes the frame the state asks for at the size the viewer shows it, letterboxes it into the viewer
-/// rectangle and encodes it for the terminal.
-package final class FramePainter: VideoPainter {
-    private let server: FrameServer
-    private let graphics: ViewerGraphics
-    private var halfBlock: HalfBlockEncoder
-    private let sixel = SixelEncoder()
-    package private(set) var lastError: String?
-    /// Per-channel difference below which a cell is not re-sent during playback.
-    package static let playbackTolerance = 4
+/// Decodes the frame the state shows at the size the viewer shows it and draws the overlay into it: the picture
+/// part of the rendered `Screen`.
+package final class PictureComposer {
+    private let decode: (_ frame: Int, _ width: Int, _ height: Int) throws -> RGBImage
+    private let prefetchFrames: ((_ after: Int, _ width: Int, _ height: Int) -> Void)?
 
-    package init(server: FrameServer, graphics: ViewerGraphics) {
-        self.server = server
-        self.graphics = graphics
-        if case .halfBlock(let mode) = graphics.renderer {
-            halfBlock = HalfBlockEncoder(colorMode: mode)
-        } else {
-            halfBlock = HalfBlockEncoder()
-        }
+    package init(
+        decode: @escaping (_ frame: Int, _ width: Int, _ height: Int) throws -> RGBImage,
+        prefetch: ((_ after: Int, _ width: Int, _ height: Int) -> Void)? = nil
+    ) {
+        self.decode = decode
+        self.prefetchFrames = prefetch
     }
 
-    package func invalidate() { halfBlock.invalidate() }
+    /// Frames from a decoder's server (cached; prefetches ahead during playback and stepping).
+    package convenience init(server: FrameServer) {
+        self.init(
+            decode: { index, width, height in
+                let frame = try server.frame(at: index, width: width, height: height)
+                return RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
+            },
+            prefetch: { after, width, height in server.prefetch(from: after + 1, count: 12, width: width, height: height) })
+    }
 
-    package func paint(_ state: AppState) -> [UInt8] {
-        let mapping = graphics.mapping(for: state.media, in: state.layout.viewer)
-        guard mapping.displayWidth > 0, mapping.displayHeight > 0 else { return [] }
-        let image: RGBImage
+    /// The picture of `state.frame` in `state.layout.viewer`; nil when the viewer has no room.
+    package func compose(_ state: AppState) -> Picture? {
+        let mapping = state.graphics.mapping(for: state.media, in: state.layout.viewer)
+        guard mapping.displayWidth > 0, mapping.displayHeight > 0 else { return nil }
+        var picture: RGBImage
+        var problem: String?
         do {
-            let frame = try server.frame(at: state.frame, width: mapping.displayWidth, height: mapping.displayHeight)
-            image = RGBImage(width: frame.width, height: frame.height, pixels: frame.pixels)
-            lastError = nil
+            picture = try decode(state.frame, mapping.displayWidth, mapping.displayHeight)
         } catch {
-            lastError = "\(error)"
-            image = RGBImage(width: mapping.displayWidth, height: mapping.displayHeight, fill: state.theme.missingFrame)
+            problem = "\(error)"
+            picture = RGBImage(width: mapping.displayWidth, height: mapping.displayHeight, fill: state.theme.missingFrame)
         }
-        var picture = image
         PointOverlay.paint(state.annotations, into: &picture, mapping: mapping, selectionRing: state.theme.selectionRing)
         if let predictions = state.assist.predictions {
             PointOverlay.paintPredictions(
                 predictions, frame: state.frame, into: &picture, mapping: mapping, color: state.theme.prediction,
                 highlight: state.theme.selectionRing)
         }
-        // Moving pictures may be approximate (compression noise is not worth the bytes); a still one is exact.
-        halfBlock.tolerance = state.isPlaying ? FramePainter.playbackTolerance : 0
-        switch graphics.renderer {
-        case .halfBlock:
-            return halfBlock.encode(picture, row: mapping.imageRow, column: mapping.imageColumn)
-        case .sixel:
-            return sixel.encode(picture, row: mapping.imageRow, column: mapping.imageColumn)
-        }
+        return Picture(
+            frame: state.frame, image: picture, row: mapping.imageRow, column: mapping.imageColumn, isMoving: state.isPlaying,
+            problem: problem)
     }
 
+    /// Hint that frames after `frame` will be wanted soon (playback, stepping).
     package func prefetch(after frame: Int, state: AppState) {
-        let mapping = graphics.mapping(for: state.media, in: state.layout.viewer)
+        let mapping = state.graphics.mapping(for: state.media, in: state.layout.viewer)
         guard mapping.displayWidth > 0, mapping.displayHeight > 0 else { return }
-        server.prefetch(from: frame + 1, count: 12, width: mapping.displayWidth, height: mapping.displayHeight)
+        prefetchFrames?(frame, mapping.displayWidth, mapping.displayHeight)
     }
 }
 

@@ -1,60 +1,40 @@
 import Basics
 import Annotations
-import CNcurses
 import Foundation
 import TerminalGraphics
 
-/// Colour pairs used by the panes.
-enum Palette: Int16 {
-    case statusBar = 1, timelinePlayed, timelineRest, timelineMarker, helpBox, message, prompt, dim
-
-    /// Sets up the pairs from the theme, each colour mapped to the nearest the terminal has.
-    static func install(_ theme: Theme) {
-        guard has_colors() else { return }
-        func pair(_ p: Palette, _ fg: RGB, _ bg: RGB?) {
-            init_pair(p.rawValue, TerminalColor.index(fg), bg.map(TerminalColor.index) ?? -1)
-        }
-        pair(.statusBar, theme.statusForeground, theme.statusBackground)
-        pair(.timelinePlayed, theme.timelinePlayed, nil)
-        pair(.timelineRest, theme.timelineRest, nil)
-        pair(.timelineMarker, theme.timelineMarker, nil)
-        pair(.helpBox, theme.helpForeground, theme.helpBackground)
-        pair(.message, theme.messageForeground, theme.statusBackground)
-        pair(.prompt, theme.prompt, nil)
-        pair(.dim, theme.textDim, nil)
-    }
-
-    var attribute: attr_t { attr_t(spotter_color_pair(Int32(rawValue))) }
-}
-
-/// Draws everything except the video region, from state, with ncurses. The video cells are never touched,
-/// so ncurses never repaints over the raw image.
-enum PaneView {
-    static func draw(_ state: AppState) {
+/// Renders everything except the picture's pixels from state into a `Screen` value: the panes' cells, the prompt
+/// cursor and the region the picture owns. No terminal is involved; a backend presents the value.
+package enum PaneView {
+    package static func render(_ state: AppState, picture: Picture? = nil) -> Screen {
         let layout = state.layout
+        var grid = CellGrid(columns: layout.screenColumns, rows: layout.screenRows)
         if layout.isTooSmall {
-            drawTooSmall(layout)
-            return
+            drawTooSmall(layout, &grid)
+            return Screen(grid: grid)
         }
-        drawTimeline(state)
-        drawLanes(state)
-        ObjectsPane.draw(state)
-        drawStatus(state)
-        if state.mode == .help { drawHelp(layout, page: state.helpPage) }
+        drawTimeline(state, &grid)
+        drawLanes(state, &grid)
+        ObjectsPane.draw(state, &grid)
+        let cursor = drawStatus(state, &grid)
+        if state.mode == .help {
+            drawHelp(layout, page: state.helpPage, &grid)
+            return Screen(grid: grid, cursor: cursor)
+        }
+        return Screen(grid: grid, cursor: cursor, pictureRegion: layout.viewer, picture: picture)
     }
 
-    static func drawTooSmall(_ layout: Layout) {
-        _ = werase(spotter_stdscr())
+    static func drawTooSmall(_ layout: Layout, _ grid: inout CellGrid) {
         let text = "Terminal \(layout.screenColumns)x\(layout.screenRows) is too small: Spotter needs \(Layout.minimumColumns)x\(Layout.minimumRows)."
-        put(row: max(0, layout.screenRows / 2), column: 0, text, width: layout.screenColumns, attribute: 0)
+        grid.put(row: max(0, layout.screenRows / 2), column: 0, text, width: layout.screenColumns, style: .plain)
     }
 
-    static func drawTimeline(_ state: AppState) {
+    static func drawTimeline(_ state: AppState, _ grid: inout CellGrid) {
         let layout = state.layout
         let bar = layout.timelineBar
         let media = state.media
         let marker = layout.timelineColumn(forFrame: state.frame, frameCount: media.frameCount)
-        clearRow(layout.timeline.row, from: layout.timeline.column, width: layout.timeline.width)
+        clearRow(layout.timeline.row, from: layout.timeline.column, width: layout.timeline.width, &grid)
         for column in bar.column..<(bar.column + bar.width) {
             let glyph: String
             let pair: Palette
@@ -68,62 +48,59 @@ enum PaneView {
                 glyph = "─"
                 pair = .timelineRest
             }
-            put(row: bar.row, column: column, glyph, width: 1, attribute: pair.attribute)
+            grid.put(row: bar.row, column: column, glyph, width: 1, style: .palette(pair))
         }
         for (mark, glyph) in [(state.assist.rangeStart, "["), (state.assist.rangeEnd, "]")] {
             guard let mark, mark <= media.lastFrame else { continue }
             let column = layout.timelineColumn(forFrame: mark, frameCount: media.frameCount)
-            if column != marker { put(row: bar.row, column: column, glyph, width: 1, attribute: Palette.prompt.attribute | spotter_a_bold()) }
+            if column != marker { grid.put(row: bar.row, column: column, glyph, width: 1, style: CellStyle.palette(.prompt, bold: true)) }
         }
         let labelRow = layout.labels.row
-        clearRow(labelRow, from: layout.timeline.column, width: layout.timeline.width)
+        clearRow(labelRow, from: layout.timeline.column, width: layout.timeline.width, &grid)
         let time = media.timestamps.isEmpty ? 0 : media.timestamps[state.frame]
         let left = " frame \(state.frame)/\(media.lastFrame)  \(Timecode.format(time)) / \(Timecode.format(media.duration))"
-        put(row: labelRow, column: 0, left, width: layout.timeline.width, attribute: spotter_a_bold())
+        grid.put(row: labelRow, column: 0, left, width: layout.timeline.width, style: CellStyle(bold: true))
         let hint = "space play  ←/→ step  Tab select  u undo  ? help "
         let hintStart = layout.timeline.width - hint.count
         if hintStart > left.count + 2 {
-            put(row: labelRow, column: hintStart, hint, width: hint.count, attribute: Palette.dim.attribute)
+            grid.put(row: labelRow, column: hintStart, hint, width: hint.count, style: CellStyle.palette(.dim))
         }
     }
 
-    static func drawStatus(_ state: AppState) {
+    static func drawStatus(_ state: AppState, _ grid: inout CellGrid) -> (row: Int, column: Int)? {
         let row = state.layout.status.row
         let width = state.layout.status.width
         if case .prompt(let kind, let text) = state.mode {
-            clearRow(row, from: 0, width: width)
+            clearRow(row, from: 0, width: width, &grid)
             var caption = kind == .mergeInto ? "merge #\(state.annotations.selected?.rawValue ?? 0) into track #" : kind.caption
             if kind == .ask {
                 caption = "\(state.assist.template.caption)\(state.assist.template == .trackPoint ? " (label)" : ""): "
                 // The line above the prompt: its settings, or how to configure a model.
                 let labelRow = state.layout.labels.row
-                clearRow(labelRow, from: 0, width: width)
+                clearRow(labelRow, from: 0, width: width, &grid)
                 if let message = state.message {
-                    put(row: labelRow, column: 0, " " + message, width: width, attribute: Palette.message.attribute | spotter_a_bold())
+                    grid.put(row: labelRow, column: 0, " " + message, width: width, style: CellStyle.palette(.message, bold: true))
                 } else if state.assist.backend == nil {
-                    put(row: labelRow, column: 0, " " + AssistState.noModelHint, width: width, attribute: Palette.message.attribute | spotter_a_bold())
+                    grid.put(row: labelRow, column: 0, " " + AssistState.noModelHint, width: width, style: CellStyle.palette(.message, bold: true))
                 } else {
-                    put(row: labelRow, column: 0, " " + state.assist.settingsLine, width: width, attribute: Palette.dim.attribute)
+                    grid.put(row: labelRow, column: 0, " " + state.assist.settingsLine, width: width, style: CellStyle.palette(.dim))
                 }
             }
-            put(row: row, column: 0, caption + text, width: width, attribute: Palette.prompt.attribute)
-            _ = curs_set(1)
-            _ = wmove(spotter_stdscr(), Int32(row), Int32(min(width - 1, caption.count + text.count)))
-            return
+            grid.put(row: row, column: 0, caption + text, width: width, style: CellStyle.palette(.prompt))
+            return (row, min(width - 1, caption.count + text.count))
         }
-        _ = curs_set(0)
         let media = state.media
         var text: String
-        var attribute = Palette.statusBar.attribute
+        var attribute = CellStyle.palette(.statusBar)
         if let job = state.jobStatus {
             text = " " + job
-            attribute = Palette.message.attribute | spotter_a_bold()
+            attribute = CellStyle.palette(.message, bold: true)
         } else if let message = state.message {
             text = " " + message
-            attribute = Palette.message.attribute | spotter_a_bold()
+            attribute = CellStyle.palette(.message, bold: true)
         } else if state.mode == .move {
             text = " MOVE  ←↑↓→/hjkl 1 px, shift 10 px; Enter or Esc when done"
-            attribute = Palette.message.attribute | spotter_a_bold()
+            attribute = CellStyle.palette(.message, bold: true)
         } else {
             let playing = state.isPlaying ? "▶ playing" : "❚❚ paused"
             text = " \(media.name)  \(media.width)x\(media.height)  \(String(format: "%.3g", media.fps)) fps  \(state.rendererName)  \(playing)"
@@ -134,11 +111,12 @@ enum PaneView {
                 text += "  · selected #\(track.id.rawValue) \(track.label)"
             }
         }
-        put(row: row, column: 0, text.padding(toLength: max(text.count, width), withPad: " ", startingAt: 0), width: width, attribute: attribute)
+        grid.put(row: row, column: 0, text.padding(toLength: max(text.count, width), withPad: " ", startingAt: 0), width: width, style: attribute)
+        return nil
     }
 
     /// One lane per track under the bar: keyframes, stored points, occlusion and interpolated spans.
-    static func drawLanes(_ state: AppState) {
+    static func drawLanes(_ state: AppState, _ grid: inout CellGrid) {
         let layout = state.layout
         guard layout.lanes.height > 0 else { return }
         let bar = layout.timelineBar
@@ -146,12 +124,12 @@ enum PaneView {
         let marker = layout.timelineColumn(forFrame: state.frame, frameCount: state.media.frameCount)
         for lane in 0..<layout.lanes.height {
             let row = layout.lanes.row + lane
-            clearRow(row, from: layout.lanes.column, width: layout.lanes.width)
+            clearRow(row, from: layout.lanes.column, width: layout.lanes.width, &grid)
             guard lane < tracks.count else { continue }
             let track = tracks[lane]
             let selected = track.id == state.annotations.selected
-            let pair = TrackColors.pair(for: track)
-            put(row: row, column: 0, selected ? "▶" : "▌", width: 1, attribute: pair)
+            let pair = CellStyle(.track(track.rgb))
+            grid.put(row: row, column: 0, selected ? "▶" : "▌", width: 1, style: pair)
             let glyphs = LaneGlyphs.glyphs(for: track, frameCount: state.media.frameCount, width: bar.width)
             var text = String(glyphs)
             if bar.column + bar.width > marker, marker >= bar.column, glyphs[marker - bar.column] == LaneGlyphs.empty {
@@ -159,7 +137,7 @@ enum PaneView {
                 chars[marker - bar.column] = "┊"
                 text = String(chars)
             }
-            put(row: row, column: bar.column, text, width: bar.width, attribute: selected ? pair | spotter_a_bold() : pair)
+            grid.put(row: row, column: bar.column, text, width: bar.width, style: CellStyle(pair.color, bold: selected))
         }
     }
 
@@ -222,7 +200,7 @@ enum PaneView {
         }
     }
 
-    static func drawHelp(_ layout: Layout, page: Int) {
+    static func drawHelp(_ layout: Layout, page: Int, _ grid: inout CellGrid) {
         let pages = helpPages(layout)
         let lines = pages[min(page, pages.count - 1)]
         let innerWidth = (helpLines.map(\.count).max() ?? 0) + 4
@@ -238,22 +216,13 @@ enum PaneView {
                 let content = r - 1 < lines.count ? lines[r - 1] : ""
                 line = "│ " + content.padding(toLength: max(0, width - 4), withPad: " ", startingAt: 0) + " │"
             }
-            put(row: top + r, column: left, line, width: width, attribute: Palette.helpBox.attribute)
+            grid.put(row: top + r, column: left, line, width: width, style: CellStyle.palette(.helpBox))
         }
     }
 
-    static func clearRow(_ row: Int, from column: Int, width: Int) {
+    static func clearRow(_ row: Int, from column: Int, width: Int, _ grid: inout CellGrid) {
         guard width > 0 else { return }
-        put(row: row, column: column, String(repeating: " ", count: width), width: width, attribute: 0)
-    }
-
-    /// Writes at most `width` characters of `text` at (row, column) with `attribute`.
-    static func put(row: Int, column: Int, _ text: String, width: Int, attribute: attr_t) {
-        guard width > 0, row >= 0, column >= 0 else { return }
-        let clipped = text.count > width ? String(text.prefix(width)) : text
-        _ = wattr_on(spotter_stdscr(), attribute, nil)
-        _ = mvwaddstr(spotter_stdscr(), Int32(row), Int32(column), clipped)
-        _ = wattr_off(spotter_stdscr(), attribute, nil)
+        grid.put(row: row, column: column, String(repeating: " ", count: width), width: width, style: .plain)
     }
 }
 
@@ -261,36 +230,36 @@ enum PaneView {
 enum ObjectsPane {
     static let headerRows = 2
 
-    static func draw(_ state: AppState) {
+    static func draw(_ state: AppState, _ grid: inout CellGrid) {
         var pane = state.layout.objects
         guard !pane.isEmpty else { return }
         let tracks = state.annotations.tracks
         let model = ModelSection.height(state, paneHeight: pane.height)
         if model > 0 {
-            ModelSection.draw(state, in: CellRect(column: pane.column, row: pane.row + pane.height - model, width: pane.width, height: model))
+            ModelSection.draw(state, in: CellRect(column: pane.column, row: pane.row + pane.height - model, width: pane.width, height: model), &grid)
             pane.height -= model
         }
         for r in 0..<pane.height {
-            PaneView.put(row: pane.row + r, column: pane.column, "│" + String(repeating: " ", count: pane.width - 1), width: pane.width, attribute: Palette.dim.attribute)
+            grid.put(row: pane.row + r, column: pane.column, "│" + String(repeating: " ", count: pane.width - 1), width: pane.width, style: CellStyle.palette(.dim))
         }
         let inner = pane.width - 2
         let undo = (state.annotations.canUndo ? "u" : "-") + (state.annotations.canRedo ? "^R" : "--")
-        PaneView.put(row: pane.row, column: pane.column + 2, "Objects (\(tracks.count))".padding(toLength: inner - 4, withPad: " ", startingAt: 0) + undo, width: inner, attribute: spotter_a_bold())
+        grid.put(row: pane.row, column: pane.column + 2, "Objects (\(tracks.count))".padding(toLength: inner - 4, withPad: " ", startingAt: 0) + undo, width: inner, style: CellStyle(bold: true))
         if tracks.isEmpty {
             let hint = ["click the picture to", "place a point; n: new", "track; ? for keys"]
             for (i, line) in hint.enumerated() where i + headerRows < pane.height {
-                PaneView.put(row: pane.row + headerRows + i, column: pane.column + 2, line, width: inner, attribute: Palette.dim.attribute)
+                grid.put(row: pane.row + headerRows + i, column: pane.column + 2, line, width: inner, style: CellStyle.palette(.dim))
             }
             return
         }
-        PaneView.put(row: pane.row + 1, column: pane.column + 2, " id label       pts H/M/T", width: inner, attribute: Palette.dim.attribute)
+        grid.put(row: pane.row + 1, column: pane.column + 2, " id label       pts H/M/T", width: inner, style: CellStyle.palette(.dim))
         for (i, track) in tracks.enumerated() where i + headerRows < pane.height {
             let row = pane.row + headerRows + i
             let selected = track.id == state.annotations.selected
             let here = state.annotations.framePoints.contains { $0.track == track.id && !$0.isInterpolated }
             let text = line(for: track, hasPointHere: here, width: inner)
-            PaneView.put(row: row, column: pane.column + 1, "■", width: 1, attribute: TrackColors.pair(for: track))
-            PaneView.put(row: row, column: pane.column + 2, text, width: inner, attribute: selected ? spotter_a_reverse() : 0)
+            grid.put(row: row, column: pane.column + 1, "■", width: 1, style: CellStyle(.track(track.rgb)))
+            grid.put(row: row, column: pane.column + 2, text, width: inner, style: selected ? CellStyle(reverse: true) : .plain)
         }
     }
 
@@ -340,20 +309,20 @@ enum ModelSection {
         return lines
     }
 
-    static func draw(_ state: AppState, in area: CellRect) {
+    static func draw(_ state: AppState, in area: CellRect, _ grid: inout CellGrid) {
         let inner = area.width - 2
         for r in 0..<area.height {
-            PaneView.put(row: area.row + r, column: area.column, "│" + String(repeating: " ", count: area.width - 1), width: area.width, attribute: Palette.dim.attribute)
+            grid.put(row: area.row + r, column: area.column, "│" + String(repeating: " ", count: area.width - 1), width: area.width, style: CellStyle.palette(.dim))
         }
-        var lines: [(String, attr_t)] = []
+        var lines: [(String, CellStyle)] = []
         let assist = state.assist
         let title = assist.running != nil ? (assist.running!.continuing != nil ? "Model: continuing" : "Model: answering") : "Model"
-        lines.append(("─ " + title + " " + String(repeating: "─", count: max(0, inner - title.count - 3)), spotter_a_bold()))
+        lines.append(("─ " + title + " " + String(repeating: "─", count: max(0, inner - title.count - 3)), CellStyle(bold: true)))
         let answer = wrap(assist.answerText, width: inner)
         if let set = assist.predictions, assist.running == nil {
-            lines.append(("\(set.objects.count) obj, \(set.pendingCount) pending", Palette.dim.attribute))
+            lines.append(("\(set.objects.count) obj, \(set.pendingCount) pending", CellStyle.palette(.dim)))
             // The start of the answer, then a window of the objects around the highlighted one.
-            lines += answer.prefix(2).map { ($0, Palette.dim.attribute) }
+            lines += answer.prefix(2).map { ($0, CellStyle.palette(.dim)) }
             let room = max(0, area.height - lines.count)
             let highlighted = set.highlighted ?? 0
             let first = min(max(0, highlighted - room / 2), max(0, set.objects.count - room))
@@ -364,31 +333,15 @@ enum ModelSection {
                 let label = String(object.label.prefix(10)).padding(toLength: 10, withPad: " ", startingAt: 0)
                 let done = object.points.allSatisfy { set.accepted.contains(PredictionKey(object: i, frame: $0.frame)) }
                 let status = pending > 0 ? "\(pending)/\(object.points.count)" : done ? "accepted" : "rejected"
-                lines.append(("\(mark)\(String(i + 1).leftPadded(2)) \(label) \(status)", i == set.highlighted ? spotter_a_reverse() : 0))
+                lines.append(("\(mark)\(String(i + 1).leftPadded(2)) \(label) \(status)", i == set.highlighted ? CellStyle(reverse: true) : .plain))
             }
         } else if !answer.isEmpty {
             // While answering: the latest part of the streamed text.
-            lines += answer.suffix(max(0, area.height - lines.count)).map { ($0, Palette.dim.attribute) }
+            lines += answer.suffix(max(0, area.height - lines.count)).map { ($0, CellStyle.palette(.dim)) }
         }
         for (r, line) in lines.prefix(area.height).enumerated() {
-            PaneView.put(row: area.row + r, column: area.column + 2, line.0, width: inner, attribute: line.1)
+            grid.put(row: area.row + r, column: area.column + 2, line.0, width: inner, style: line.1)
         }
-    }
-}
-
-/// ncurses colour pairs for track colours (nearest xterm-256 entry; 8 colours on poorer terminals).
-enum TrackColors {
-    static let firstPair: Int16 = 32
-    nonisolated(unsafe) static var assigned: [Int64: Int16] = [:]
-
-    static func pair(for track: Track) -> attr_t {
-        guard has_colors() else { return 0 }
-        let packed = track.color.packed
-        if let pair = assigned[packed] { return attr_t(spotter_color_pair(Int32(pair))) }
-        let pair = firstPair + Int16(assigned.count % 200)
-        init_pair(pair, TerminalColor.index(RGB(r: track.color.red, g: track.color.green, b: track.color.blue)), -1)
-        assigned[packed] = pair
-        return attr_t(spotter_color_pair(Int32(pair)))
     }
 }
 
@@ -398,22 +351,3 @@ extension String {
     }
 }
 
-/// Maps RGB to the nearest colour number the terminal offers: the xterm 256-colour cube and greys, or the eight
-/// ANSI colours.
-enum TerminalColor {
-    static let ansi: [(RGB, Int16)] = [
-        (RGB(r: 0, g: 0, b: 0), Int16(COLOR_BLACK)), (RGB(r: 205, g: 0, b: 0), Int16(COLOR_RED)),
-        (RGB(r: 0, g: 205, b: 0), Int16(COLOR_GREEN)), (RGB(r: 205, g: 205, b: 0), Int16(COLOR_YELLOW)),
-        (RGB(r: 0, g: 0, b: 238), Int16(COLOR_BLUE)), (RGB(r: 205, g: 0, b: 205), Int16(COLOR_MAGENTA)),
-        (RGB(r: 0, g: 205, b: 205), Int16(COLOR_CYAN)), (RGB(r: 229, g: 229, b: 229), Int16(COLOR_WHITE)),
-    ]
-
-    static func index(_ color: RGB) -> Int16 {
-        if spotter_colors() >= 256 { return Int16(XtermPalette.nearestIndex(to: color)) }
-        func distance(_ a: RGB, _ b: RGB) -> Int {
-            let dr = Int(a.r) - Int(b.r), dg = Int(a.g) - Int(b.g), db = Int(a.b) - Int(b.b)
-            return dr * dr + dg * dg + db * db
-        }
-        return ansi.min { distance($0.0, color) < distance($1.0, color) }!.1
-    }
-}

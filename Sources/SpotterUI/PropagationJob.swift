@@ -35,52 +35,20 @@ package struct PropagationRequest: Equatable, Sendable {
     package static let maximumFrames = 600
 }
 
-/// Runs Lucas–Kanade propagation off the UI thread. The run loop polls `takeResult()`; the result is an edit
-/// (tracker points, never replacing what a person placed) committed like any other, so it is one undo step.
-package final class PropagationJob: @unchecked Sendable {
-    private let lock = NSLock()
-    private var cancelled = false
-    private var done: (Edit?, String)?
-    private var stepsDone = 0
-    private var stepsTotal = 0
-    package let request: PropagationRequest
-
+/// Runs Lucas–Kanade propagation off the UI thread, reporting progress and the outcome as actions. The outcome is
+/// an edit (tracker points, never replacing what a person placed) committed like any other, so it is one undo step.
+package enum PropagationJob {
     /// Starts the run on a background thread. `frames` must be safe to call from that thread.
-    package init(_ request: PropagationRequest, frames: @escaping @Sendable (Int) throws -> GrayImage) {
-        self.request = request
-        Thread.detachNewThread { [self] in
-            let outcome = PropagationJob.run(request, frames: frames, progress: { d, t in
-                self.lock.lock()
-                self.stepsDone = d
-                self.stepsTotal = t
-                self.lock.unlock()
-            }, isCancelled: { self.lock.lock(); defer { self.lock.unlock() }; return self.cancelled })
-            self.lock.lock()
-            self.done = outcome
-            self.lock.unlock()
+    static func start(
+        _ request: PropagationRequest, frames: @escaping @Sendable (Int) throws -> GrayImage, cancel: CancelFlag,
+        report: @escaping @Sendable (Action) -> Void
+    ) {
+        Thread.detachNewThread {
+            let (edit, summary) = PropagationJob.run(
+                request, frames: frames, progress: { done, total in report(.propagationProgress(done: done, total: total)) },
+                isCancelled: { cancel.isSet })
+            report(.propagationFinished(edit, summary: summary))
         }
-    }
-
-    package func cancel() {
-        lock.lock()
-        cancelled = true
-        lock.unlock()
-    }
-
-    /// "propagating 12/40" while running.
-    package var progressText: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return "propagating #\(request.track.rawValue) \(request.forward ? "forward" : "backward"): \(stepsDone)/\(max(stepsTotal, stepsDone)) frames (Esc cancels)"
-    }
-
-    /// The edit to commit (nil when nothing was tracked) and a one-line summary, once the run has ended.
-    package func takeResult() -> (Edit?, String)? {
-        lock.lock()
-        defer { lock.unlock() }
-        let result = done
-        if result != nil { done = nil }
-        return result
     }
 
     /// The whole computation, synchronous and pure apart from reading frames (tested directly).

@@ -1,12 +1,47 @@
 import Basics
 import Annotations
+import Assist
 import Foundation
 
-/// Actions the reducer understands: input plus the passage of time.
-package enum Action: Equatable, Sendable {
+/// Actions the reducer understands: input, the passage of time, and the results of effects (edits committed,
+/// job progress and outcomes, frames decoded). Every change of `AppState` is the reduction of one of them.
+package enum Action: Sendable {
     case input(InputEvent)
-    /// A clock tick at monotonic time `now` (seconds); advances playback.
+    /// A clock tick at `now` (seconds on the injected clock); advances playback and the job's elapsed time.
     case tick(now: Double)
+    /// A store effect ran: what the project holds now, and what the edit did.
+    case storeChanged(StoreOutcome)
+    /// A one-line notice for the status line (an effect that could not run).
+    case notice(String)
+    /// A background job was started by the effect runner.
+    case jobStarted(JobKind)
+    /// Propagation followed the point over `done` of `total` frames.
+    case propagationProgress(done: Int, total: Int)
+    /// Propagation ended: the edit to commit (nil when nothing was tracked) and a summary.
+    case propagationFinished(Edit?, summary: String)
+    /// The question's stage changed ("decoding frames 3/8", "prefill 40%").
+    case answerStage(String)
+    /// The question's frames are decoded: the request as sent.
+    case answerRequestBuilt(GroundingRequest)
+    /// The answer text streamed so far (all of it, not the last piece).
+    case answerText(String)
+    /// The model answered, or the question failed.
+    case answerFinished(AnswerOutcome)
+    /// The picture of `frame` was decoded for display; `problem` when it could not be.
+    case frameDecoded(frame: Int, problem: String?)
+}
+
+/// Which background job the effect runner started.
+package enum JobKind: Equatable, Sendable {
+    case propagation(PropagationRequest)
+    case asking(AskRequest)
+}
+
+/// How a question to the model ended.
+package enum AnswerOutcome: Sendable {
+    case answered(GroundingRequest, GroundingAnswer)
+    /// `message` is the error as shown; `cancelled` when Esc stopped it.
+    case failed(message: String, cancelled: Bool)
 }
 
 /// Side effects the run loop performs after a reduction.
@@ -25,6 +60,12 @@ package enum Effect: Sendable {
     case ask(AskRequest)
     /// Accept predicted points into the project (provenance `model`).
     case accept([PredictionKey])
+    /// Commit a propagation run's points as the tracker's edit; `summary` is shown unless the edit reports a problem.
+    case commitTracked(Edit, summary: String)
+    /// Merge a single-point tracking answer into `track` after `frame`; `suffix` is appended to its message.
+    case continueTrack(TrackID, PredictionSet, after: Int, suffix: String)
+    /// Read the project again (another process may have changed it) and check the predictions against it.
+    case reload
 
     package var isRepaintAll: Bool {
         if case .repaintAll = self { return true }
@@ -49,10 +90,21 @@ package enum Reducer {
     package static let defaultLabel = "object"
 
     package static func reduce(_ state: inout AppState, _ action: Action) -> [Effect] {
+        let frameBefore = state.frame
+        let effects = reduceAction(&state, action)
+        if state.frame != frameBefore { refreshFramePoints(&state) }
+        return effects
+    }
+
+    static func reduceAction(_ state: inout AppState, _ action: Action) -> [Effect] {
         switch action {
         case .tick(let now):
+            state.now = now
             advancePlayback(&state, now: now)
             return []
+        case .storeChanged, .notice, .jobStarted, .propagationProgress, .propagationFinished, .answerStage,
+            .answerRequestBuilt, .answerText, .answerFinished, .frameDecoded:
+            return reduceResult(&state, action)
         case .input(.resize(let columns, let rows)):
             state.relayout(columns: columns, rows: rows)
             return [.repaintAll]

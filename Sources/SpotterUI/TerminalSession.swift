@@ -116,6 +116,17 @@ package final class TerminalSession {
         return decodeCharacter(UInt32(ch))
     }
 
+    /// Waits up to `milliseconds` for one input event, returning early (nil) when `wakeDescriptor` becomes
+    /// readable (an effect result arrived).
+    package func nextEvent(timeoutMilliseconds: Int, wakeDescriptor: Int32) -> InputEvent? {
+        if let event = nextEvent(timeoutMilliseconds: 0) { return event }
+        var fds = [pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)]
+        let ready = poll(&fds, nfds_t(fds.count), Int32(max(0, timeoutMilliseconds)))
+        guard ready > 0, fds[0].revents != 0 else { return nil }
+        // Input is waiting: ncurses reads it, waiting at most its escape delay for the rest of a sequence.
+        return nextEvent(timeoutMilliseconds: 30)
+    }
+
     private func decodeKeyCode(_ code: Int32) -> InputEvent? {
         switch code {
         case KEY_RESIZE: return .resize(columns: columns, rows: rows)
@@ -179,7 +190,7 @@ package final class TerminalSession {
     }
 
     /// Blanks the screen model and forces the next refresh to repaint every cell (after overlays close, resize, Ctrl-L);
-    /// the panes are drawn again and the video region is repainted by its painter.
+    /// the panes are drawn again and the picture region is sent again by the presenter.
     package func invalidateScreen() {
         _ = werase(spotter_stdscr())
         _ = clearok(spotter_stdscr(), true)

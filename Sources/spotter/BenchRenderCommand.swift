@@ -79,7 +79,7 @@ struct BenchRenderCommand: ParsableCommand {
             let canvasSmall = try images(width: halfFit.displayWidth, height: halfFit.displayHeight)
             for (label, mode, tolerance) in [
                 ("truecolor", HalfBlockEncoder.ColorMode.truecolor, 0),
-                ("truecolor, playback tolerance \(FramePainter.playbackTolerance)", .truecolor, FramePainter.playbackTolerance),
+                ("truecolor, playback tolerance \(TerminalPresenter.playbackTolerance)", .truecolor, TerminalPresenter.playbackTolerance),
                 ("truecolor, tolerance 8", .truecolor, 8), ("256-colour", .palette256, 0),
             ] {
                 let run = GraphicsBenchmarks.halfBlock(

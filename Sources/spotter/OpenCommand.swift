@@ -100,6 +100,60 @@ struct OpenCommand: ParsableCommand {
         return nil
     }
 
+    /// The viewer opened on `file` without a terminal: the decoder, the project, the model and the application
+    /// core laid out for `columns` x `rows`. The terminal backend presents it; tests drive it directly.
+    struct OpenedViewer {
+        var core: ViewerCore
+        var server: FrameServer
+        var store: ProjectStore?
+
+        /// Stops the decoder's read-ahead and closes the project.
+        func close() {
+            core.jobs.cancel()
+            server.stop()
+            try? store?.close()
+        }
+    }
+
+    /// `graphics` is asked for after the project and the model are open (it may probe the terminal).
+    func openViewer(
+        server: FrameServer, columns: Int, rows: Int, graphics: () -> ViewerGraphics, theme chosenTheme: Theme = .dark,
+        clock: any Clock<Duration> = ContinuousClock()
+    ) throws -> OpenedViewer {
+        var store: ProjectStore?
+        if !noProject {
+            do {
+                store = try MediaProject.openStore(
+                    mediaPath: file, projectPath: project, info: server.info, frameTimestamps: server.frameTimestamps,
+                    force: force)
+            } catch {
+                throw CommandFailure("\(error)")
+            }
+        }
+        let grounding = loadModel()
+        let chosen = graphics()
+        let info = server.info
+        let media = MediaFacts(
+            name: URL(fileURLWithPath: file).lastPathComponent, width: info.width, height: info.height,
+            pixelAspect: info.sampleAspectRatio.doubleValue, timestamps: server.frameTimestamps, fps: info.fps.doubleValue)
+        var state = AppState(media: media, columns: columns, rows: rows, graphics: chosen)
+        state.projectName = store?.url.lastPathComponent
+        state.theme = chosenTheme
+        state.assist.backend = grounding?.displayName
+        state.assist.maxFrames = maxFrames
+        state.assist.maxFPS = fps
+        state.assist.constrain = constrain
+        state.assist.history = store.map { MediaProject.questionHistory($0) } ?? []
+        let file = self.file
+        let assistant = grounding.map { model in
+            Assistant(model: model, frames: { [server, info, file] in MediaProject.frameSource(server, info: info, path: file) })
+        }
+        let core = ViewerCore(
+            state: state, composer: PictureComposer(server: server), annotations: store.map(AnnotationSession.init),
+            jobs: JobCenter(frames: { [server] index in try server.grayFrame(at: index) }, assistant: assistant), clock: clock)
+        return OpenedViewer(core: core, server: server, store: store)
+    }
+
     func run() throws {
         let server: FrameServer
         do {
@@ -120,47 +174,29 @@ struct OpenCommand: ParsableCommand {
         } catch {
             fail("\(error)")
         }
-        var store: ProjectStore?
-        if !noProject {
-            do {
-                store = try MediaProject.openStore(
-                    mediaPath: file, projectPath: project, info: server.info, frameTimestamps: server.frameTimestamps,
-                    force: force)
-            } catch {
-                fail("\(error)")
-            }
+        let size = TerminalSession.size() ?? (columns: Layout.minimumColumns, rows: Layout.minimumRows)
+        let viewer: OpenedViewer
+        do {
+            viewer = try openViewer(
+                server: server, columns: size.columns, rows: size.rows,
+                graphics: {
+                    ViewerGraphics.choose(
+                        graphics,
+                        capabilities: TerminalCapabilities.probe(
+                            inputFD: STDIN_FILENO, outputFD: STDOUT_FILENO, environment: ProcessInfo.processInfo.environment,
+                            timeout: 0.3))
+                }, theme: chosenTheme)
+        } catch {
+            fail("\(error)")
         }
-        let grounding = loadModel()
-        let capabilities = TerminalCapabilities.probe(
-            inputFD: STDIN_FILENO, outputFD: STDOUT_FILENO, environment: ProcessInfo.processInfo.environment, timeout: 0.3)
-        let chosen = ViewerGraphics.choose(graphics, capabilities: capabilities)
-        let info = server.info
-        let media = MediaFacts(
-            name: URL(fileURLWithPath: file).lastPathComponent, width: info.width, height: info.height,
-            pixelAspect: info.sampleAspectRatio.doubleValue, timestamps: server.frameTimestamps, fps: info.fps.doubleValue)
+        defer { viewer.close() }
         let session: TerminalSession
         do {
             session = try TerminalSession()
         } catch {
             fail("\(file): \(error)")
         }
-        var state = AppState(media: media, columns: session.columns, rows: session.rows, graphics: chosen)
-        state.projectName = store?.url.lastPathComponent
-        state.theme = chosenTheme
-        state.assist.backend = grounding?.displayName
-        state.assist.maxFrames = maxFrames
-        state.assist.maxFPS = fps
-        state.assist.constrain = constrain
-        state.assist.history = store.map { MediaProject.questionHistory($0) } ?? []
-        let assistant = grounding.map { model in
-            Assistant(model: model, frames: { [server, info, file] in MediaProject.frameSource(server, info: info, path: file) })
-        }
-        let app = ViewerApp(
-            state: state, painter: FramePainter(server: server, graphics: chosen), session: session,
-            annotations: store.map(AnnotationSession.init),
-            jobs: JobCenter(frames: { [server] index in try server.grayFrame(at: index) }, assistant: assistant))
-        app.run()
+        ViewerApp(core: viewer.core, session: session).run()
         session.end()
-        try? store?.close()
     }
 }

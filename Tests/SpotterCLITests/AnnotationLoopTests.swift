@@ -5,7 +5,8 @@ import Testing
 
 /// The manual annotation loop, end to end, the way a person works: click a point on an object, let the tracker
 /// follow it, correct one frame, undo and redo, quit; then export, import back and score against the ground truth
-/// of the sample. Drives the real binary in tmux and reads the project from outside while the viewer runs.
+/// of the sample. Drives `spotter open`'s application core in process (its rendered screen read as text) and reads
+/// the project with the real binary from outside while the viewer is open.
 @Suite(.serialized) struct AnnotationLoopTests {
     static let columns = 160
     static let rows = 50
@@ -16,7 +17,7 @@ import Testing
     /// The frame corrected: a frame Molmo2 samples at 2 fps (1.5 s), so it appears in the JSONL answer.
     static let correctedFrame = 45
 
-    @Test func clickPropagateCorrectUndoRedoExportImportCompare() throws {
+    @Test func clickPropagateCorrectUndoRedoExportImportCompare() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loop-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -29,10 +30,8 @@ import Testing
         let point = try #require(truth.points.first { $0.label == Self.pointLabel })
         try #require(point.visible[0], "the annotated point must be visible on frame 0")
 
-        let tmux = try TmuxSession(
-            command: [spotterBinary, "open", video, "--graphics", "halfblock"], columns: Self.columns, rows: Self.rows,
-            environment: ["COLORTERM": "truecolor", "TERM": "xterm-256color"])
-        let start = try tmux.waitFor { $0.contains("frame 0/") && $0.contains("Objects (0)") }
+        let viewer = try InProcessViewer([video, "--graphics", "halfblock"], columns: Self.columns, rows: Self.rows)
+        let start = viewer.screen
         try #require(start.contains("frame 0/\(truth.frameCount - 1)"), "the viewer did not start:\n\(start)")
 
         // 1. Click the ground-truth point on frame 0: the picture maps cells to source pixels as the app lays it out
@@ -40,31 +39,27 @@ import Testing
         let before = mapping(tracks: 0, truth: truth)
         let target = try #require(before.cell(sourceX: point.position(0).x, sourceY: point.position(0).y))
         let placed = try #require(before.sourcePoint(column: target.column, row: target.row))
-        try click(tmux, column: target.column, row: target.row)
-        // Each wait is for the whole expected screen: a repaint may be caught half drawn.
-        let created = try tmux.waitFor { counts($0) == [1, 1, 0, 0] && statusLine($0).contains("selected #1 object") }
+        viewer.click(column: target.column, row: target.row)
+        let created = viewer.screen
         #expect(created.contains("Objects (1)"), "no track in the objects pane:\n\(created)")
         #expect(counts(created) == [1, 1, 0, 0], "\(paneText(created))")
         #expect(statusLine(created).contains("selected #1 object"), "\(statusLine(created))")
         #expect(FileManager.default.fileExists(atPath: project), "the project must be created beside the video copy")
 
         // Name the object; the label travels to every export.
-        try tmux.send("l")
-        try tmux.waitFor { statusLine($0).hasPrefix("label: object") }
-        try tmux.send("C-u")
-        try tmux.sendLiteral(Self.label)
-        try tmux.send("Enter")
-        let labelled = try tmux.waitFor {
-            statusLine($0).contains("selected #1 \(Self.label)") && paneText($0).contains(" 1 \(Self.label) ")
-        }
+        viewer.press(.character("l"))
+        #expect(statusLine(viewer.screen).hasPrefix("label: object"))
+        viewer.press(.control("u"))
+        viewer.type(Self.label)
+        viewer.press(.enter)
+        let labelled = viewer.screen
         #expect(statusLine(labelled).contains("selected #1 \(Self.label)"), "\(statusLine(labelled))")
         #expect(paneText(labelled).contains(" 1 \(Self.label) "), "\(paneText(labelled))")
 
         // 2. Follow it forward. The run is in the background; its summary replaces the progress line.
-        try tmux.send("p")
-        let propagatedScreen = try tmux.waitFor(seconds: 180) { screen in
-            Self.parsePropagation(statusLine(screen)).map { counts(screen) == [$0.frames + 1, 1, 0, $0.frames] } ?? false
-        }
+        viewer.press(.character("p"))
+        #expect(statusLine(viewer.screen).contains("propagating #1 forward"))
+        let propagatedScreen = await viewer.screen { _ in !viewer.core.state.jobRunning }
         let summary = statusLine(propagatedScreen)
         let (tracked, lastTracked) = try #require(Self.parsePropagation(summary), "no summary: \(summary)")
         #expect(lastTracked == tracked, "from frame 0, n frames end at frame n: \(summary)")
@@ -79,16 +74,16 @@ import Testing
         #expect(trackerPoint.provenance == "t" && !trackerPoint.isKeyframe)
 
         // 3. Go to a later frame and put the point elsewhere: that frame becomes a human keyframe.
-        try tmux.send(":")
-        try tmux.sendLiteral("\(Self.correctedFrame)")
-        try tmux.send("Enter")
-        try tmux.waitFor { $0.contains("frame \(Self.correctedFrame)/") }
+        viewer.press(.character(":"))
+        viewer.type("\(Self.correctedFrame)")
+        viewer.press(.enter)
+        #expect(viewer.screen.contains("frame \(Self.correctedFrame)/"))
         let after = mapping(tracks: 1, truth: truth)  // one lane now sits under the timeline
         let shown = try #require(after.cell(sourceX: trackerPoint.x, sourceY: trackerPoint.y))
         let correction = (column: shown.column + 5, row: shown.row + 2)
         let corrected = try #require(after.sourcePoint(column: correction.column, row: correction.row))
-        try click(tmux, column: correction.column, row: correction.row)
-        let correctedScreen = try tmux.waitFor { counts($0) == [tracked + 1, 2, 0, tracked - 1] }
+        viewer.click(column: correction.column, row: correction.row)
+        let correctedScreen = viewer.screen
         #expect(counts(correctedScreen) == [tracked + 1, 2, 0, tracked - 1], "\(paneText(correctedScreen))")
 
         let whileOpen = try exportedTrack(project, to: path("open-2.jsonl"))
@@ -98,22 +93,22 @@ import Testing
         #expect(hypot(humanPoint.x - trackerPoint.x, humanPoint.y - trackerPoint.y) > 20, "the correction must move the point")
 
         // 4. Undo brings the tracker's point back; redo the correction. Both reach the file at once.
-        try tmux.send("u")
-        let undone = try tmux.waitFor { statusLine($0).contains("undone") && counts($0) == [tracked + 1, 1, 0, tracked] }
+        viewer.press(.character("u"))
+        let undone = viewer.screen
         #expect(statusLine(undone).hasPrefix(" undone (1 track)"), "\(statusLine(undone))")
         #expect(counts(undone) == [tracked + 1, 1, 0, tracked], "\(paneText(undone))")
         #expect(try exportedTrack(project, to: path("open-3.jsonl")).entry(Self.correctedFrame) == trackerPoint)
 
-        try tmux.send("C-r")
-        let redone = try tmux.waitFor { statusLine($0).contains("redone") && counts($0) == [tracked + 1, 2, 0, tracked - 1] }
+        viewer.press(.control("r"))
+        let redone = viewer.screen
         #expect(statusLine(redone).hasPrefix(" redone (1 track)"), "\(statusLine(redone))")
         #expect(counts(redone) == [tracked + 1, 2, 0, tracked - 1], "\(paneText(redone))")
         #expect(try exportedTrack(project, to: path("open-4.jsonl")).entry(Self.correctedFrame) == humanPoint)
 
         // 5. Quit, then work on the project from outside.
-        try tmux.send("Q")
-        let exited = try tmux.waitFor { $0.contains("[exit") }
-        #expect(exited.contains("[exit 0]"), "\(exited)")
+        viewer.press(.character("Q"))
+        #expect(viewer.core.shouldQuit)
+        viewer.close()
 
         let exports = ["molmo2": path("loop.jsonl"), "cvat": path("loop.xml"), "tapvid": path("loop.json")]
         for (format, file) in exports.sorted(by: { $0.key < $1.key }) {
@@ -211,11 +206,6 @@ import Testing
         return ViewportMapping.halfBlock(
             sourceWidth: truth.width, sourceHeight: truth.height, originColumn: viewer.column, originRow: viewer.row,
             areaColumns: viewer.width, areaRows: viewer.height)
-    }
-
-    /// A left click (SGR press and release, 1-based) on a 0-based cell.
-    func click(_ tmux: TmuxSession, column: Int, row: Int) throws {
-        try tmux.sendLiteral("\u{1B}[<0;\(column + 1);\(row + 1)M\u{1B}[<0;\(column + 1);\(row + 1)m")
     }
 
     /// "propagated 121 frames to 121; lost at …" → (121, 121).

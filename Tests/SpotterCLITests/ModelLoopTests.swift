@@ -1,8 +1,10 @@
 import Foundation
+import SpotterUI
 import Testing
 
-/// The model in the loop, end to end in tmux with the tiny random Molmo2 fixture run in process: ask from the query
-/// pane, see the predictions, accept them, continue a placed point with the model, quit, export. The fixture's
+/// The model in the loop, end to end with the tiny random Molmo2 fixture: `spotter open`'s application core driven
+/// in process (its rendered screen read as text) asks from the query pane, shows the predictions, accepts them,
+/// continues a placed point with the model and quits; the real binary exports. The fixture's
 /// free answers are noise; with the grammar constraint (`--constrain`) they are one valid `<points>`/`<tracks>`
 /// element, so what the viewer shows and exports can be checked against `spotter ask` on the same frames.
 @Suite(.serialized) struct ModelLoopTests {
@@ -15,7 +17,7 @@ import Testing
         String(format: "%d %.3f %.3f", frame, x, y)
     }
 
-    @Test func askAcceptContinueExport() throws {
+    @Test func askAcceptContinueExport() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("model-loop-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -42,23 +44,20 @@ import Testing
         }
         try #require(!expected.isEmpty, "the constrained answer has no points: \(answer["answer"] ?? "")")
 
-        let tmux = try TmuxSession(
-            command: [
-                spotterBinary, "open", video, "--graphics", "halfblock", "--model", Self.model, "--format", "float32",
-                "--max-frames", "4", "--fps", "2", "--constrain",
-            ], columns: 160, rows: 50, environment: ["COLORTERM": "truecolor", "TERM": "xterm-256color"])
-        let opened = try tmux.waitFor { $0.contains("frame 0/") && $0.contains("Objects (0)") }
+        let viewer = try InProcessViewer(
+            [video, "--graphics", "halfblock", "--model", Self.model, "--format", "float32", "--max-frames", "4", "--fps", "2", "--constrain"],
+            columns: 160, rows: 50)
+        let opened = viewer.screen
         try #require(opened.contains("Objects (0)"), "the viewer did not open:\n\(opened)")
 
         // The query pane: template and settings on the line above, the question on the status line.
-        try tmux.send("/")
-        // (tmux drops trailing blanks: the prompt "point to: " reads "point to:")
-        let pane = try tmux.waitFor { $0.contains("point to:") && $0.contains("grammar on") }
+        viewer.press(.character("/"))
+        let pane = viewer.screen
         try #require(pane.contains("point to:"), "no query pane:\n\(pane)")
         #expect(pane.contains("Tab point · ^O whole video 2 fps ≤4"), "\(pane)")
-        try tmux.sendLiteral("disc")
-        try tmux.send("Enter")
-        let shown = try tmux.waitFor(seconds: 120) { $0.contains("predicted object") }
+        viewer.type("disc")
+        viewer.press(.enter)
+        let shown = await viewer.screen { _ in !viewer.core.state.jobRunning }
         let objectCount = objects.count
         #expect(shown.contains("\(objectCount) predicted object"), "\(shown)")
         #expect(shown.contains("Model"), "the model section of the objects pane is missing:\n\(shown)")
@@ -67,35 +66,36 @@ import Testing
         // Nothing is in the project until accepted.
         #expect(try exportedPoints(project, directory: directory).isEmpty)
 
-        try tmux.send("A")
+        viewer.press(.character("A"))
         let pointTotal = expected.values.reduce(0, +)
-        let accepted = try tmux.waitFor { $0.contains("accepted \(pointTotal) predicted point") }
+        let accepted = viewer.screen
+        #expect(accepted.contains("accepted \(pointTotal) predicted point"), "\(accepted)")
         #expect(accepted.contains("Objects (\(objectCount))"), "\(accepted)")
         // The project already holds them (durable before the screen said so).
         #expect(try exportedPoints(project, directory: directory) == expected)
 
         // Undo and redo the accept.
-        try tmux.send("u")
-        let undone = try tmux.waitFor { $0.contains("Objects (0)") && $0.contains("undone") }
+        viewer.press(.character("u"))
+        let undone = viewer.screen
         #expect(undone.contains("Objects (0)") && undone.contains("undone"), "\(undone)")
         #expect(try exportedPoints(project, directory: directory).isEmpty)
-        try tmux.send("C-r")
-        let redone = try tmux.waitFor { $0.contains("Objects (\(objectCount))") && $0.contains("redone") }
+        viewer.press(.control("r"))
+        let redone = viewer.screen
         #expect(redone.contains("Objects (\(objectCount))") && redone.contains("redone"), "\(redone)")
 
         // Continue a point a person places: deselect, click the picture on frame 0 (a new track), then c.
-        try tmux.send("Escape")
-        try tmux.sendLiteral("\u{1B}[<0;30;12M\u{1B}[<0;30;12m")
+        viewer.press(.escape)
+        viewer.click(column: 29, row: 11)
         let newTrack = objectCount + 1
-        let placed = try tmux.waitFor { $0.contains("Objects (\(newTrack))") }
+        let placed = viewer.screen
         try #require(placed.contains("Objects (\(newTrack))"), "the click made no track:\n\(placed)")
-        try tmux.send("c")
-        let continued = try tmux.waitFor(seconds: 120) { $0.contains("continued #\(newTrack)") || $0.contains("did not continue") }
+        viewer.press(.character("c"))
+        let continued = await viewer.screen { _ in !viewer.core.state.jobRunning }
         #expect(continued.contains("continued #\(newTrack)"), "\(continued)")
 
-        try tmux.send("Q")
-        let exited = try tmux.waitFor { $0.contains("[exit 0]") }
-        #expect(exited.contains("[exit 0]"), "\(exited)")
+        viewer.press(.character("Q"))
+        #expect(viewer.core.shouldQuit)
+        viewer.close()
 
         // The export: one record for "disc" with the accepted points as model points of the question asked.
         let jsonl = directory.appendingPathComponent("out.jsonl").path
@@ -146,31 +146,28 @@ import Testing
     }
 
     /// A server that is not there: the question fails with one line naming the endpoint, and the viewer goes on.
-    @Test func unreachableServerIsReportedOnTheStatusLine() throws {
+    @Test func unreachableServerIsReportedOnTheStatusLine() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("model-loop-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let video = directory.appendingPathComponent("shapes.mp4").path
         try FileManager.default.copyItem(atPath: samplePath("shapes.mp4"), toPath: video)
-        let tmux = try TmuxSession(
-            command: [
-                spotterBinary, "open", video, "--graphics", "halfblock", "--endpoint", "http://127.0.0.1:9/v1",
-                "--model-name", "allenai/Molmo2-4B", "--max-frames", "2",
-            ], columns: 120, rows: 40, environment: ["COLORTERM": "truecolor", "TERM": "xterm-256color"])
-        let opened = try tmux.waitFor { $0.contains("frame 0/") }
+        let viewer = try InProcessViewer(
+            [video, "--graphics", "halfblock", "--endpoint", "http://127.0.0.1:9/v1", "--model-name", "allenai/Molmo2-4B", "--max-frames", "2"],
+            columns: 120, rows: 40)
+        let opened = viewer.screen
         try #require(opened.contains("frame 0/"), "the viewer did not open:\n\(opened)")
-        try tmux.send("/")
-        try tmux.sendLiteral("disc")
-        try tmux.send("Enter")
-        let failed = try tmux.waitFor(seconds: 60) { $0.contains("127.0.0.1:9") }
+        viewer.press(.character("/"))
+        viewer.type("disc")
+        viewer.press(.enter)
+        let failed = await viewer.screen { _ in !viewer.core.state.jobRunning }
         #expect(failed.contains("127.0.0.1:9"), "\(failed)")
         #expect(!failed.contains("predicted object"))
         // Still usable: step a frame and quit cleanly.
-        try tmux.send("Right")
-        let stepped = try tmux.waitFor { $0.contains("frame 1/") }
+        viewer.press(.right)
+        let stepped = viewer.screen
         #expect(stepped.contains("frame 1/"))
-        try tmux.send("Q")
-        let exited = try tmux.waitFor { $0.contains("[exit 0]") }
-        #expect(exited.contains("[exit 0]"), "\(exited)")
+        viewer.press(.character("Q"))
+        #expect(viewer.core.shouldQuit)
     }
 }

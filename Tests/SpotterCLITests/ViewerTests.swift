@@ -4,7 +4,10 @@ import SpotterUI
 import TerminalGraphics
 import Testing
 
-/// Drives the real TUI inside tmux, as a person would: keys in, screen and colours out.
+/// Smoke tests of the real TUI inside tmux, as a person would use it: keys in, screen and colours out. They cover
+/// what only a terminal shows (the ncurses backend's output, mouse reports, signals and the restored terminal, a
+/// process killed mid-session); the viewer's behaviour is tested in process on the rendered screen
+/// (SpotterUITests/ViewerCoreTests, AnnotationLoopTests, ModelLoopTests).
 @Suite(.serialized) struct ViewerTests {
     static let columns = 100
     static let rows = 30
@@ -57,54 +60,6 @@ import Testing
         #expect(exited.contains("[exit 0]"))
     }
 
-    /// xterm-256color asks for SGR (1006) reports, tmux-256color for X10 ones: both must seek.
-    @Test(arguments: ["xterm-256color", "tmux-256color"])
-    func clickOnTimelineSeeks(_ term: String) throws {
-        let tmux = try openSample(term: term)
-        try tmux.waitFor { $0.contains("frame 0/") }
-        let last = try lastFrameIndex()
-        try tmux.send("G")
-        try tmux.waitFor { $0.contains("frame \(last)/") }
-        // Press and release on a column of the bar (row rows-3; reports are 1-based). X10 reports carry
-        // 32 + position in one byte, so they can only be sent for small columns here.
-        func click(column: Int) throws {
-            let row = Self.rows - 3 + 1
-            if term.hasPrefix("xterm") {
-                try tmux.sendLiteral("\u{1B}[<0;\(column);\(row)M\u{1B}[<0;\(column);\(row)m")
-            } else {
-                let x = Character(Unicode.Scalar(UInt8(32 + column)))
-                let y = Character(Unicode.Scalar(UInt8(32 + row)))
-                try tmux.sendLiteral("\u{1B}[M \(x)\(y)\u{1B}[M#\(x)\(y)")
-            }
-        }
-        try click(column: 2)  // the first column of the bar
-        let start = try tmux.waitFor { $0.contains("frame 0/") }
-        #expect(start.contains("frame 0/\(last)"), "click at the start of the timeline did not seek: \(start.split(separator: "\n").suffix(3))")
-        if term.hasPrefix("xterm") {
-            try click(column: Self.columns - 1)  // the last column of the bar
-            let end = try tmux.waitFor { $0.contains("frame \(last)/") }
-            #expect(end.contains("frame \(last)/\(last)"), "click at the end of the timeline did not seek: \(end.split(separator: "\n").suffix(3))")
-        }
-    }
-
-    @Test func helpOverlayOpensAndCloses() throws {
-        let tmux = try openSample()
-        try tmux.waitFor { $0.contains("frame 0/") }
-        try tmux.send("?")
-        let help = try tmux.waitFor { $0.contains("Spotter — keys") }
-        #expect(help.contains("go to a frame"))
-        // 24 rows hold part of it: a key shows the rest (the model's keys), another closes it.
-        try tmux.send("x")
-        let second = try tmux.waitFor { $0.contains("(2/2)") }
-        #expect(help.contains("(1/2)") && second.contains("any key closes this help"))
-        for line in ["ask the model", "reject it / all", "quit"] {
-            #expect(help.contains(line) || second.contains(line), "\(line) is on no page")
-        }
-        try tmux.send("x")
-        let closed = try tmux.waitFor { !$0.contains("Spotter — keys") }
-        #expect(!closed.contains("Spotter — keys"))
-    }
-
     @Test(arguments: ["q", "C-c", "TERM", "SEGV"])
     func terminalIsRestoredOnEveryExitPath(_ how: String) throws {
         let tmux = try openSample()
@@ -154,31 +109,20 @@ import Testing
         #expect(exported.stdout.contains("3 points"), "\(exported.stdout)")
     }
 
-    @Test func tinyTerminalIsRefusedWithOneLine() throws {
-        let tmux = try openSample(columns: 30, rows: 10)
-        let screen = try tmux.waitFor { $0.contains("[exit") }.replacingOccurrences(of: "\n", with: "")
-        #expect(screen.contains("[exit 1]"))
-        #expect(screen.contains("30x10"))
-        #expect(screen.contains("shapes.mp4"))
-        #expect(screen.components(separatedBy: "spotter:").count == 2, "one error line expected: \(screen)")
-    }
+}
 
-    @Test func resizeRelaysOut() throws {
-        let tmux = try openSample()
-        try tmux.waitFor { $0.contains("frame 0/") }
-        try tmux.tmux(["resize-window", "-t", "t", "-x", "120", "-y", "40"])
-        let bigger = try tmux.waitFor { screen in
-            let lines = screen.split(separator: "\n", omittingEmptySubsequences: false)
-            return lines.count >= 38 && lines[38].contains("frame 0/")
-        }
-        #expect(bigger.split(separator: "\n", omittingEmptySubsequences: false)[38].contains("frame 0/"))
-        try tmux.tmux(["resize-window", "-t", "t", "-x", "30", "-y", "8"])
-        let tiny = try tmux.waitFor { $0.contains("too small") }
-        #expect(tiny.contains("too small"))
-        try tmux.tmux(["resize-window", "-t", "t", "-x", "100", "-y", "30"])
-        let back = try tmux.waitFor { $0.contains("frame 0/") }
-        #expect(back.contains("frame 0/"))
-    }
+/// A terminal too small is refused before the viewer starts (a pseudo-terminal of that size, no tmux needed).
+@Test func tinyTerminalIsRefusedWithOneLine() throws {
+    let project = FileManager.default.temporaryDirectory.appendingPathComponent("viewer-\(UUID().uuidString).spotter").path
+    defer { unlink(project) }
+    let result = try runOnTerminal(
+        spotterBinary, ["open", samplePath("shapes.mp4"), "--graphics", "halfblock", "--project", project], columns: 30, rows: 10)
+    let screen = result.stdout
+    #expect(result.status == 1)
+    #expect(screen.contains("30x10"))
+    #expect(screen.contains("shapes.mp4"))
+    #expect(screen.components(separatedBy: "spotter:").count == 2, "one error line expected: \(screen)")
+    #expect(screen.split(whereSeparator: \.isNewline).count == 1, "one error line expected: \(screen)")
 }
 
 func lastFrameIndex() throws -> Int {

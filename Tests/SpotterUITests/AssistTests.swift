@@ -73,7 +73,7 @@ private struct Rig {
             media: MediaFacts(name: "scripted.mp4", width: 160, height: 120, timestamps: times, fps: 30), columns: 100,
             rows: 30, graphics: ViewerGraphics(renderer: .halfBlock(.truecolor)))
         state.assist.backend = model?.displayName
-        session.refresh(&state, tracksChanged: true)
+        Dispatcher.load(state: &state, annotations: session)
     }
 
     mutating func key(_ key: Key) {
@@ -84,15 +84,10 @@ private struct Rig {
         for c in text { key(.character(c)) }
     }
 
-    /// Polls like the run loop until the job ends, sleeping without holding a thread of the cooperative pool
-    /// (the job's own task needs one).
+    /// Reduces the job's reports as they arrive until it ends, suspended without holding a thread of the
+    /// cooperative pool (the job's own task needs one).
     mutating func waitForJob() async {
-        for _ in 0..<30_000 {
-            guard jobs.poll(state: &state, annotations: session) else { return }
-            try? await Task.sleep(nanoseconds: 2_000_000)
-        }
-        Issue.record("the job did not end")
-        jobs.cancel()
+        await Dispatcher.settle(state: &state, annotations: session, jobs: jobs)
     }
 
     /// `/`, the text, Enter, and the answer.
@@ -255,7 +250,7 @@ private func twoPointsPerTime(_ request: GroundingRequest) -> String {
         PointEntry(frame: 10, x: 80, y: 60), PointEntry(frame: 40, x: 90, y: 70),
         PointEntry(frame: 25, x: 1, y: 1, provenance: .tracker),
     ])))
-    rig.session.refresh(&rig.state, tracksChanged: true)
+    Dispatcher.load(state: &rig.state, annotations: rig.session)
     rig.key(.tab)
     rig.key(.character(":"))
     rig.type("10")
@@ -291,7 +286,7 @@ private func twoPointsPerTime(_ request: GroundingRequest) -> String {
     #expect(rig.state.message == AssistState.noModelHint)
     #expect(!rig.state.jobRunning)
     _ = try rig.store.apply(.createTrack(NewTrack(label: "dog", entries: [PointEntry(frame: 0, x: 80, y: 60)])))
-    rig.session.refresh(&rig.state, tracksChanged: true)
+    Dispatcher.load(state: &rig.state, annotations: rig.session)
     rig.key(.escape)
     rig.key(.tab)
     rig.key(.character("c"))
@@ -456,10 +451,10 @@ private final class PromptLog: @unchecked Sendable {
     rig.key(.character("/"))
     rig.type("disc")
     rig.key(.enter)
-    // Polls like the run loop (bounded, so a regression fails instead of hanging).
-    for _ in 0..<10_000 where rig.state.assist.predictions == nil {
-        rig.jobs.poll(state: &rig.state, annotations: rig.session)
-        try await Task.sleep(nanoseconds: 2_000_000)
+    // Reduces the job's reports as they arrive, like the run loop, until the first predictions show.
+    while rig.state.assist.predictions == nil && rig.state.jobRunning {
+        await rig.jobs.channel.actionsAvailable()
+        Dispatcher.drain(state: &rig.state, annotations: rig.session, jobs: rig.jobs)
     }
     #expect(rig.state.jobRunning)
     let partial = try #require(rig.state.assist.predictions)

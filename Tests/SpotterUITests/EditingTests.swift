@@ -21,7 +21,7 @@ private final class Editor {
         state = AppState(
             media: MediaFacts(name: "shapes.mp4", width: 640, height: 360, timestamps: (0..<frames).map { Double($0) / 30 }, fps: 30),
             columns: columns, rows: rows, graphics: ViewerGraphics(renderer: .halfBlock(.truecolor)))
-        session.refresh(&state, tracksChanged: true)
+        Dispatcher.load(state: &state, annotations: session)
     }
 
     func press(_ keys: Key...) {

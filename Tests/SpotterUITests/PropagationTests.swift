@@ -64,11 +64,11 @@ private func movingTexture(_ frame: Int) -> GrayImage {
         media: MediaFacts(name: "t", width: 160, height: 120, timestamps: times, fps: 30), columns: 100, rows: 30,
         graphics: ViewerGraphics(renderer: .halfBlock(.truecolor)))
     _ = try store.apply(.createTrack(NewTrack(label: "p", entries: [PointEntry(frame: 0, x: 40, y: 40)])))
-    session.refresh(&state, tracksChanged: true)
+    Dispatcher.load(state: &state, annotations: session)
     Dispatcher.dispatch(.input(.key(.tab)), state: &state, annotations: session, jobs: jobs)
     Dispatcher.dispatch(.input(.key(.character("p"))), state: &state, annotations: session, jobs: jobs)
     #expect(state.jobRunning)
-    jobs.wait(state: &state, annotations: session)
+    Dispatcher.settle(state: &state, annotations: session, jobs: jobs)
     #expect(!state.jobRunning)
     let track = try #require(store.tracks.first)
     #expect(track.entries.count == frames)
