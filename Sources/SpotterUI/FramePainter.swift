@@ -10,11 +10,14 @@ package struct ViewerGraphics: Equatable, Sendable {
     /// Cell size in screen pixels when the terminal reported it.
     package var cellWidth: Int?
     package var cellHeight: Int?
+    /// The largest sixel image the terminal draws, when it says (xterm: 1000x1000 by default).
+    package var graphicsLimit: PixelSize?
 
-    package init(renderer: GraphicsRenderer, cellWidth: Int? = nil, cellHeight: Int? = nil) {
+    package init(renderer: GraphicsRenderer, cellWidth: Int? = nil, cellHeight: Int? = nil, graphicsLimit: PixelSize? = nil) {
         self.renderer = renderer
         self.cellWidth = cellWidth
         self.cellHeight = cellHeight
+        self.graphicsLimit = graphicsLimit
     }
 
     package var name: String {
@@ -27,7 +30,9 @@ package struct ViewerGraphics: Equatable, Sendable {
 
     /// Chooses from the detected capabilities and the user's override.
     package static func choose(_ mode: GraphicsMode, capabilities: TerminalCapabilities) -> ViewerGraphics {
-        ViewerGraphics(renderer: mode.resolve(capabilities), cellWidth: capabilities.cellWidth, cellHeight: capabilities.cellHeight)
+        ViewerGraphics(
+            renderer: mode.resolve(capabilities), cellWidth: capabilities.cellWidth, cellHeight: capabilities.cellHeight,
+            graphicsLimit: capabilities.graphicsLimit)
     }
 
     /// Where a `media` frame sits inside `area`.
@@ -39,10 +44,18 @@ package struct ViewerGraphics: Equatable, Sendable {
                 originColumn: area.column, originRow: area.row, areaColumns: area.width, areaRows: area.height,
                 cellPixelWidth: cellWidth, cellPixelHeight: cellHeight)
         case .sixel:
+            // The picture stays inside the terminal's graphics limit: fewer cells of the area are used.
+            let cell = (width: cellWidth ?? 10, height: cellHeight ?? 20)
+            var columns = area.width
+            var rows = area.height
+            if let limit = graphicsLimit {
+                columns = max(1, min(columns, limit.width / max(1, cell.width)))
+                rows = max(1, min(rows, limit.height / max(1, cell.height)))
+            }
             return .sixel(
                 sourceWidth: media.width, sourceHeight: media.height, sampleAspectRatio: media.pixelAspect,
-                originColumn: area.column, originRow: area.row, areaColumns: area.width, areaRows: area.height,
-                cellWidth: cellWidth ?? 10, cellHeight: cellHeight ?? 20)
+                originColumn: area.column, originRow: area.row, areaColumns: columns, areaRows: rows,
+                cellWidth: cell.width, cellHeight: cell.height)
         }
     }
 }

@@ -9,7 +9,10 @@ package final class TerminalPresenter {
     private let session: TerminalSession
     private let graphics: ViewerGraphics
     private var halfBlock: HalfBlockEncoder
-    private let sixel = SixelEncoder()
+    /// Sixel while playing: the fixed palette, a table look-up a pixel. Paused or seeking: a palette chosen for the
+    /// frame (median cut), several dB closer to the source, so the frame a person corrects on is the clearest.
+    private let movingSixel = SixelEncoder()
+    private let stillSixel = SixelEncoder(palette: .adaptive(diffusion: false))
     /// Per-channel difference below which a cell is not re-sent during playback.
     package static let playbackTolerance = 4
 
@@ -71,7 +74,7 @@ package final class TerminalPresenter {
         case .halfBlock:
             bytes = halfBlock.encode(picture.image, row: picture.row, column: picture.column)
         case .sixel:
-            bytes = sixel.encode(picture.image, row: picture.row, column: picture.column)
+            bytes = (picture.isMoving ? movingSixel : stillSixel).encode(picture.image, row: picture.row, column: picture.column)
         }
         session.writeRaw(bytes)
         if screen.cursor != nil {

@@ -91,7 +91,7 @@ struct RenderCommand: ParsableCommand {
                 if format == .png {
                     bytes = try PNGWriter.encode(width: picture.width, height: picture.height, rgb: picture.pixels)
                 } else {
-                    bytes = SixelEncoder().encode(RGBImage(width: picture.width, height: picture.height, pixels: picture.pixels))
+                    bytes = SixelEncoder(palette: .adaptive(diffusion: false)).encode(RGBImage(width: picture.width, height: picture.height, pixels: picture.pixels))
                 }
             }
         } catch {
