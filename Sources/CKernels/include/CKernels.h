@@ -101,4 +101,10 @@ void spotter_bias_gelu_tanh(float *x, size_t stride, const float *bias, size_t r
 void spotter_transpose_keys(const float *k, size_t k_stride, size_t tokens, size_t heads, size_t d, float *kt,
                             size_t kt_stride);
 
+// ---------------------------------------------------------------------------------------------------------------
+// Content digests (cache keys).
+
+/// Folds `n` bytes into a 128-bit digest state (start from any fixed seed; not cryptographic).
+void spotter_digest128_update(uint64_t state[2], const void *data, size_t n);
+
 #endif
