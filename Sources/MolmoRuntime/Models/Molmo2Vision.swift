@@ -318,7 +318,7 @@ package final class Molmo2VisionModel {
 
         func vector(_ name: String) throws -> [Float] { try checkpoint.floats(name) }
         func linear(_ names: [String], inFeatures: Int) throws -> PackedLinear {
-            try checkpoint.packedLinear(names, inFeatures: inFeatures, format: format)
+            try checkpoint.packedLinear(names, inFeatures: inFeatures, format: format.unquantized)
         }
         let blocks = try names.blocks.map { b in
             VisionBlock(
@@ -330,7 +330,7 @@ package final class Molmo2VisionModel {
                 w2: try linear([b.fc2.weight], inFeatures: c.intermediateSize), w2Bias: try vector(b.fc2.bias))
         }
         return Molmo2VisionModel(
-            config: c, format: format, layout: names.positionalEmbedding.hasPrefix("model.vision_backbone") ? "released" : "native",
+            config: c, format: format.unquantized, layout: names.positionalEmbedding.hasPrefix("model.vision_backbone") ? "released" : "native",
             positionalEmbedding: try vector(names.positionalEmbedding),
             patchEmbedding: try linear([names.patchEmbedding.weight], inFeatures: P),
             patchEmbeddingBias: try vector(names.patchEmbedding.bias), blocks: blocks,
