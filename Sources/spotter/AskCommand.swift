@@ -165,6 +165,7 @@ struct AskCommand: ParsableCommand {
             throw ExitCode(1)
         }
         molmo.useBF16DotProducts = bf16Dot
+        if bf16Dot, let reason = molmo.bf16DotProductsIneffective { status.note("--bf16-dot has no effect: \(reason)") }
         let loadSeconds = Date().timeIntervalSince(loadStarted)
         status.note(String(
             format: "loaded %@ in %.1f s (%@, %.2f GiB of weights)", molmo.directory.path, loadSeconds, format,

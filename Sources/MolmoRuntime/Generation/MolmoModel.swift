@@ -247,6 +247,12 @@ package final class MolmoModel {
         }
     }
 
+    /// Why `useBF16DotProducts` changes nothing for this model on this CPU (no AVX512_BF16, or weights not
+    /// bfloat16); nil when it takes effect.
+    package var bf16DotProductsIneffective: String? {
+        KernelSettings.bf16DotProductsIneffective(format: language.format)
+    }
+
     /// The prompt layout of this checkpoint.
     package var layout: PromptLayout { PromptLayout(config: processorConfig, tokens: specialTokens, tokenizer: tokenizer) }
 
