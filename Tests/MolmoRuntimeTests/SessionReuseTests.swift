@@ -83,6 +83,23 @@ import Testing
         #expect(changed.timings.encodedCrops == 1)
     }
 
+    /// bfloat16 weights with bf16 dot products (where the CPU has AVX512_BF16; elsewhere the same check runs on the
+    /// fp32-product path): a follow-up keeps at least `minimumPrefillRows` tokens to prefill and still matches cold.
+    @Test func bf16DotProductsFollowUpMatchesCold() throws {
+        let model = try MolmoModel(directory: VisionFixtures.checkpoint("qwen3"), format: .bfloat16)
+        model.useBF16DotProducts = true
+        let image = try #require(try VisionFixtures.cases().first { !$0.isVideo })
+        let options = AnswerOptions(maxNewTokens: 10, topLogits: 20)
+        let session = MolmoSession(model: model)
+        _ = try session.answer(media: image.media, question: image.question, options: options)
+        let followUp = "Describe the colours in this picture, from left to right, in detail."
+        let second = try session.answer(media: image.media, question: followUp, options: options)
+        expectIdentical(second, try coldAnswer(model, image.media, followUp), "bf16 dot follow-up")
+        #expect(second.timings.reusedPromptTokens > 0)
+        #expect(second.timings.prefilledTokens >= minimumPrefillRows)
+        #expect(second.timings.reusedCrops == second.timings.crops)
+    }
+
     /// The prefix rule on its own: a cut through the visual tokens keeps only the text before them.
     @Test func reusablePrefixRespectsBidirectionalVisualAttention() {
         func key(_ id: UInt64, _ visual: Bool) -> MolmoSession.TokenKey {
