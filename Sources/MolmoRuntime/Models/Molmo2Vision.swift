@@ -726,8 +726,8 @@ package final class VisionFeatureCache {
     private var entries: [Key: Entry] = [:]
     private var useClock: UInt64 = 0
 
-    /// A cache holding at most `byteBudget` bytes of features (default 512 MiB: about 2,500 video frames of
-    /// Molmo2-4B).
+    /// A cache holding at most `byteBudget` bytes of features (default 512 MiB: about 640 video frames of
+    /// Molmo2-4B, whose frames pool to 81 tokens of 2,560 floats).
     package init(byteBudget: Int = 512 << 20) { self.byteBudget = byteBudget }
 
     /// Number of images/frames held.
