@@ -7,11 +7,14 @@ import MolmoRuntime
 package final class InProcessGroundingModel: GroundingModel, @unchecked Sendable {
     package let model: MolmoModel
     package let displayName: String
+    /// Kept across questions: a follow-up about the same media reuses its vision features and KV-cache prefix.
+    private let session: MolmoSession
     /// One answer at a time: the runtime's buffers and KV cache are not shared between answers.
     private let busy = NSLock()
 
     package init(model: MolmoModel, name: String? = nil) {
         self.model = model
+        session = MolmoSession(model: model)
         self.displayName = (name ?? model.directory.lastPathComponent) + " (in process)"
     }
 
@@ -78,7 +81,7 @@ package final class InProcessGroundingModel: GroundingModel, @unchecked Sendable
             })
         let answer: MolmoAnswer
         do {
-            answer = try model.answer(media: media, question: request.question, options: options) { piece in
+            answer = try session.answer(media: media, question: request.question, options: options) { piece in
                 if firstToken == nil { firstToken = Date().timeIntervalSince(start) }
                 onToken(piece)
                 return !flag.isCancelled

@@ -64,22 +64,19 @@ void spotter_add_inplace(float *y, const float *x, size_t n) {
 }
 
 // Softmax in place over n scores (subtract max, exponentiate, return 1/sum).
+// Softmax numerators over s[0, n) in place (n a multiple of 8; masked entries hold -inf and become exactly 0);
+// returns 1 / their sum. Every entry goes through the same vector exp and lane j mod 8, so appending masked entries
+// changes no bit of the result: a query's probabilities do not depend on how many keys its block spans.
 static float softmax_inplace(float *s, size_t n) {
     float mx = -INFINITY;
     for (size_t j = 0; j < n; j++) mx = s[j] > mx ? s[j] : mx;
     __m256 vmx = _mm256_set1_ps(mx), vsum = _mm256_setzero_ps();
-    size_t j = 0;
-    for (; j + 8 <= n; j += 8) {
+    for (size_t j = 0; j < n; j += 8) {
         __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmx));
         _mm256_storeu_ps(s + j, e);
         vsum = _mm256_add_ps(vsum, e);
     }
-    float sum = hsum256(vsum);
-    for (; j < n; j++) {
-        s[j] = expf(s[j] - mx);
-        sum += s[j];
-    }
-    return 1.0f / sum;
+    return 1.0f / hsum256(vsum);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -149,6 +146,7 @@ void spotter_attention_block(const float *q, size_t q_stride, size_t group, size
     for (size_t u = 0; u < nt; u++)
         if (visual[start + t0 + u]) kmax = chunk_end;
     size_t kpad = (kmax + 15) / 16 * 16;
+    size_t k8 = (kmax + 7) / 8 * 8;
     float *Q = scratch;
     float *O = Q + rows * d;
     float *S = O + rows * d;
@@ -166,7 +164,8 @@ void spotter_attention_block(const float *q, size_t q_stride, size_t group, size
                 int allowed = j <= pos || (vis && j < chunk_end && visual[j]);
                 s[j] = allowed ? s[j] * scale : -INFINITY;
             }
-            float inv = softmax_inplace(s, kmax);
+            for (size_t j = kmax; j < k8; j++) s[j] = -INFINITY;
+            float inv = softmax_inplace(s, k8);
             for (size_t j = 0; j < kmax; j++) s[j] *= inv;
         }
     }
@@ -176,4 +175,30 @@ void spotter_attention_block(const float *q, size_t q_stride, size_t group, size
     for (; c0 + 8 <= d; c0 += 8) matmul_rows(rows, 8, S, kpad, v + c0, v_stride, kmax, O + c0, d);
     for (size_t u = 0; u < nt; u++)
         for (size_t r = 0; r < group; r++) memcpy(out + u * out_stride + r * d, O + (u * group + r) * d, d * 4);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Content digest (two 64-bit multiply–rotate lanes over 8-byte words, not cryptographic).
+
+static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+void spotter_digest128_update(uint64_t state[2], const void *data, size_t n) {
+    const uint8_t *p = (const uint8_t *)data;
+    uint64_t a = state[0], b = state[1];
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        a = rotl64(a ^ (w * 0x9E3779B97F4A7C15ull), 31) * 0xBF58476D1CE4E5B9ull;
+        b = rotl64(b + (w ^ 0xC2B2AE3D27D4EB4Full), 27) * 0x94D049BB133111EBull + a;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, p + i, n - i);
+    tail ^= (uint64_t)n << 56;
+    a = rotl64(a ^ (tail * 0x9E3779B97F4A7C15ull), 31) * 0xBF58476D1CE4E5B9ull;
+    b = rotl64(b + (tail ^ 0xC2B2AE3D27D4EB4Full), 27) * 0x94D049BB133111EBull + a;
+    a ^= a >> 33; a *= 0xFF51AFD7ED558CCDull; a ^= a >> 33;
+    b ^= b >> 29; b *= 0xC4CEB9FE1A85EC53ull; b ^= b >> 32;
+    state[0] = a;
+    state[1] = b;
 }

@@ -69,7 +69,7 @@ struct AskCommand: ParsableCommand {
     @Option(help: "Most tokens to generate.")
     var maxTokens: Int = 512
 
-    @Option(help: "Weight format: float32 or bfloat16.")
+    @Option(help: "Weight format: float32, bfloat16 or int8 (decoder weights int8, lossy; see docs/runtime.md).")
     var format: String = "float32"
 
     @Flag(help: "With bfloat16: AVX512_BF16 dot products for the ViT and the prefill (faster, bf16 rounding).")
@@ -96,7 +96,7 @@ struct AskCommand: ParsableCommand {
         }
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1.") }
         guard WeightFormat(rawValue: format) != nil else {
-            throw ValidationError("--format must be float32 or bfloat16.")
+            throw ValidationError("--format must be float32, bfloat16 or int8.")
         }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1.") }
         if constrain && task == nil {
@@ -166,6 +166,7 @@ struct AskCommand: ParsableCommand {
             throw ExitCode(1)
         }
         molmo.useBF16DotProducts = bf16Dot
+        if bf16Dot, let reason = molmo.bf16DotProductsIneffective { status.note("--bf16-dot has no effect: \(reason)") }
         let loadSeconds = Date().timeIntervalSince(loadStarted)
         status.note(String(
             format: "loaded %@ in %.1f s (%@, %.2f GiB of weights)", molmo.directory.path, loadSeconds, format,

@@ -43,7 +43,7 @@ struct BenchKernelsCommand: ParsableCommand {
     @Option(help: "Also time a checkpoint's language model: load, prefill and decode (weights may be all zero).")
     var model: String?
 
-    @Option(help: "Weight format for --model: bfloat16 or float32.")
+    @Option(help: "Weight format for --model: bfloat16, float32 or int8.")
     var format: String = "bfloat16"
 
     @Option(help: "Prompt tokens to prefill with --model.")
@@ -60,7 +60,7 @@ struct BenchKernelsCommand: ParsableCommand {
 
     func validate() throws {
         guard rows > 0, repeats > 0, promptTokens > 0, decodeTokens > 0 else { throw ValidationError("--rows and --repeats must be positive.") }
-        if WeightFormat(rawValue: format) == nil { throw ValidationError("--format must be bfloat16 or float32.") }
+        if WeightFormat(rawValue: format) == nil { throw ValidationError("--format must be bfloat16, float32 or int8.") }
         if (tokenizer == nil) != (corpus == nil) {
             throw ValidationError("Give --tokenizer and --corpus together.")
         }
@@ -85,6 +85,9 @@ struct BenchKernelsCommand: ParsableCommand {
             shapes += [("decode mlp up+gate", 1, 19456, 2560), ("decode mlp down", 1, 2560, 9728)]
         }
         if noMatmul { shapes = [] }
+        if bf16Dot, let reason = KernelSettings.bf16DotProductsIneffective(format: .bfloat16) {
+            FileHandle.standardError.write(Data("spotter: --bf16-dot has no effect: \(reason)\n".utf8))
+        }
         print("")
         print(pad("shape", 26) + pad("M×N×K", 18) + pad("ours f32", 11) + pad("AVX2 f32", 11) + pad("ours bf16", 11)
               + pad("bf16 dot", 10) + pad("OpenBLAS", 11) + pad("f32/BLAS", 9) + pad("AVX2/BLAS", 10) + pad("max|diff|", 10)
@@ -92,6 +95,7 @@ struct BenchKernelsCommand: ParsableCommand {
         for (name, m, n, k) in shapes {
             benchShape(name: name, m: m, n: n, k: k, openblas: openblas)
         }
+        if !noDecode && !noMatmul { benchDecodeFormats() }
         if let tokenizer, let corpus { try benchTokenizer(tokenizer, corpus) }
         if let model { try benchModel(model) }
     }
@@ -186,6 +190,37 @@ struct BenchKernelsCommand: ParsableCommand {
               + pad(fmt(gBF16), 11) + pad(fmt(gDot), 10) + pad(fmt(gBlas), 11) + pad(pct(gOurs / gBlas), 9) + pad(pct(gBase / gBlas), 10)
               + pad(diff.isNaN ? "-" : String(format: "%.1e", diff), 10)
               + pad(fmt(cpuColumns.0), 11) + fmt(cpuColumns.1))
+    }
+
+    /// Decode GEMVs (M = 1) per weight format: time and the weight bytes streamed per second.
+    func benchDecodeFormats() {
+        print("")
+        print(pad("decode GEMV", 26) + pad("N×K", 14) + pad("f32 ms", 9) + pad("bf16 ms", 9) + pad("int8 ms", 9)
+              + pad("f32 GB/s", 10) + pad("bf16 GB/s", 11) + "int8 GB/s")
+        for (name, n, k) in [("qkv proj", 6144, 2560), ("mlp up+gate", 19456, 2560), ("mlp down", 2560, 9728)] {
+            var rng = SeededGenerator(seed: UInt64(n + k))
+            let w = (0..<(n * k)).map { _ in (rng.nextUnit() - 0.5) * 0.05 }
+            let x = (0..<k).map { _ in rng.nextUnit() - 0.5 }
+            let linears = [WeightFormat.float32, .bfloat16, .int8].map {
+                PackedLinear(weights: w, outFeatures: n, inFeatures: k, format: $0)
+            }
+            var out = [Float](repeating: 0, count: n)
+            var best = [Double](repeating: .infinity, count: linears.count)
+            for _ in 0...repeats {
+                for (i, linear) in linears.enumerated() {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    x.withUnsafeBufferPointer { xb in
+                        out.withUnsafeMutableBufferPointer {
+                            linear.apply(xb.baseAddress!, xStride: k, rows: 1, into: $0.baseAddress!, outStride: n)
+                        }
+                    }
+                    best[i] = min(best[i], Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                }
+            }
+            let rates = zip(linears, best).map { Double($0.0.byteCount) / $0.1 / 1e9 }
+            print(pad(name, 26) + pad("\(n)×\(k)", 14) + best.map { pad(String(format: "%.2f", $0 * 1e3), 9) }.joined()
+                  + pad(fmt(rates[0]), 10) + pad(fmt(rates[1]), 11) + fmt(rates[2]))
+        }
     }
 
     func processCPUSeconds() -> Double {

@@ -56,6 +56,7 @@ struct DoctorCommand: ParsableCommand {
         print("kv cache     \(formatBytes(report.kvBytesPerToken)) per token, "
               + "\(formatBytes(report.kvBytesPerToken * context)) for \(context) tokens")
         print("cpu          \(report.cpuFeatures.joined(separator: " "))\(report.cpuSupported ? "" : " (AVX2+FMA missing)")")
+        printKernelSelection()
         let available = report.availableMemory.map(formatBytes) ?? "unknown"
         print("memory       \(available) available")
         for format in [WeightFormat.bfloat16, .float32] {
@@ -64,6 +65,11 @@ struct DoctorCommand: ParsableCommand {
                   + (report.canRun(format: format) ? "can run here" : "cannot run here"))
         }
         if !report.canRun(format: .bfloat16) && !report.canRun(format: .float32) { throw ExitCode(2) }
+    }
+
+    /// The ISA and the kernels the runtime will run on this CPU (what --bf16-dot and the weight formats do here).
+    func printKernelSelection() {
+        for line in KernelSettings.reportLines() { print(line) }
     }
 
     func formatBytes(_ b: Int) -> String {

@@ -57,6 +57,23 @@ void spotter_gemm_bf16dot(const float *A, size_t lda, size_t M, size_t K, const 
                           size_t p0, size_t p1, float *C, size_t ldc, int accumulate);
 
 // ---------------------------------------------------------------------------------------------------------------
+// Int8 weight-only: a panel of int8 weights (same K×32 layout) and one fp32 scale per output column (32 per panel).
+
+/// Quantizes an fp32 panel (K×32) per column: scale = max|w| / 127, q = round-half-even(w / scale) in [−127, 127]
+/// (an all-zero column gets scale 0 and q = 0).
+void spotter_quantize_panel_i8(const float *panel, size_t K, int8_t *q, float *scales);
+/// panel[k][j] = q[k][j] · scales[j] (K×32).
+void spotter_dequantize_panel_i8(const int8_t *q, const float *scales, size_t K, float *panel);
+/// As spotter_gemm_f32 with int8 panels and per-column `scales` (32 per panel). One row (decode): a GEMV reading
+/// each weight byte once, y = scale · Σ a·q; more rows: each panel dequantized to fp32 and multiplied exactly.
+void spotter_gemm_i8(const float *A, size_t lda, size_t M, size_t K, const int8_t *packed, const float *scales,
+                     size_t N, size_t p0, size_t p1, float *C, size_t ldc, int accumulate);
+/// The one-row kernel of spotter_gemm_i8 for an explicit ISA (0 = AVX2+FMA, 1 = AVX-512 where present, else the
+/// AVX2 kernel), whatever the dispatch would pick: tests check both on one machine.
+void spotter_gemv_i8_isa(int isa, const float *A, size_t K, const int8_t *packed, const float *scales, size_t N,
+                         size_t p0, size_t p1, float *C, int accumulate);
+
+// ---------------------------------------------------------------------------------------------------------------
 // Row operations (single thread; the Swift side splits rows across threads).
 
 /// out = w ⊙ (x / sqrt(mean(x²) + eps)), over `rows` rows of length n (strides in elements).
@@ -100,5 +117,11 @@ void spotter_bias_gelu_tanh(float *x, size_t stride, const float *bias, size_t r
 /// zero for tokens ≤ t < kt_stride.
 void spotter_transpose_keys(const float *k, size_t k_stride, size_t tokens, size_t heads, size_t d, float *kt,
                             size_t kt_stride);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Content digests (cache keys).
+
+/// Folds `n` bytes into a 128-bit digest state (start from any fixed seed; not cryptographic).
+void spotter_digest128_update(uint64_t state[2], const void *data, size_t n);
 
 #endif

@@ -86,13 +86,22 @@ package struct AnswerTimings: Sendable, Equatable {
     /// Every token after the first.
     package var decode: Double = 0
     package var crops = 0
+    /// Crops whose features came from a `VisionFeatureCache` instead of the ViT (counted in `crops`).
+    package var reusedCrops = 0
     package var promptTokens = 0
+    /// Leading prompt tokens whose keys and values were kept from the previous answer of a `MolmoSession`
+    /// (counted in `promptTokens`, not prefilled).
+    package var reusedPromptTokens = 0
     package var generatedTokens = 0
 
+    /// Crops run through the ViT.
+    package var encodedCrops: Int { crops - reusedCrops }
+    /// Prompt tokens run through the decoder's prefill.
+    package var prefilledTokens: Int { promptTokens - reusedPromptTokens }
     /// Tokens per second after the first token.
     package var decodeTokensPerSecond: Double { generatedTokens > 1 && decode > 0 ? Double(generatedTokens - 1) / decode : 0 }
-    /// Prompt tokens per second of the prefill.
-    package var prefillTokensPerSecond: Double { prefill > 0 ? Double(promptTokens) / prefill : 0 }
+    /// Prefilled tokens per second of the prefill.
+    package var prefillTokensPerSecond: Double { prefill > 0 ? Double(prefilledTokens) / prefill : 0 }
 }
 
 /// One step's largest logits.
@@ -238,6 +247,12 @@ package final class MolmoModel {
         }
     }
 
+    /// Why `useBF16DotProducts` changes nothing for this model on this CPU (no AVX512_BF16, or weights not
+    /// bfloat16); nil when it takes effect.
+    package var bf16DotProductsIneffective: String? {
+        KernelSettings.bf16DotProductsIneffective(format: language.format)
+    }
+
     /// The prompt layout of this checkpoint.
     package var layout: PromptLayout { PromptLayout(config: processorConfig, tokens: specialTokens, tokenizer: tokenizer) }
 
@@ -245,6 +260,13 @@ package final class MolmoModel {
     /// embeddings.
     package func prepare(media: MolmoMedia, question: String, options: AnswerOptions = AnswerOptions()) throws
         -> PreparedPrompt
+    {
+        try prepare(media: media, question: question, options: options, featureCache: nil)
+    }
+
+    /// As `prepare(media:question:options:)`, looking features up in (and adding them to) `featureCache`.
+    func prepare(media: MolmoMedia, question: String, options: AnswerOptions, featureCache: VisionFeatureCache?)
+        throws -> PreparedPrompt
     {
         var timings = AnswerTimings()
         let preprocessor = Molmo2ImagePreprocessor(config: processorConfig)
@@ -272,11 +294,12 @@ package final class MolmoModel {
         let totalCrops = visuals.reduce(0) { $0 + $1.numCrops }
         var cropsDone = 0
         var features: [Tensor] = []
+        let reusedBefore = featureCache?.reusedCrops ?? 0
         for visual in visuals {
             let before = cropsDone
             features.append(
                 try vision.features(
-                    for: visual, mean: processorConfig.imageMean, std: processorConfig.imageStd,
+                    for: visual, mean: processorConfig.imageMean, std: processorConfig.imageStd, cache: featureCache,
                     onCrop: { done, _ in
                         cropsDone = before + done
                         options.onProgress?(.visionCrops(done: cropsDone, total: totalCrops))
@@ -285,6 +308,7 @@ package final class MolmoModel {
         }
         timings.vision = Date().timeIntervalSince(visionStarted)
         timings.crops = totalCrops
+        timings.reusedCrops = (featureCache?.reusedCrops ?? 0) - reusedBefore
 
         let embeddings = try language.embed(prompt.ids)
         let positions = prompt.patchPositions(patchId: specialTokens.imagePatch)
@@ -319,27 +343,56 @@ package final class MolmoModel {
     /// `AnswerConstraintError` before any work).
     package func answer(media: MolmoMedia, question: String, options: AnswerOptions = AnswerOptions(),
                        onText: ((String) -> Bool)? = nil) throws -> MolmoAnswer {
-        let decoder = try options.constraint.map {
+        let decoder = try constrainedDecoder(options)
+        let prepared = try prepareAnswer(media: media, question: question, options: options, featureCache: nil)
+        return try generate(
+            prepared, decoder: decoder, options: options,
+            cache: language.makeCache(capacity: prepared.prompt.ids.count + options.maxNewTokens), reusedPrefix: 0,
+            onText: onText)
+    }
+
+    /// The decoder holding the answer to `options.constraint` (nil without one).
+    func constrainedDecoder(_ options: AnswerOptions) throws -> ConstrainedDecoder? {
+        try options.constraint.map {
             try ConstrainedDecoder(
                 constraint: $0, tokenizer: tokenizer, endOfSequenceIds: generationConfig.eosTokenIds,
                 logitCount: language.config.vocabSize)
         }
-        var prepared: PreparedPrompt
+    }
+
+    /// `prepare`, with a vision-stage cancellation reported as `MolmoModelError.cancelled`.
+    func prepareAnswer(media: MolmoMedia, question: String, options: AnswerOptions,
+                       featureCache: VisionFeatureCache?) throws -> PreparedPrompt {
         do {
-            prepared = try prepare(media: media, question: question, options: options)
+            return try prepare(media: media, question: question, options: options, featureCache: featureCache)
         } catch VisionError.cancelled {
             throw MolmoModelError.cancelled
         }
+    }
+
+    /// Prefills the prompt after its first `reusedPrefix` tokens (whose keys and values `cache` already holds, and
+    /// nothing after them) and generates the answer.
+    func generate(_ prepared: PreparedPrompt, decoder: ConstrainedDecoder?, options: AnswerOptions, cache: KVCache,
+                  reusedPrefix: Int, onText: ((String) -> Bool)?) throws -> MolmoAnswer {
         var timings = prepared.timings
+        timings.reusedPromptTokens = reusedPrefix
+        let S = prepared.prompt.ids.count
+        let D = language.config.hiddenSize
+        var promptRows = prepared.embeddings
+        if reusedPrefix > 0 {
+            promptRows = Tensor(shape: [S - reusedPrefix, D])
+            promptRows.data.update(from: prepared.embeddings.row(reusedPrefix), count: (S - reusedPrefix) * D)
+        }
         var stream = StreamingDetokenizer(tokenizer: tokenizer, skipSpecialTokens: true)
         var top: [TopLogits] = []
         let k = options.topLogits
-        options.onProgress?(.prefill(tokens: prepared.prompt.ids.count))
+        options.onProgress?(.prefill(tokens: S - reusedPrefix))
         let generationStarted = Date()
         var firstToken: Date?
         var count = 0
         let result = try TextGenerator(model: language).generate(
-            prompt: prepared.embeddings, visual: prepared.prompt.visual, maxNewTokens: options.maxNewTokens,
+            prompt: promptRows, visual: Array(prepared.prompt.visual[reusedPrefix...]), cache: cache,
+            maxNewTokens: options.maxNewTokens,
             stopTokenIds: Set(generationConfig.eosTokenIds), sampling: options.sampling, constraint: decoder,
             cancellation: options.cancellation,
             onLogits: k > 0 ? { top.append(Self.largest(k, of: $0)) } : nil

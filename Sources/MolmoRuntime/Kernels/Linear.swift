@@ -12,9 +12,11 @@ package final class PackedLinear {
     package let format: WeightFormat
     let storage: AlignedBuffer
     let panels: Int
+    /// int8: one scale per output column (32 per panel).
+    let scales: AlignedBuffer?
 
     /// Number of stored bytes.
-    package var byteCount: Int { storage.byteCount }
+    package var byteCount: Int { storage.byteCount + (scales?.byteCount ?? 0) }
 
     /// An empty packed weight to be filled with `fill(rows:from:dtype:)`.
     init(outFeatures: Int, inFeatures: Int, format: WeightFormat) {
@@ -23,6 +25,7 @@ package final class PackedLinear {
         self.format = format
         panels = (outFeatures + Int(SPOTTER_PANEL) - 1) / Int(SPOTTER_PANEL)
         storage = AlignedBuffer(byteCount: panels * inFeatures * Int(SPOTTER_PANEL) * format.bytesPerWeight)
+        scales = format == .int8 ? AlignedBuffer(byteCount: panels * Int(SPOTTER_PANEL) * 4) : nil
     }
 
     /// Packs a row-major [outFeatures, inFeatures] fp32 matrix (used by tests and benchmarks); missing values
@@ -50,6 +53,10 @@ package final class PackedLinear {
         let K = inFeatures
         let fmt = format
         let base = storage.raw
+        if fmt == .int8 {
+            fillQuantized(rowSource: rowSource)
+            return
+        }
         parallelChunks(panels) { p0, p1 in
             for p in p0..<p1 {
                 let n0 = p * P
@@ -76,6 +83,40 @@ package final class PackedLinear {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// int8: each panel packed as fp32, then quantized per column.
+    private func fillQuantized(rowSource: [(UnsafeRawPointer, Int32, Int)]) {
+        let P = Int(SPOTTER_PANEL)
+        let K = inFeatures
+        let q = storage.raw.assumingMemoryBound(to: Int8.self)
+        guard let scales else { return }
+        let s = scales.raw.assumingMemoryBound(to: Float.self)
+        parallelChunks(panels) { p0, p1 in
+            let panel = UnsafeMutablePointer<Float>.allocate(capacity: K * P)
+            defer { panel.deallocate() }
+            var row = [Float](repeating: 0, count: K)
+            for p in p0..<p1 {
+                let n0 = p * P
+                let rows = min(P, outFeatures - n0)
+                let first = rowSource[n0]
+                let last = rowSource[n0 + rows - 1]
+                if first.0 == last.0 && last.2 - first.2 == rows - 1 {
+                    spotter_pack_panel_f32(first.0, first.1, K, first.2, rows, panel)
+                } else {
+                    panel.update(repeating: 0, count: K * P)
+                    for j in 0..<rows {
+                        let (ptr, dt, r) = rowSource[n0 + j]
+                        let elementSize = dt == Int32(SPOTTER_F32.rawValue) ? 4 : 2
+                        row.withUnsafeMutableBufferPointer { t in
+                            spotter_convert_to_f32(ptr + r * K * elementSize, dt, K, t.baseAddress!)
+                            for k in 0..<K { panel[k * P + j] = t[k] }
+                        }
+                    }
+                }
+                spotter_quantize_panel_i8(panel, K, q + p * K * P, s + p * P)
             }
         }
     }
@@ -127,8 +168,12 @@ package final class PackedLinear {
         // Enough panels per thread that the split pays off.
         let minPanels = M == 1 ? 8 : 2
         let dot = fmt == .bfloat16 && M >= 16 && bf16DotProducts
+        let scalePointer = scales.map { UnsafePointer($0.raw.assumingMemoryBound(to: Float.self)) }
         parallelChunks(panels, minChunk: minPanels) { p0, p1 in
-            if dot {
+            if let scalePointer {
+                spotter_gemm_i8(x, xStride, M, K, raw.assumingMemoryBound(to: Int8.self), scalePointer, N, p0, p1, out,
+                                outStride, acc)
+            } else if dot {
                 spotter_gemm_bf16dot(x, xStride, M, K, raw.assumingMemoryBound(to: UInt16.self), N, p0, p1, out, outStride, acc)
             } else if fmt == .float32 {
                 spotter_gemm_f32(x, xStride, M, K, raw.assumingMemoryBound(to: Float.self), N, p0, p1, out, outStride, acc)
@@ -147,10 +192,21 @@ package final class PackedLinear {
         if format == .float32 {
             let panel = storage.raw.assumingMemoryBound(to: Float.self) + p * K * P + j
             for k in 0..<K { out[k] = panel[k * P] }
+        } else if let scales {
+            let panel = storage.raw.assumingMemoryBound(to: Int8.self) + p * K * P + j
+            let scale = scales.raw.assumingMemoryBound(to: Float.self)[n]
+            for k in 0..<K { out[k] = Float(panel[k * P]) * scale }
         } else {
             let panel = storage.raw.assumingMemoryBound(to: UInt16.self) + p * K * P + j
             for k in 0..<K { out[k] = Float(bitPattern: UInt32(panel[k * P]) << 16) }
         }
+    }
+
+    /// The int8 panels and their per-column scales (tests call the C kernels on them directly); nil otherwise.
+    package var int8PanelsForTesting: (panels: UnsafePointer<Int8>, scales: UnsafePointer<Float>)? {
+        guard let scales else { return nil }
+        return (UnsafePointer(storage.raw.assumingMemoryBound(to: Int8.self)),
+                UnsafePointer(scales.raw.assumingMemoryBound(to: Float.self)))
     }
 
     /// The packed bf16 panels (tests call the C kernels on them directly); nil for fp32 storage.
@@ -176,11 +232,12 @@ package final class EmbeddingTable {
     package let format: WeightFormat
     let storage: AlignedBuffer
 
-    init(rows: Int, width: Int, format: WeightFormat) {
+    /// An empty table; int8 is stored as bfloat16 (embeddings are read once per token, not worth quantizing).
+    init(rows: Int, width: Int, format requested: WeightFormat) {
         self.rows = rows
         self.width = width
-        self.format = format
-        storage = AlignedBuffer(byteCount: rows * width * format.bytesPerWeight)
+        format = requested.unquantized
+        storage = AlignedBuffer(byteCount: rows * width * requested.unquantized.bytesPerWeight)
     }
 
     /// Number of stored bytes.

@@ -50,9 +50,22 @@ package enum WeightFormat: String, Sendable, CaseIterable {
     case float32
     /// 2 bytes per weight (bfloat16, rounded to nearest even); compute stays fp32.
     case bfloat16
+    /// The decoder's linear layers (LM head included) as int8 with one fp32 scale per output channel, dequantized
+    /// in the matmul kernels (decode reads half the bytes of bfloat16); embeddings and the vision side stay
+    /// bfloat16. Lossy: see docs/runtime.md for its agreement with fp32.
+    case int8
 
-    /// Bytes per stored weight.
-    package var bytesPerWeight: Int { self == .float32 ? 4 : 2 }
+    /// Bytes per stored decoder weight.
+    package var bytesPerWeight: Int {
+        switch self {
+        case .float32: return 4
+        case .bfloat16: return 2
+        case .int8: return 1
+        }
+    }
+
+    /// The format of weights that are not int8-quantized (embedding tables, the vision side): bfloat16 for int8.
+    package var unquantized: WeightFormat { self == .int8 ? .bfloat16 : self }
 }
 
 /// Aligned raw storage that frees itself.

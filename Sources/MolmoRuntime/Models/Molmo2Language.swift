@@ -114,6 +114,11 @@ package enum DecoderError: Error, CustomStringConvertible {
     }
 }
 
+/// Fewest rows the prefill puts through one matmul when the prompt has at least this many (see
+/// `PrefillScratch.rows(at:of:)`); a prompt continued after a reused prefix is prefilled with at least this many
+/// tokens for the same reason.
+package let minimumPrefillRows = 16
+
 /// Which rows of the final hidden state get logits.
 package enum LogitRows: Sendable {
     /// Only the last token (generation).
@@ -378,6 +383,17 @@ package final class Molmo2LanguageModel {
         let out: Tensor
         let chunk: Int
 
+        /// Rows of the chunk starting at row `r0` of `S`: at most `chunk`, and never leaving a last chunk of
+        /// fewer than `minimumPrefillRows` rows. Every matmul row then goes through the same kernel whatever the
+        /// chunk boundaries (one-row products take the GEMV kernel, whose summation order differs, and bf16 dot
+        /// products start at 16 rows), so a prompt prefilled after a reused prefix gets the same bits as cold.
+        func rows(at r0: Int, of S: Int) -> Int {
+            let left = S - r0
+            if left <= chunk { return left }
+            let tail = left - chunk
+            return tail >= minimumPrefillRows ? chunk : left - minimumPrefillRows
+        }
+
         init(config c: Molmo2TextConfig, tokens S: Int) {
             chunk = min(S, 256)
             qkv = Tensor(shape: [chunk, c.qkvWidth])
@@ -408,7 +424,7 @@ package final class Molmo2LanguageModel {
         // 1. q/k/v for every token: projections, q/k norm, RoPE; k and v go straight into the cache.
         var r0 = 0
         while r0 < S {
-            let n = min(s.chunk, S - r0)
+            let n = s.rows(at: r0, of: S)
             let input: UnsafePointer<Float>
             if c.normAfter {
                 input = UnsafePointer(h.row(r0))
@@ -472,7 +488,7 @@ package final class Molmo2LanguageModel {
         // 3. Output projection and MLP, chunk by chunk, with residuals.
         r0 = 0
         while r0 < S {
-            let n = min(s.chunk, S - r0)
+            let n = s.rows(at: r0, of: S)
             b.attnOut.apply(attn + r0 * qWidth, xStride: qWidth, rows: n, into: s.out.data, outStride: D, bf16DotProducts: dot)
             if c.normAfter {
                 rmsNorm(s.out.data, stride: D, weight: b.attnNorm, out: s.out.data, outStride: D, rows: n, width: D, eps: eps)

@@ -318,7 +318,7 @@ package final class Molmo2VisionModel {
 
         func vector(_ name: String) throws -> [Float] { try checkpoint.floats(name) }
         func linear(_ names: [String], inFeatures: Int) throws -> PackedLinear {
-            try checkpoint.packedLinear(names, inFeatures: inFeatures, format: format)
+            try checkpoint.packedLinear(names, inFeatures: inFeatures, format: format.unquantized)
         }
         let blocks = try names.blocks.map { b in
             VisionBlock(
@@ -330,7 +330,7 @@ package final class Molmo2VisionModel {
                 w2: try linear([b.fc2.weight], inFeatures: c.intermediateSize), w2Bias: try vector(b.fc2.bias))
         }
         return Molmo2VisionModel(
-            config: c, format: format, layout: names.positionalEmbedding.hasPrefix("model.vision_backbone") ? "released" : "native",
+            config: c, format: format.unquantized, layout: names.positionalEmbedding.hasPrefix("model.vision_backbone") ? "released" : "native",
             positionalEmbedding: try vector(names.positionalEmbedding),
             patchEmbedding: try linear([names.patchEmbedding.weight], inFeatures: P),
             patchEmbeddingBias: try vector(names.patchEmbedding.bias), blocks: blocks,
@@ -574,7 +574,11 @@ package final class Molmo2VisionModel {
     /// Pixels are normalized as (v − 255·mean) / (255·std) per channel. Images are encoded crop by crop and pooled
     /// together; video frames are encoded and pooled one at a time. `onCrop(done, total)` reports progress and may
     /// return false to cancel. `inspect` (tests) receives every block's output per crop and the pooled features.
+    /// With a `cache`, each group's projected features are looked up by the digest of exactly what determines
+    /// them (its crops' pixels, pooling table, window size, normalization) and stored after encoding; `inspect`
+    /// bypasses the cache.
     package func features(for visual: PreprocessedVisual, mean: [Double], std: [Double],
+                         cache: VisionFeatureCache? = nil,
                          onCrop: ((Int, Int) -> Bool)? = nil,
                          inspect: VisionInspection? = nil) throws -> Tensor {
         let c = config
@@ -601,7 +605,22 @@ package final class Molmo2VisionModel {
         }
         let features = Tensor(shape: [cropsPerGroup * T, c.featureWidth])
         var done = 0
+        let featureCache = inspect == nil ? cache : nil
         for group in 0..<(visual.numCrops / cropsPerGroup) {
+            let rows = visual.pooling[(group * rowsPerGroup * k)..<((group + 1) * rowsPerGroup * k)]
+            let destination = out.data + group * rowsPerGroup * c.textHiddenSize
+            var key: VisionFeatureCache.Key?
+            if let featureCache {
+                let groupKey = VisionFeatureCache.Key(
+                    visual: visual, group: group, cropsPerGroup: cropsPerGroup, cropBytes: T * P, pooling: rows,
+                    patchOffset: Int32(group * cropsPerGroup * T), mean: mean255, std: std255)
+                if featureCache.lookup(groupKey, rows: rowsPerGroup * c.textHiddenSize, into: destination) {
+                    done += cropsPerGroup
+                    if let onCrop, !onCrop(done, visual.numCrops) { throw VisionError.cancelled }
+                    continue
+                }
+                key = groupKey
+            }
             for local in 0..<cropsPerGroup {
                 let crop = group * cropsPerGroup + local
                 visual.crops.withUnsafeBufferPointer { px in
@@ -619,12 +638,14 @@ package final class Molmo2VisionModel {
                 done += 1
                 if let onCrop, !onCrop(done, visual.numCrops) { throw VisionError.cancelled }
             }
-            let rows = visual.pooling[(group * rowsPerGroup * k)..<((group + 1) * rowsPerGroup * k)]
             let (pooled, projected) = try connect(
                 features: features.data, patches: cropsPerGroup * T, pooling: rows, windowSize: k,
                 offset: Int32(group * cropsPerGroup * T))
-            (out.data + group * rowsPerGroup * c.textHiddenSize).update(
-                from: projected.data, count: rowsPerGroup * c.textHiddenSize)
+            destination.update(from: projected.data, count: rowsPerGroup * c.textHiddenSize)
+            if let key, let featureCache {
+                featureCache.store(key, values: projected.data, count: rowsPerGroup * c.textHiddenSize,
+                                   crops: cropsPerGroup)
+            }
             if inspect != nil { pooledAll += pooled.array }
         }
         inspect?.pooled(Tensor(rows: visual.tokenCount, cols: c.poolingOutputSize, values: pooledAll))
@@ -653,5 +674,96 @@ package struct VisionInspection {
     package init(block: @escaping (Int, Int, Tensor) -> Void, pooled: @escaping (Tensor) -> Void) {
         self.block = block
         self.pooled = pooled
+    }
+}
+
+/// Projected vision features of recently seen images and video frames, so that a second question about the same
+/// media skips the ViT. An entry is keyed by a 128-bit digest of everything its features are computed from — the
+/// preprocessed crop pixels (which fix the media, the frame and the resize/tiling settings), the pooling table,
+/// the window size and the normalization — so a key cannot go stale when a file or a setting changes. Least
+/// recently used entries are dropped beyond `byteBudget`. Not thread-safe: one answer at a time.
+package final class VisionFeatureCache {
+    struct Key: Hashable {
+        let high: UInt64
+        let low: UInt64
+
+        init(visual: PreprocessedVisual, group: Int, cropsPerGroup: Int, cropBytes: Int, pooling: ArraySlice<Int32>,
+             patchOffset: Int32, mean: [Float], std: [Float]) {
+            var state: [UInt64] = [0x5350_4F54_5445_5231, 0x7669_7369_6F6E_2121]
+            // Pooling indices relative to the group's first patch (padding stays −1), so that the same frame at
+            // another place in a clip has the same key.
+            let relative = pooling.map { $0 < 0 ? $0 : $0 - patchOffset }
+            var settings: [Int64] = [Int64(visual.windowSize), visual.kind == .video ? 1 : 0, Int64(cropsPerGroup)]
+            settings += (mean + std).map { Int64($0.bitPattern) }
+            state.withUnsafeMutableBufferPointer { st in
+                let digest = st.baseAddress!
+                visual.crops.withUnsafeBytes { px in
+                    spotter_digest128_update(digest, px.baseAddress! + group * cropsPerGroup * cropBytes,
+                                             cropsPerGroup * cropBytes)
+                }
+                settings.withUnsafeBytes { spotter_digest128_update(digest, $0.baseAddress!, $0.count) }
+                relative.withUnsafeBytes { spotter_digest128_update(digest, $0.baseAddress!, $0.count) }
+            }
+            high = state[0]
+            low = state[1]
+        }
+    }
+
+    private struct Entry {
+        let values: [Float]
+        let crops: Int
+        var lastUse: UInt64
+    }
+
+    /// Most bytes of features held.
+    package let byteBudget: Int
+    /// Bytes of features held now.
+    package private(set) var byteCount = 0
+    /// Crops whose features were found here, since creation.
+    package private(set) var reusedCrops = 0
+    /// Crops encoded (and offered to the cache), since creation.
+    package private(set) var encodedCrops = 0
+    private var entries: [Key: Entry] = [:]
+    private var useClock: UInt64 = 0
+
+    /// A cache holding at most `byteBudget` bytes of features (default 512 MiB: about 640 video frames of
+    /// Molmo2-4B, whose frames pool to 81 tokens of 2,560 floats).
+    package init(byteBudget: Int = 512 << 20) { self.byteBudget = byteBudget }
+
+    /// Number of images/frames held.
+    package var count: Int { entries.count }
+
+    /// Copies the features of `key` (`rows` floats) into `destination`; false when absent.
+    func lookup(_ key: Key, rows count: Int, into destination: UnsafeMutablePointer<Float>) -> Bool {
+        guard var entry = entries[key], entry.values.count == count else { return false }
+        useClock += 1
+        entry.lastUse = useClock
+        entries[key] = entry
+        entry.values.withUnsafeBufferPointer { destination.update(from: $0.baseAddress!, count: count) }
+        reusedCrops += entry.crops
+        return true
+    }
+
+    /// Stores `count` floats of features for `key` (computed from `crops` crops), evicting the least recently used
+    /// entries beyond the budget; features larger than the whole budget are not stored.
+    func store(_ key: Key, values: UnsafePointer<Float>, count: Int, crops: Int) {
+        encodedCrops += crops
+        let bytes = count * MemoryLayout<Float>.size
+        guard bytes <= byteBudget else { return }
+        if let old = entries.removeValue(forKey: key) { byteCount -= old.values.count * MemoryLayout<Float>.size }
+        while byteCount + bytes > byteBudget, let oldest = entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+            entries.removeValue(forKey: oldest.key)
+            byteCount -= oldest.value.values.count * MemoryLayout<Float>.size
+        }
+        useClock += 1
+        entries[key] = Entry(values: Array(UnsafeBufferPointer(start: values, count: count)), crops: crops,
+                             lastUse: useClock)
+        byteCount += bytes
+    }
+
+    /// Drops every entry.
+    package func removeAll() {
+        entries.removeAll()
+        byteCount = 0
     }
 }
