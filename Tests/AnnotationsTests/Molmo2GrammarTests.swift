@@ -256,3 +256,14 @@ import Testing
         return Molmo2Answer(form: forms[Int.random(in: 0..<3, using: &rng)], elements: [element])
     }
 }
+
+@Test func partialAnswersCloseAfterTheLastCompleteGroup() {
+    #expect(PartialAnswer.closedPrefix("<points coords=\"0.0 1 100 200;0.5 2 300", label: "dog")
+        == "<points coords=\"0.0 1 100 200\">dog</points>")
+    #expect(PartialAnswer.closedPrefix("<tracks coords=\"0.0 1 100 200;0.5 1 110 2", label: "dog")
+        == "<tracks coords=\"0.0 1 100 200\">dog</tracks>")
+    #expect(PartialAnswer.closedPrefix("<points coords=\"0.0 1 100 20", label: "dog") == nil)
+    #expect(PartialAnswer.closedPrefix("There are", label: "dog") == nil)
+    let done = "<points coords=\"0.0 1 100 200\">dog</points>"
+    #expect(PartialAnswer.closedPrefix(done, label: "x") == done)
+}

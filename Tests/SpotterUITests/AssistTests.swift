@@ -432,17 +432,6 @@ private final class PromptLog: @unchecked Sendable {
     #expect(colored(image, near: 120, 30, radius: 4).isEmpty)
 }
 
-@Test func partialAnswersCloseAfterTheLastCompleteGroup() {
-    #expect(PartialAnswer.closedPrefix("<points coords=\"0.0 1 100 200;0.5 2 300", label: "dog")
-        == "<points coords=\"0.0 1 100 200\">dog</points>")
-    #expect(PartialAnswer.closedPrefix("<tracks coords=\"0.0 1 100 200;0.5 1 110 2", label: "dog")
-        == "<tracks coords=\"0.0 1 100 200\">dog</tracks>")
-    #expect(PartialAnswer.closedPrefix("<points coords=\"0.0 1 100 20", label: "dog") == nil)
-    #expect(PartialAnswer.closedPrefix("There are", label: "dog") == nil)
-    let done = "<points coords=\"0.0 1 100 200\">dog</points>"
-    #expect(PartialAnswer.closedPrefix(done, label: "x") == done)
-}
-
 @Test func predictionsAppearWhileTheAnswerStreams() async throws {
     // The answer stops after its second group (and part of the third) until the question is cancelled.
     let full = "<points coords=\"0.0 1 250 500;0.5 2 500 500;1.0 3 750 500\">disc</points>"
