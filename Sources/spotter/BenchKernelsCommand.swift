@@ -43,8 +43,8 @@ struct BenchKernelsCommand: ParsableCommand {
     @Option(help: "Also time a checkpoint's language model: load, prefill and decode (weights may be all zero).")
     var model: String?
 
-    @Option(help: "Weight format for --model: bfloat16, float32 or int8.")
-    var format: String = "bfloat16"
+    @Option(help: "Weight format for --model.")
+    var format: WeightFormat = .bfloat16
 
     @Option(help: "Prompt tokens to prefill with --model.")
     var promptTokens: Int = 256
@@ -60,7 +60,6 @@ struct BenchKernelsCommand: ParsableCommand {
 
     func validate() throws {
         guard rows > 0, repeats > 0, promptTokens > 0, decodeTokens > 0 else { throw ValidationError("--rows and --repeats must be positive.") }
-        if WeightFormat(rawValue: format) == nil { throw ValidationError("--format must be bfloat16, float32 or int8.") }
         if (tokenizer == nil) != (corpus == nil) {
             throw ValidationError("Give --tokenizer and --corpus together.")
         }
@@ -101,7 +100,7 @@ struct BenchKernelsCommand: ParsableCommand {
     }
 
     func benchModel(_ path: String) throws {
-        let fmt = WeightFormat(rawValue: format)!
+        let fmt = format
         print("")
         let t0 = DispatchTime.now().uptimeNanoseconds
         let lm = try Molmo2LanguageModel.load(directory: URL(fileURLWithPath: path), format: fmt)

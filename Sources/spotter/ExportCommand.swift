@@ -29,25 +29,18 @@ struct ExportCommand: ParsableCommand {
     @Argument(help: "The project file (NAME.spotter) or its media file.")
     var project: String
 
-    @Option(help: "Output format: molmo2, molmo2-eval, cvat or tapvid.")
-    var format: String
+    @Option(help: "Output format.")
+    var format: AnnotationFormat
 
     @Option(name: [.short, .customLong("output")], help: "The file to write.")
     var output: String
 
-    @Option(help: "Molmo2 only: the task of every record (video_point, video_count, video_track, image_point, multi_image_point).")
-    var task: String?
+    @Option(help: "Molmo2 only: the task of every record.")
+    var task: Molmo2ExportTask?
 
     func validate() throws {
-        guard AnnotationFormat(rawValue: format) != nil else {
-            throw ValidationError("Unknown format '\(format)'; use molmo2, molmo2-eval, cvat or tapvid.")
-        }
-        if let task {
-            let tasks = ["video_point", "video_count", "video_track", "image_point", "multi_image_point"]
-            guard tasks.contains(task) else {
-                throw ValidationError("Unknown task '\(task)'; use one of \(tasks.joined(separator: ", ")).")
-            }
-            guard format.hasPrefix("molmo2") else { throw ValidationError("--task applies to the molmo2 formats only.") }
+        if task != nil, format != .molmo2, format != .molmo2Evaluation {
+            throw ValidationError("--task applies to the molmo2 formats only.")
         }
     }
 
@@ -57,8 +50,7 @@ struct ExportCommand: ParsableCommand {
         let snapshot = store.snapshot()
         try store.close()
         let report = try AnnotationExchange.export(
-            snapshot, format: AnnotationFormat(rawValue: format) ?? .molmo2, to: output,
-            options: ExportOptions(task: task))
+            snapshot, format: format, to: output, options: ExportOptions(task: task?.rawValue))
         var line = "wrote \(report.path): \(report.format.rawValue), \(report.items) "
         line += report.format == .molmo2 || report.format == .molmo2Evaluation ? "records" : "tracks"
         line += ", \(report.points) points, \(report.bytes) bytes"

@@ -28,8 +28,8 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "The project file (default: NAME.spotter beside the media).")
     var project: String?
 
-    @Option(help: "molmo2, cvat or tapvid (default: guessed from the file).")
-    var format: String?
+    @Option(help: "The file's format (default: guessed from the file).")
+    var format: AnnotationFormat?
 
     @Flag(help: "Import even when the media fingerprint does not match.")
     var force = false
@@ -45,9 +45,6 @@ struct ImportCommand: ParsableCommand {
 
     func validate() throws {
         if replace && merge { throw ValidationError("--merge and --replace exclude each other.") }
-        if let format, AnnotationFormat(rawValue: format) == nil {
-            throw ValidationError("Unknown format '\(format)'; use molmo2, molmo2-eval, cvat or tapvid.")
-        }
         guard FileManager.default.fileExists(atPath: media) else {
             throw ValidationError("No media file at \(media).")
         }
@@ -55,7 +52,6 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         let url = MediaProject.projectURL(mediaPath: media, projectPath: project)
-        let format = self.format.flatMap(AnnotationFormat.init(rawValue:))
         let onDisk = try MediaFingerprint.hashFileHead(path: media)
         let store: ProjectStore
         if FileManager.default.fileExists(atPath: url.path) {

@@ -53,8 +53,8 @@ struct OpenCommand: ParsableCommand {
     @Option(help: "Molmo2 checkpoint directory or Hugging Face id, run in this process (/ in the viewer asks it).")
     var model: String?
 
-    @Option(help: "Weight format of --model: bfloat16 or float32.")
-    var format: String = "bfloat16"
+    @Option(help: "Weight format of --model.")
+    var format: WeightFormat = .bfloat16
 
     @Option(help: "OpenAI-compatible server serving Molmo2 (vLLM), e.g. http://localhost:8000/v1.")
     var endpoint: String?
@@ -75,7 +75,6 @@ struct OpenCommand: ParsableCommand {
         if model != nil && endpoint != nil { throw ValidationError("give --model or --endpoint, not both.") }
         if endpoint != nil && modelName == nil { throw ValidationError("--endpoint needs --model-name (the name the server serves).") }
         if modelName != nil && endpoint == nil { throw ValidationError("--model-name goes with --endpoint.") }
-        if WeightFormat(rawValue: format) == nil { throw ValidationError("--format must be bfloat16 or float32.") }
         if !AssistState.fpsChoices.contains(fps) { throw ValidationError("--fps must be 1, 2 or 4.") }
         if maxFrames < 1 { throw ValidationError("--max-frames must be at least 1.") }
     }
@@ -85,7 +84,7 @@ struct OpenCommand: ParsableCommand {
         if let model {
             FileHandle.standardError.write(Data("spotter: loading \(model)…\n".utf8))
             do {
-                return try InProcessGroundingModel.load(model, format: WeightFormat(rawValue: format) ?? .bfloat16)
+                return try InProcessGroundingModel.load(model, format: format)
             } catch {
                 fail("\(error)")
             }
