@@ -28,15 +28,20 @@ package struct VideoInfo: Sendable, Codable, Equatable {
     package var containerFormat: String
     /// Codec name, e.g. "h264".
     package var codec: String
-    /// Coded frame width in pixels, before any display rotation.
+    /// Frame width in pixels as displayed: after the display matrix's rotation. Frames are decoded in this
+    /// orientation, and every coordinate Spotter stores refers to it.
     package var width: Int
-    /// Coded frame height in pixels, before any display rotation.
+    /// Frame height in pixels as displayed.
     package var height: Int
-    /// Pixel aspect ratio (1/1 when the file does not say).
+    /// Coded frame width in pixels, before any display rotation.
+    package var codedWidth: Int
+    /// Coded frame height in pixels, before any display rotation.
+    package var codedHeight: Int
+    /// Pixel aspect ratio of the displayed frame (1/1 when the file does not say; inverted by a quarter turn).
     package var sampleAspectRatio: Rational
-    /// Counter-clockwise degrees the coded frames must be turned for display, from the stream's
-    /// display matrix, as ffprobe and av_display_rotation_get report it (a phone's portrait clip
-    /// shows -90). 0 when there is no display matrix. Frames are returned unrotated.
+    /// Counter-clockwise degrees the coded frames are turned for display, from the stream's display matrix, as
+    /// ffprobe and av_display_rotation_get report it (a phone's portrait clip shows -90). 0 when there is no
+    /// display matrix. Decoded frames are turned by the nearest multiple of 90 degrees, as ffmpeg's autorotate.
     package var rotation: Int
     /// Nominal frame rate; `fpsSource` says where it came from.
     package var fps: Rational

@@ -59,6 +59,8 @@ package final class VideoSource {
     private let seekTimestamps: [Int64]
 
     private let pipeline: DecoderPipeline
+    /// Counter-clockwise quarter turns from the coded frame to the displayed one (0...3).
+    private let quarterTurns: Int
     private let held: FrameOwner
     private let scaler = ScalerOwner()
     /// Index of the picture in `held`.
@@ -104,6 +106,7 @@ package final class VideoSource {
         }
         self.held = held
         info = index.info
+        quarterTurns = VideoSource.quarterTurns(index.info.rotation)
         frameTimestamps = index.frameTimestamps
         keyframeIndices = index.keyframeIndices
         indexMethod = index.method
@@ -222,14 +225,18 @@ package final class VideoSource {
             aspect.num > 0 && aspect.den > 0
             ? Rational(num: Int(aspect.num), den: Int(aspect.den)) : Rational(num: 1, den: 1)
         let rotationDegrees = spotter_stream_display_rotation(pipeline.stream)
+        let rotation = rotationDegrees.isFinite ? Int(rotationDegrees.rounded()) : 0
+        quarterTurns = VideoSource.quarterTurns(rotation)
+        let turned = quarterTurns % 2 == 1
         let startTime =
             indexMethod == .packets ? VideoSource.seconds(presentationTimestamps[0], timeBase) : 0
 
         info = VideoInfo(
             path: path, containerFormat: formatName,
             codec: String(cString: avcodec_get_name(parameters.codec_id)),
-            width: width, height: height, sampleAspectRatio: sampleAspect,
-            rotation: rotationDegrees.isFinite ? Int(rotationDegrees.rounded()) : 0,
+            width: turned ? height : width, height: turned ? width : height, codedWidth: width, codedHeight: height,
+            sampleAspectRatio: turned ? Rational(num: sampleAspect.den, den: sampleAspect.num) : sampleAspect,
+            rotation: rotation,
             fps: fps, fpsSource: fpsOrigin, timeBase: timeBase, startTime: startTime,
             duration: duration, frameCount: frameCount, frameCountIsExact: countIsExact,
             isStillImage: isStill, hasBFrames: reordered,
@@ -253,10 +260,9 @@ package final class VideoSource {
 
     // MARK: - Frame access
 
-    /// The frame with index `index`, converted to packed RGB24 and scaled (swscale bilinear,
-    /// which widens its kernel when shrinking, so downscaling is antialiased) to `width` x
-    /// `height` (default: the coded source size). Throws when the index is out of range or
-    /// that frame cannot be decoded.
+    /// The frame with index `index`, converted to packed RGB24, scaled (swscale bilinear, which widens its kernel
+    /// when shrinking, so downscaling is antialiased) and turned upright: `width` x `height` in display orientation
+    /// (default: the display size). Throws when the index is out of range or that frame cannot be decoded.
     package func frame(at index: Int, width: Int? = nil, height: Int? = nil) throws -> Frame {
         guard index >= 0, index < frameCount else {
             throw MediaError.frameIndexOutOfRange(path: path, index: index, frameCount: frameCount)
@@ -270,7 +276,12 @@ package final class VideoSource {
         case .packets: try positionByTimestamp(at: index)
         case .decoding: try positionByCounting(at: index)
         }
-        let pixels = try convertHeldPicture(index: index, width: outputWidth, height: outputHeight)
+        let turned = quarterTurns % 2 == 1
+        let coded = try convertHeldPicture(
+            index: index, width: turned ? outputHeight : outputWidth, height: turned ? outputWidth : outputHeight)
+        let pixels = VideoSource.turnCounterClockwise(
+            coded, width: turned ? outputHeight : outputWidth, height: turned ? outputWidth : outputHeight,
+            quarterTurns: quarterTurns)
         return Frame(
             index: index, timestamp: frameTimestamps[index], width: outputWidth, height: outputHeight,
             pixels: pixels)
@@ -477,6 +488,42 @@ package final class VideoSource {
             throw MediaError.decoderFailure(path: path, reason: "scaling frame \(index) failed")
         }
         return VideoSource.packedRows(scratch, stride: stride, rowBytes: rowBytes, height: height)
+    }
+
+    /// Counter-clockwise quarter turns (0...3) that put coded frames upright: the display matrix's rotation rounded
+    /// to the nearest multiple of 90 degrees.
+    static func quarterTurns(_ degrees: Int) -> Int {
+        let normalized = ((degrees % 360) + 360) % 360
+        return ((normalized + 45) / 90) % 4
+    }
+
+    /// Packed RGB24 `width` x `height` turned counter-clockwise by `quarterTurns` quarter turns (the result is
+    /// `height` x `width` for odd turns).
+    static func turnCounterClockwise(_ rgb: [UInt8], width: Int, height: Int, quarterTurns: Int) -> [UInt8] {
+        let turns = ((quarterTurns % 4) + 4) % 4
+        guard turns != 0 else { return rgb }
+        let outWidth = turns % 2 == 1 ? height : width
+        return [UInt8](unsafeUninitializedCapacity: rgb.count) { out, count in
+            rgb.withUnsafeBufferPointer { source in
+                for dy in 0..<(turns % 2 == 1 ? width : height) {
+                    for dx in 0..<outWidth {
+                        // The coded pixel shown at (dx, dy).
+                        let (x, y): (Int, Int)
+                        switch turns {
+                        case 1: (x, y) = (width - 1 - dy, dx)
+                        case 2: (x, y) = (width - 1 - dx, height - 1 - dy)
+                        default: (x, y) = (dy, height - 1 - dx)
+                        }
+                        let from = (y * width + x) * 3
+                        let to = (dy * outWidth + dx) * 3
+                        out[to] = source[from]
+                        out[to + 1] = source[from + 1]
+                        out[to + 2] = source[from + 2]
+                    }
+                }
+            }
+            count = rgb.count
+        }
     }
 
     /// `height` rows of `rowBytes` bytes, `stride` bytes apart at `source`, copied into a packed array.

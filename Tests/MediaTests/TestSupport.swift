@@ -85,3 +85,27 @@ func decodeFrameNumber(_ frame: Frame) -> Int? {
     let check = (0..<5).reduce(0) { $0 | (bits[10 + $1] << $1) }
     return (number * 13 + 7) % 31 == check ? number : nil
 }
+
+/// The coded picture of a frame decoded upright from a stream whose display matrix turns it `rotation` degrees
+/// counter-clockwise: the frame turned back clockwise by the same amount (written here independently of Media).
+func coded(_ frame: Frame, rotation: Int) -> Frame {
+    var result = frame
+    let turns = (((rotation % 360) + 360) % 360 + 45) / 90 % 4
+    for _ in 0..<turns {
+        // One clockwise quarter turn: out(x, y) = in(y, inHeight - 1 - x), out is inHeight x inWidth.
+        var pixels = [UInt8](repeating: 0, count: result.pixels.count)
+        let outWidth = result.height
+        let outHeight = result.width
+        for y in 0..<outHeight {
+            for x in 0..<outWidth {
+                let from = ((result.height - 1 - x) * result.width + y) * 3
+                let to = (y * outWidth + x) * 3
+                pixels[to] = result.pixels[from]
+                pixels[to + 1] = result.pixels[from + 1]
+                pixels[to + 2] = result.pixels[from + 2]
+            }
+        }
+        result = Frame(index: result.index, timestamp: result.timestamp, width: outWidth, height: outHeight, pixels: pixels)
+    }
+    return result
+}

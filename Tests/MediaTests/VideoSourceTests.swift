@@ -19,8 +19,12 @@ struct NumberedFixtureTests {
         #expect(source.frameCount == expected.frame_count)
         #expect(source.info.frameCount == expected.frame_count)
         #expect(source.info.frameCountIsExact)
-        #expect(source.info.width == expected.width)
-        #expect(source.info.height == expected.height)
+        // ffprobe reports the coded size; frames come upright, so a quarter turn swaps the displayed size.
+        #expect(source.info.codedWidth == expected.width)
+        #expect(source.info.codedHeight == expected.height)
+        let turned = abs(expected.ffprobe_rotation) % 180 == 90
+        #expect(source.info.width == (turned ? expected.height : expected.width))
+        #expect(source.info.height == (turned ? expected.width : expected.height))
         #expect(source.info.codec == expected.codec)
         #expect(source.info.containerFormat == expected.format)
         #expect(source.info.hasBFrames == expected.has_b_frames)
@@ -54,8 +58,26 @@ struct NumberedFixtureTests {
             let frame = try source.frame(at: index)
             #expect(frame.index == index)
             #expect(frame.timestamp == source.frameTimestamps[index])
-            #expect(decodeFrameNumber(frame) == index, "\(name) frame \(index)")
+            #expect(decodeFrameNumber(coded(frame, rotation: source.info.rotation)) == index, "\(name) frame \(index)")
         }
+    }
+
+    /// A display-matrix rotation of 90 degrees counter-clockwise (ffmpeg's `rotate=90` tag, ffprobe's
+    /// rotation 90) is applied when decoding: the frame is portrait, and turning it back clockwise gives the coded
+    /// picture with its number grid in place; left as coded, the grid would not read.
+    @Test func rotatedVideoIsDecodedUpright() throws {
+        let source = try VideoSource(path: TestPaths.fixture("rotated90.mp4"))
+        #expect(source.info.rotation == 90)
+        #expect(source.info.width == 96 && source.info.height == 160)
+        let frame = try source.frame(at: 3)
+        #expect(frame.width == 96 && frame.height == 160)
+        #expect(decodeFrameNumber(coded(frame, rotation: 90)) == 3)
+        // Scaled requests are in display orientation too.
+        let small = try source.frame(at: 4, width: 48, height: 80)
+        #expect(small.width == 48 && small.height == 80)
+        #expect(decodeFrameNumber(coded(small, rotation: 90)) == 4)
+        // Turning the wrong way round does not read: the test tells the two directions apart.
+        #expect(decodeFrameNumber(coded(frame, rotation: -90)) == nil)
     }
 
     @Test("stepping forward decodes one picture per step and never seeks", arguments: numberedFixtures)
@@ -70,7 +92,7 @@ struct NumberedFixtureTests {
             let decodedBefore = source.statistics.framesDecoded
             let frame = try source.frame(at: index)
             #expect(source.statistics.framesDecoded == decodedBefore + 1, "\(name) step to \(index)")
-            #expect(decodeFrameNumber(frame) == index)
+            #expect(decodeFrameNumber(coded(frame, rotation: source.info.rotation)) == index)
             // Sequential and random access give byte-identical pictures.
             if Int.random(in: 0..<4, using: &generator) == 0 {
                 let direct = try random.frame(at: index)
