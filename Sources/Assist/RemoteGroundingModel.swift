@@ -118,6 +118,21 @@ package struct RemoteGroundingModel: GroundingModel {
         return length
     }
 
+    /// The model names the server serves (`/v1/models`).
+    package func servedModels() async throws -> [String] {
+        let (status, data) = try await exchange(
+            url: configuration.modelsURL, method: "GET", body: nil, accept: "application/json")
+        guard status == 200 else {
+            throw AssistError.server(
+                endpoint: configuration.modelsURL.absoluteString, status: status,
+                message: ChatCompletionWire.errorMessage(body: data, status: status), attempts: 1)
+        }
+        guard let list = try? JSONDecoder().decode(ChatCompletionWire.ModelList.self, from: data) else {
+            throw AssistError.invalidResponse(endpoint: configuration.modelsURL.absoluteString, reason: "not a model list")
+        }
+        return list.data.map(\.id)
+    }
+
     /// The answer budget for `body`'s prompt: the request's budget, at most the context left after the prompt.
     private func tokenBudget(
         for request: GroundingRequest, encodedFrames: [String]
