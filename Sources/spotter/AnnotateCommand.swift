@@ -215,7 +215,7 @@ struct AnnotateCommand: ParsableCommand {
                 ("spotter: \(paths.count) item\(paths.count == 1 ? "" : "s"), \(skipped) already done (job \(jobKey.prefix(12))), "
                     + "\(todo.count) to ask with \(workers.count) worker\(workers.count == 1 ? "" : "s")\n").utf8))
 
-        let queue = AnnotationQueue(todo, attempts: itemAttempts)
+        let queue = AnnotationQueue(todo, attempts: itemAttempts, endpoints: Set(workers.map(\.endpoint)))
         let stop = CancellationFlag()
         let status = StatusLine()
         let interrupts = InterruptHandler(flag: stop, status: status)
@@ -280,40 +280,67 @@ struct AnnotationSettings: Sendable {
     }
 }
 
-/// Items waiting to be asked, with how often each has failed; shared by the workers.
+/// Items waiting to be asked, with the endpoints each has failed on; shared by the workers. An item that failed on
+/// an endpoint goes to another one while there is an endpoint it has not failed on.
 final class AnnotationQueue: @unchecked Sendable {
+    private struct Item {
+        var path: String
+        var failures: Int
+        var failedOn: Set<String>
+    }
+
+    enum Next {
+        case item(path: String, failures: Int)
+        /// Nothing for this endpoint now; items may come back from other workers.
+        case wait
+        case finished
+    }
+
     private let lock = NSLock()
-    private var waiting: [(path: String, failures: Int, avoid: String?)]
+    private var waiting: [Item]
+    private var inFlight = 0
     private let attempts: Int
+    private let endpoints: Set<String>
     private var failed: [(String, String)] = []
 
-    init(_ paths: [String], attempts: Int) {
-        waiting = paths.map { ($0, 0, nil) }
+    init(_ paths: [String], attempts: Int, endpoints: Set<String>) {
+        waiting = paths.map { Item(path: $0, failures: 0, failedOn: []) }
         self.attempts = attempts
+        self.endpoints = endpoints
     }
 
-    /// The next item, preferring one that did not just fail on `endpoint`.
-    func next(for endpoint: String) -> (path: String, failures: Int)? {
+    func next(for endpoint: String) -> Next {
         lock.withLock {
-            guard !waiting.isEmpty else { return nil }
-            let index = waiting.firstIndex { $0.avoid != endpoint } ?? 0
-            let item = waiting.remove(at: index)
-            return (item.path, item.failures)
+            let eligible = waiting.firstIndex { !$0.failedOn.contains(endpoint) || $0.failedOn.isSuperset(of: endpoints) }
+            guard let eligible else { return waiting.isEmpty && inFlight == 0 ? .finished : .wait }
+            let item = waiting.remove(at: eligible)
+            inFlight += 1
+            return .item(path: item.path, failures: item.failures)
         }
     }
+
+    func succeeded() { lock.withLock { inFlight -= 1 } }
+
+    /// An item given up because the run is stopping (it stays not done).
+    func abandoned() { lock.withLock { inFlight -= 1 } }
 
     /// Puts a failed item back (for another endpoint) or records it as failed when it has no tries left.
     /// Returns true when it will be tried again.
     func failed(_ path: String, failures: Int, endpoint: String, reason: String) -> Bool {
         lock.withLock {
+            inFlight -= 1
             if failures + 1 < attempts {
-                waiting.append((path, failures + 1, endpoint))
+                let earlier = failedEndpoints[path] ?? []
+                failedEndpoints[path] = earlier.union([endpoint])
+                waiting.append(Item(path: path, failures: failures + 1, failedOn: earlier.union([endpoint])))
                 return true
             }
             failed.append((path, reason))
             return false
         }
     }
+
+    private var failedEndpoints: [String: Set<String>] = [:]
 
     var failures: [(String, String)] { lock.withLock { failed } }
 }
@@ -433,11 +460,21 @@ final class AnnotationWorker: @unchecked Sendable {
         progress: AnnotationProgress, stop: CancellationFlag
     ) {
         var consecutiveFailures = 0
-        while !stop.isCancelled, let (path, failures) = queue.next(for: endpoint) {
+        while !stop.isCancelled {
+            let path: String
+            let failures: Int
+            switch queue.next(for: endpoint) {
+            case .finished: return
+            case .wait:
+                usleep(50_000)
+                continue
+            case .item(let itemPath, let itemFailures): (path, failures) = (itemPath, itemFailures)
+            }
             do {
                 let outcome = try ask(path: path, settings: settings, jobKey: jobKey, stop: stop)
                 try sink.store(outcome.prediction, mediaPath: path, media: outcome.media)
                 consecutiveFailures = 0
+                queue.succeeded()
                 lock.withLock {
                     itemsDone += 1
                     tokens += outcome.tokens
@@ -445,7 +482,10 @@ final class AnnotationWorker: @unchecked Sendable {
                 }
                 progress.itemDone(frames: outcome.frames, tokens: outcome.tokens, seconds: outcome.generateSeconds)
             } catch {
-                if stop.isCancelled { return }
+                if stop.isCancelled {
+                    queue.abandoned()
+                    return
+                }
                 let reason = "\(error)"
                 let again = queue.failed(path, failures: failures, endpoint: endpoint, reason: reason)
                 progress.itemFailed(finally: !again, note: "\(path): \(reason)\(again ? " (will try again)" : "")")
