@@ -231,3 +231,27 @@ struct AnnotateTests {
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("clip0.spotter").path))
     }
 }
+
+struct AnnotateInProcessTests {
+    static let model = packageRoot.appendingPathComponent("Tests/MolmoRuntimeTests/Fixtures/qwen3-vision-tiny").path
+
+    @Test func annotateRunsTheModelInProcessAndResumes() throws {
+        let folder = try videoFolder(2)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let arguments = [
+            "annotate", folder.path, "--task", "count", "--label", "disc", "--model", Self.model, "--format", "float32",
+            "--max-frames", "4", "--max-tokens", "4",
+        ]
+        let run = try runSpotter(arguments)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("2 asked, 0 already done, 0 failed"), "\(run.stderr)")
+        for k in 0..<2 {
+            let stored = try pendingPredictions(folder.appendingPathComponent("clip\(k).spotter"))
+            #expect(stored.count == 1)
+            #expect(stored.first?.task == "video_count" && stored.first?.timings["completion_tokens"] == 4)
+            #expect(stored.first?.provenance["endpoint"] == "in process")
+        }
+        let again = try runSpotter(arguments)
+        #expect(again.stderr.contains("0 asked, 2 already done"), "\(again.stderr)")
+    }
+}
