@@ -54,7 +54,7 @@ package final class ProjectStore {
     package private(set) var media: MediaDescriptor
     package let isReadOnly: Bool
     private var path: String { url.path }
-    private let database: DatabaseQueue
+    let database: DatabaseQueue
     private var trackTable: [TrackID: Track] = [:]
     private var sortedTrackIDs: [TrackID] = []
     private var nextTrackID: Int64 = 1

@@ -1,5 +1,5 @@
 /// SHA-256 (FIPS 180-4), used for media fingerprints so that `head -c 1048576 FILE | sha256sum` reproduces them.
-struct SHA256 {
+package struct SHA256 {
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
         0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19
     )
@@ -78,7 +78,7 @@ struct SHA256 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func hexDigest<Bytes: Sequence>(of bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    package static func hexDigest<Bytes: Sequence>(of bytes: Bytes) -> String where Bytes.Element == UInt8 {
         var hasher = SHA256()
         hasher.update(bytes)
         return hex(hasher.finalize())

@@ -19,6 +19,8 @@ package enum AssistError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidResponse(endpoint: String, reason: String)
     /// The caller cancelled the request.
     case cancelled(endpoint: String)
+    /// The prompt (frames and question) leaves no room for an answer in the server's context.
+    case promptTooLong(endpoint: String, promptTokens: Int, contextTokens: Int)
 
     package var description: String {
         switch self {
@@ -31,7 +33,13 @@ package enum AssistError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(endpoint): model server timed out: \(what) after \(Self.seconds(seconds))"
         case .server(let endpoint, let status, let message, let attempts):
             let tries = attempts > 1 ? " after \(attempts) attempts" : ""
+            if let fix = Self.fix(forServerMessage: message) {
+                return "\(endpoint): model server error HTTP \(status)\(tries): \(fix)"
+            }
             return "\(endpoint): model server error HTTP \(status)\(tries): \(Self.oneLine(message))"
+        case .promptTooLong(let endpoint, let promptTokens, let contextTokens):
+            return "\(endpoint): the prompt is \(promptTokens) tokens but the server's context is \(contextTokens): "
+                + "show fewer frames (--max-frames) or start the server with a larger --max-model-len"
         case .invalidResponse(let endpoint, let reason): return "\(endpoint): unexpected reply: \(Self.oneLine(reason))"
         case .cancelled(let endpoint): return "\(endpoint): request cancelled"
         }
@@ -41,10 +49,26 @@ package enum AssistError: Error, CustomStringConvertible, Equatable, Sendable {
         value >= 10 ? "\(Int(value.rounded())) s" : "\((value * 10).rounded() / 10) s"
     }
 
-    /// Server messages can hold newlines and be long; errors stay on one line.
-    static func oneLine(_ text: String, limit: Int = 300) -> String {
-        let flat = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }.joined(separator: " ")
-        return flat.count > limit ? String(flat.prefix(limit)) + "…" : flat
+    /// A server refusal whose cure is known, said as the cure. vLLM refuses the per-request `media_io_kwargs`
+    /// (which carry the frame indices and fps of a video) unless it was started with `--trust-request-mm-kwargs`.
+    static func fix(forServerMessage message: String) -> String? {
+        let lowered = message.lowercased()
+        if lowered.contains("media_io_kwargs") || lowered.contains("trust-request-mm-kwargs")
+            || lowered.contains("trust_request_mm_kwargs")
+        {
+            return "the server refuses per-request media_io_kwargs (the frame times of a video); "
+                + "restart it with --trust-request-mm-kwargs"
+        }
+        return nil
+    }
+
+    /// Server messages can hold newlines, control characters and be long; errors stay on one line. A long message
+    /// keeps its beginning and its end (where servers put the fix), never cutting either.
+    static func oneLine(_ text: String, limit: Int = 600) -> String {
+        let flat = AnswerText.forDisplay(text, keepNewlines: true).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
+        guard flat.count > limit else { return flat }
+        let half = limit / 2
+        return String(flat.prefix(half)) + " … " + String(flat.suffix(half))
     }
 }

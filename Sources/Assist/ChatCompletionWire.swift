@@ -18,19 +18,25 @@ enum ChatCompletionWire {
     struct Body: Encodable {
         var model: String
         var messages: [Message]
-        var maxTokens: Int
-        var temperature: Double
-        var stream: Bool
+        var maxTokens: Int?
+        var temperature: Double?
+        var stream: Bool?
         var streamOptions: StreamOptions?
         var mediaIOKwargs: MediaIOKwargs?
         var structuredOutputs: StructuredOutputs?
+        var logprobs: Bool?
+        var topLogprobs: Int?
+        /// For `/tokenize`: count the prompt as the chat template renders it for generation.
+        var addGenerationPrompt: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case model, messages, temperature, stream
+            case model, messages, temperature, stream, logprobs
             case maxTokens = "max_tokens"
             case streamOptions = "stream_options"
             case mediaIOKwargs = "media_io_kwargs"
             case structuredOutputs = "structured_outputs"
+            case topLogprobs = "top_logprobs"
+            case addGenerationPrompt = "add_generation_prompt"
         }
     }
 
@@ -119,9 +125,41 @@ enum ChatCompletionWire {
     }
 
     /// The JSON body for `request`. `encodedFrames` are the base64 PNGs of the request's frames or images, in order.
+    /// `maxTokens` overrides the request's budget (sized to the server's context); `topLogprobs` > 0 asks for that
+    /// many alternatives per generated token.
     static func body(
-        for request: GroundingRequest, model: String, stream: Bool, temperature: Double, encodedFrames: [String]
+        for request: GroundingRequest, model: String, stream: Bool, temperature: Double, encodedFrames: [String],
+        maxTokens: Int? = nil, topLogprobs: Int = 0
     ) throws -> Data {
+        var body = messageBody(for: request, model: model, encodedFrames: encodedFrames)
+        body.maxTokens = maxTokens ?? request.maxNewTokens
+        body.temperature = temperature
+        body.stream = stream
+        body.streamOptions = stream ? StreamOptions(includeUsage: true) : nil
+        body.structuredOutputs = request.constrainedOutput.map { StructuredOutputs(regex: $0.regularExpression) }
+        if topLogprobs > 0 {
+            body.logprobs = true
+            body.topLogprobs = topLogprobs
+        }
+        return try encode(body)
+    }
+
+    /// The `/tokenize` body for `request`: the same messages and media arguments as the chat request, rendered with
+    /// the generation prompt, so the count is the prompt the chat request will have.
+    static func tokenizeBody(for request: GroundingRequest, model: String, encodedFrames: [String]) throws -> Data {
+        var body = messageBody(for: request, model: model, encodedFrames: encodedFrames)
+        body.addGenerationPrompt = true
+        return try encode(body)
+    }
+
+    private static func encode(_ body: Body) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return try encoder.encode(body)
+    }
+
+    /// The messages (frames or images, then the question) and the video's media arguments.
+    private static func messageBody(for request: GroundingRequest, model: String, encodedFrames: [String]) -> Body {
         var parts: [Part] = []
         var mediaIO: MediaIOKwargs?
         switch request.media {
@@ -141,14 +179,7 @@ enum ChatCompletionWire {
             }
         }
         parts.append(Part(type: "text", text: request.question))
-        let body = Body(
-            model: model, messages: [Message(role: "user", content: parts)], maxTokens: request.maxNewTokens,
-            temperature: temperature, stream: stream, streamOptions: stream ? StreamOptions(includeUsage: true) : nil,
-            mediaIOKwargs: mediaIO,
-            structuredOutputs: request.constrainedOutput.map { StructuredOutputs(regex: $0.regularExpression) })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return try encoder.encode(body)
+        return Body(model: model, messages: [Message(role: "user", content: parts)], mediaIOKwargs: mediaIO)
     }
 
     // MARK: - Replies
@@ -162,56 +193,206 @@ enum ChatCompletionWire {
         var model: String?
         /// An error object sent instead of a completion (vLLM reports some failures inside the stream).
         var error: String?
+        /// Log probabilities of the tokens in this piece (when the request asked for them).
+        var logprobs: [TokenLogprob] = []
     }
 
-    /// Reads a streamed chunk (`choices[0].delta`) or a complete response (`choices[0].message`).
+    /// One generated token with its log probability and the most likely alternatives.
+    struct TokenLogprob: Codable, Equatable {
+        var token: String
+        var logprob: Double
+        var topLogprobs: [Alternative]?
+
+        struct Alternative: Codable, Equatable {
+            var token: String
+            var logprob: Double
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case token, logprob
+            case topLogprobs = "top_logprobs"
+        }
+    }
+
+    /// A chat completion or one streamed chunk of it, as OpenAI-compatible servers send them (only the fields read).
+    struct Reply: Decodable {
+        var model: String?
+        var choices: [Choice]?
+        var usage: Usage?
+        var error: ErrorValue?
+        var object: String?
+        var message: String?
+        var detail: Detail?
+
+        struct Choice: Decodable {
+            var delta: Content?
+            var message: Content?
+            var finishReason: String?
+            var logprobs: Logprobs?
+            enum CodingKeys: String, CodingKey {
+                case delta, message, logprobs
+                case finishReason = "finish_reason"
+            }
+        }
+
+        struct Content: Decodable {
+            var content: String?
+        }
+
+        struct Logprobs: Decodable {
+            var content: [TokenLogprob]?
+        }
+
+        struct Usage: Decodable {
+            var promptTokens: Int?
+            var completionTokens: Int?
+            enum CodingKeys: String, CodingKey {
+                case promptTokens = "prompt_tokens"
+                case completionTokens = "completion_tokens"
+            }
+        }
+
+        /// `"error": {"message": …}` (OpenAI, recent vLLM) or `"error": "…"`.
+        enum ErrorValue: Decodable {
+            case object(message: String?)
+            case text(String)
+
+            struct Object: Decodable { var message: String? }
+
+            init(from decoder: Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let text = try? container.decode(String.self) {
+                    self = .text(text)
+                } else {
+                    self = .object(message: try container.decode(Object.self).message)
+                }
+            }
+
+            var message: String {
+                switch self {
+                case .object(let message): return message ?? "error"
+                case .text(let text): return text
+                }
+            }
+        }
+
+        /// FastAPI's `"detail"`: a string, or validation errors (`[{"msg": …, "loc": […]}]`).
+        enum Detail: Decodable {
+            case text(String)
+            case items([Item])
+            case other
+
+            struct Item: Decodable {
+                var msg: String?
+                var loc: [Location]?
+            }
+
+            enum Location: Decodable {
+                case name(String)
+                case index(Int)
+                init(from decoder: Decoder) throws {
+                    let container = try decoder.singleValueContainer()
+                    if let index = try? container.decode(Int.self) { self = .index(index) } else {
+                        self = .name(try container.decode(String.self))
+                    }
+                }
+                var text: String {
+                    switch self {
+                    case .name(let name): return name
+                    case .index(let index): return String(index)
+                    }
+                }
+            }
+
+            init(from decoder: Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let text = try? container.decode(String.self) {
+                    self = .text(text)
+                } else if let items = try? container.decode([Item].self) {
+                    self = .items(items)
+                } else {
+                    self = .other
+                }
+            }
+
+            var message: String {
+                switch self {
+                case .text(let text): return text
+                case .items(let items):
+                    return items.map { item in
+                        let place = (item.loc ?? []).map(\.text).joined(separator: ".")
+                        return (place.isEmpty ? "" : place + ": ") + (item.msg ?? "invalid")
+                    }.joined(separator: "; ")
+                case .other: return "invalid request"
+                }
+            }
+        }
+
+        /// The error this reply carries instead of a completion, if any.
+        var errorMessage: String? {
+            if let error { return error.message }
+            if object == "error" { return message ?? "error" }
+            return detail?.message
+        }
+    }
+
+    /// Reads a streamed chunk (`choices[0].delta`) or a complete response (`choices[0].message`); nil when the data
+    /// is not one.
     static func decode(_ data: Data) -> Delta? {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        guard let reply = try? JSONDecoder().decode(Reply.self, from: data) else { return nil }
         var delta = Delta()
-        if let message = errorMessage(object) {
+        if let message = reply.errorMessage {
             delta.error = message
             return delta
         }
-        delta.model = object["model"] as? String
-        if let usage = object["usage"] as? [String: Any] {
-            delta.promptTokens = (usage["prompt_tokens"] as? NSNumber)?.intValue
-            delta.completionTokens = (usage["completion_tokens"] as? NSNumber)?.intValue
-        }
-        guard let choices = object["choices"] as? [Any] else {
+        delta.model = reply.model
+        delta.promptTokens = reply.usage?.promptTokens
+        delta.completionTokens = reply.usage?.completionTokens
+        guard let choices = reply.choices else {
             return delta.promptTokens != nil ? delta : nil
         }
-        if let first = choices.first as? [String: Any] {
-            let body = (first["delta"] as? [String: Any]) ?? (first["message"] as? [String: Any])
-            delta.content = body?["content"] as? String ?? ""
-            delta.finishReason = first["finish_reason"] as? String
+        if let first = choices.first {
+            delta.content = (first.delta ?? first.message)?.content ?? ""
+            delta.finishReason = first.finishReason
+            delta.logprobs = first.logprobs?.content ?? []
         }
         return delta
     }
 
-    /// The message of an error reply: `{"error": {"message": …}}` (OpenAI, recent vLLM), `{"object": "error",
-    /// "message": …}` (older vLLM) or `{"detail": …}` (FastAPI).
-    static func errorMessage(_ object: [String: Any]) -> String? {
-        if let error = object["error"] as? [String: Any] {
-            return (error["message"] as? String) ?? "\(error)"
-        }
-        if let error = object["error"] as? String { return error }
-        if object["object"] as? String == "error" { return (object["message"] as? String) ?? "error" }
-        if let detail = object["detail"] {
-            if let text = detail as? String { return text }
-            if let data = try? JSONSerialization.data(withJSONObject: detail), let text = String(data: data, encoding: .utf8) {
-                return text
-            }
-        }
-        return nil
-    }
-
     /// The best message for an HTTP error body: the JSON error's message, else the text itself.
     static func errorMessage(body: Data, status: Int) -> String {
-        if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any], let message = errorMessage(object) {
+        if let reply = try? JSONDecoder().decode(Reply.self, from: body), let message = reply.errorMessage {
             return message
         }
         let text = String(decoding: body.prefix(2000), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return text.isEmpty ? "HTTP \(status) with an empty body" : text
+    }
+
+    // MARK: - Server facts
+
+    /// `GET /v1/models`: the served models and their context length (vLLM adds `max_model_len`).
+    struct ModelList: Decodable {
+        var data: [Entry]
+
+        struct Entry: Decodable {
+            var id: String
+            var root: String?
+            var maxModelLen: Int?
+            enum CodingKeys: String, CodingKey {
+                case id, root
+                case maxModelLen = "max_model_len"
+            }
+        }
+    }
+
+    /// vLLM's `POST /tokenize` reply: the prompt's length after the chat template and the media placeholders.
+    struct TokenizeReply: Decodable {
+        var count: Int
+        var maxModelLen: Int?
+        enum CodingKeys: String, CodingKey {
+            case count
+            case maxModelLen = "max_model_len"
+        }
     }
 }
 

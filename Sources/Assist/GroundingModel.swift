@@ -68,6 +68,30 @@ package struct GroundingAnswer: Sendable, Equatable {
     package var promptTokens: Int?
     package var completionTokens: Int?
     package var timings: GroundingTimings
+    /// The answer budget sent (the request's, or less to fit the server's context).
+    package var maxTokens: Int?
+    /// The server's context length, when it said.
+    package var contextTokens: Int?
+    /// Each generated token's log probability and the likeliest alternatives (servers asked for them).
+    package var logprobs: [TokenLogprob] = []
+
+    /// One generated token's log probability, with the likeliest alternatives at that step.
+    package struct TokenLogprob: Sendable, Equatable {
+        package var token: String
+        package var logprob: Double
+        package var alternatives: [Alternative]
+
+        package struct Alternative: Sendable, Equatable {
+            package var token: String
+            package var logprob: Double
+        }
+
+        package init(token: String, logprob: Double, alternatives: [(token: String, logprob: Double)]) {
+            self.token = token
+            self.logprob = logprob
+            self.alternatives = alternatives.map { Alternative(token: $0.token, logprob: $0.logprob) }
+        }
+    }
 
     package init(
         text: String, model: String, finishReason: String? = nil, promptTokens: Int? = nil, completionTokens: Int? = nil,

@@ -1,12 +1,33 @@
-import Dispatch
 import Foundation
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
 
+/// Seconds on an injected clock (any standard-library `Clock` counting `Duration`), for timeouts that tests drive
+/// by hand instead of waiting on the wall clock.
+package struct TimeoutClock: Sendable {
+    /// Seconds since the clock was wrapped.
+    package let now: @Sendable () -> Double
+    /// Suspends until `seconds` have passed on the clock (throws when the task is cancelled).
+    package let sleep: @Sendable (_ seconds: Double) async throws -> Void
+
+    package init<C: Clock>(_ clock: C) where C.Duration == Duration {
+        let origin = clock.now
+        now = {
+            let elapsed = origin.duration(to: clock.now).components
+            return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+        }
+        sleep = { seconds in try await clock.sleep(for: .nanoseconds(Int64(max(0, min(seconds, 1e9)) * 1e9))) }
+    }
+
+    /// The system's monotonic clock.
+    package static let continuous = TimeoutClock(ContinuousClock())
+}
+
 /// One HTTP request whose response arrives as a stream of events (status, body bytes as they come), with an idle
-/// timeout (no bytes for too long), a total timeout, and cancellation that aborts the transfer.
+/// timeout (no bytes for too long), a total timeout, and cancellation that aborts the transfer. Both timeouts run
+/// on the given clock.
 final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable {
     enum Event: Sendable {
         /// Bytes of the request body sent so far, and in total.
@@ -30,30 +51,28 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
     private var continuation: AsyncThrowingStream<Event, Error>.Continuation?
     private var session: URLSession?
     private var task: URLSessionDataTask?
-    private var watchdog: DispatchSourceTimer?
+    private var watchdog: Task<Void, Never>?
     private var lastActivity: Double
     private let startTime: Double
     private let idleTimeout: Double
     private let totalTimeout: Double
+    private let clock: TimeoutClock
     private var receivedResponse = false
 
-    private init(idleTimeout: Double, totalTimeout: Double) {
+    private init(idleTimeout: Double, totalTimeout: Double, clock: TimeoutClock) {
         self.idleTimeout = idleTimeout
         self.totalTimeout = totalTimeout
-        startTime = Self.now()
+        self.clock = clock
+        startTime = clock.now()
         lastActivity = startTime
-    }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// Starts `request`; the stream ends when the response is complete, or throws a `Failure`. Ending the iteration
     /// early (or cancelling the iterating task) aborts the transfer.
-    static func start(_ request: URLRequest, idleTimeout: Double, totalTimeout: Double) -> AsyncThrowingStream<Event, Error> {
-        let exchange = HTTPExchange(idleTimeout: idleTimeout, totalTimeout: totalTimeout)
+    static func start(
+        _ request: URLRequest, idleTimeout: Double, totalTimeout: Double, clock: TimeoutClock = .continuous
+    ) -> AsyncThrowingStream<Event, Error> {
+        let exchange = HTTPExchange(idleTimeout: idleTimeout, totalTimeout: totalTimeout, clock: clock)
         return AsyncThrowingStream(bufferingPolicy: .unbounded) { continuation in
             exchange.begin(request, continuation: continuation)
         }
@@ -61,47 +80,61 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
 
     private func begin(_ request: URLRequest, continuation: AsyncThrowingStream<Event, Error>.Continuation) {
         let configuration = URLSessionConfiguration.ephemeral
-        // The watchdog enforces both timeouts; these are only a backstop.
-        configuration.timeoutIntervalForRequest = idleTimeout + 5
-        configuration.timeoutIntervalForResource = totalTimeout + 5
+        // The watchdog enforces both timeouts on the injected clock; URLSession's own wall-clock timeouts are off
+        // (a week), so a busy machine cannot fail an exchange the clock says is on time.
+        configuration.timeoutIntervalForRequest = 7 * 86400
+        configuration.timeoutIntervalForResource = 7 * 86400
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = 1
         let session = URLSession(configuration: configuration, delegate: self, delegateQueue: queue)
         let task = session.dataTask(with: request)
-        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
-        let period = max(0.02, min(0.25, min(idleTimeout, totalTimeout) / 10))
-        timer.schedule(deadline: .now() + period, repeating: period)
-        timer.setEventHandler { [weak self] in self?.checkTimeouts() }
         lock.lock()
         self.continuation = continuation
         self.session = session
         self.task = task
-        self.watchdog = timer
         lock.unlock()
         continuation.onTermination = { [weak self] termination in
             if case .cancelled = termination { self?.abort() }
         }
-        timer.resume()
+        let watchdog = Task<Void, Never> { [weak self] in
+            guard let self else { return }
+            await self.watch()
+        }
+        lock.lock()
+        if self.continuation != nil { self.watchdog = watchdog } else { watchdog.cancel() }
+        lock.unlock()
         task.resume()
     }
 
-    private func checkTimeouts() {
-        let now = Self.now()
-        lock.lock()
-        let idle = now - lastActivity
-        let total = now - startTime
-        lock.unlock()
-        if total > totalTimeout {
-            finish(throwing: Failure.totalTimeout(totalTimeout))
-        } else if idle > idleTimeout {
-            finish(throwing: Failure.idleTimeout(idleTimeout))
+    /// Sleeps on the clock until the earlier of the two deadlines, then fails the exchange if it has passed (new
+    /// activity moves the idle deadline, so the watchdog sleeps again).
+    private func watch() async {
+        while !Task.isCancelled {
+            let now = clock.now()
+            let (idleDeadline, finished) = lock.withLock { (lastActivity + idleTimeout, continuation == nil) }
+            if finished { return }
+            let totalDeadline = startTime + totalTimeout
+            if now >= totalDeadline {
+                finish(throwing: Failure.totalTimeout(totalTimeout))
+                return
+            }
+            if now >= idleDeadline {
+                finish(throwing: Failure.idleTimeout(idleTimeout))
+                return
+            }
+            do {
+                try await clock.sleep(min(idleDeadline, totalDeadline) - now)
+            } catch {
+                return
+            }
         }
     }
 
     private func touch() {
+        let now = clock.now()
         lock.lock()
-        lastActivity = Self.now()
+        lastActivity = max(lastActivity, now)
         lock.unlock()
     }
 
@@ -115,7 +148,7 @@ final class HTTPExchange: NSObject, URLSessionDataDelegate, @unchecked Sendable 
     /// Takes everything the exchange holds, leaving it empty, so exactly one caller tears it down.
     private func detach() -> (
         continuation: AsyncThrowingStream<Event, Error>.Continuation?, task: URLSessionDataTask?, session: URLSession?,
-        watchdog: DispatchSourceTimer?
+        watchdog: Task<Void, Never>?
     ) {
         lock.lock()
         defer { lock.unlock() }

@@ -26,6 +26,11 @@ package struct RemoteModelConfiguration: Sendable, Equatable {
     package var maxBackoff: Double = 8
     /// Sampling temperature; Molmo2 is evaluated greedily.
     package var temperature: Double = 0
+    /// Size the answer budget to the server's context: `max_model_len` from `/v1/models` minus the prompt's length
+    /// from vLLM's `/tokenize` (never above the context; the request's own budget when it is smaller).
+    package var sizeBudgetToContext = true
+    /// Ask for this many alternatives with each generated token's log probability (0: none).
+    package var topLogprobs = 0
 
     /// Accepts `http(s)://host:port`, `…/v1` or the full `…/v1/chat/completions`.
     package init(endpoint: String, modelName: String, apiKey: String? = nil) throws {
@@ -34,6 +39,28 @@ package struct RemoteModelConfiguration: Sendable, Equatable {
         guard !name.isEmpty else { throw AssistError.invalidEndpoint(endpoint: endpoint, reason: "the model name is empty") }
         self.modelName = name
         self.apiKey = apiKey
+    }
+
+    /// `…/v1/models`, beside the chat-completions URL.
+    package var modelsURL: URL { siblingURL(v1Path: "/models") }
+    /// vLLM's `/tokenize`, at the server's root (beside `/v1`).
+    package var tokenizeURL: URL { siblingURL(v1Path: nil, rootPath: "/tokenize") }
+
+    private func siblingURL(v1Path: String?, rootPath: String = "") -> URL {
+        guard var components = URLComponents(url: chatCompletionsURL, resolvingAgainstBaseURL: false) else {
+            return chatCompletionsURL
+        }
+        var path = components.path
+        if path.hasSuffix("/chat/completions") { path.removeLast("/chat/completions".count) }
+        if let v1Path {
+            path += v1Path
+        } else {
+            if path.hasSuffix("/v1") { path.removeLast(3) }
+            path += rootPath
+        }
+        components.path = path
+        components.query = nil
+        return components.url ?? chatCompletionsURL
     }
 
     static func chatCompletionsURL(_ endpoint: String) throws -> URL {
@@ -66,9 +93,110 @@ package struct RemoteModelConfiguration: Sendable, Equatable {
 /// errors that name the endpoint.
 package struct RemoteGroundingModel: GroundingModel {
     package var configuration: RemoteModelConfiguration
+    /// The clock the idle and total timeouts run on.
+    package let clock: TimeoutClock
+    /// What this model has learned about its server (context length, whether it streams), shared by copies.
+    private let facts = ServerFacts()
 
-    package init(configuration: RemoteModelConfiguration) {
+    package init(configuration: RemoteModelConfiguration, clock: TimeoutClock = .continuous) {
         self.configuration = configuration
+        self.clock = clock
+    }
+
+    /// The server's context length for this model (`max_model_len` of `/v1/models`); nil when the server does not
+    /// say. Asked once per model value.
+    package func contextLength() async throws -> Int? {
+        if let known = facts.contextLength { return known.value }
+        let (status, data) = try await exchange(
+            url: configuration.modelsURL, method: "GET", body: nil, accept: "application/json")
+        var length: Int?
+        if status == 200, let list = try? JSONDecoder().decode(ChatCompletionWire.ModelList.self, from: data) {
+            let entry = list.data.first { $0.id == configuration.modelName } ?? (list.data.count == 1 ? list.data.first : nil)
+            length = entry?.maxModelLen
+        }
+        facts.contextLength = .init(value: length)
+        return length
+    }
+
+    /// The model names the server serves (`/v1/models`).
+    package func servedModels() async throws -> [String] {
+        let (status, data) = try await exchange(
+            url: configuration.modelsURL, method: "GET", body: nil, accept: "application/json")
+        guard status == 200 else {
+            throw AssistError.server(
+                endpoint: configuration.modelsURL.absoluteString, status: status,
+                message: ChatCompletionWire.errorMessage(body: data, status: status), attempts: 1)
+        }
+        guard let list = try? JSONDecoder().decode(ChatCompletionWire.ModelList.self, from: data) else {
+            throw AssistError.invalidResponse(endpoint: configuration.modelsURL.absoluteString, reason: "not a model list")
+        }
+        return list.data.map(\.id)
+    }
+
+    /// The answer budget for `body`'s prompt: the request's budget, at most the context left after the prompt.
+    private func tokenBudget(
+        for request: GroundingRequest, encodedFrames: [String]
+    ) async throws -> (maxTokens: Int, promptTokens: Int?, contextTokens: Int?) {
+        guard configuration.sizeBudgetToContext else { return (request.maxNewTokens, nil, nil) }
+        let context: Int?
+        do {
+            context = try await contextLength()
+        } catch let error as AssistError {
+            if case .cancelled = error { throw error }
+            context = nil
+        }
+        guard let context else { return (request.maxNewTokens, nil, nil) }
+        var promptTokens: Int?
+        if facts.canTokenize {
+            let body = try ChatCompletionWire.tokenizeBody(
+                for: request, model: configuration.modelName, encodedFrames: encodedFrames)
+            do {
+                let (status, data) = try await exchange(
+                    url: configuration.tokenizeURL, method: "POST", body: body, accept: "application/json")
+                if status == 200, let reply = try? JSONDecoder().decode(ChatCompletionWire.TokenizeReply.self, from: data) {
+                    promptTokens = reply.count
+                } else if status == 404 || status == 405 {
+                    facts.canTokenize = false
+                }
+            } catch let error as AssistError {
+                if case .cancelled = error { throw error }
+            }
+        }
+        guard let promptTokens else { return (min(request.maxNewTokens, context), nil, context) }
+        let room = context - promptTokens
+        guard room >= 1 else {
+            throw AssistError.promptTooLong(endpoint: endpoint, promptTokens: promptTokens, contextTokens: context)
+        }
+        return (min(request.maxNewTokens, room), promptTokens, context)
+    }
+
+    /// A small request beside the chat completion (`/v1/models`, `/tokenize`), with the same timeouts.
+    private func exchange(url: URL, method: String, body: Data?, accept: String) async throws -> (Int, Data) {
+        var urlRequest = URLRequest(url: url)
+        urlRequest.httpMethod = method
+        urlRequest.httpBody = body
+        if body != nil { urlRequest.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        urlRequest.setValue(accept, forHTTPHeaderField: "Accept")
+        if let key = configuration.apiKey, !key.isEmpty {
+            urlRequest.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+        }
+        var status = 0
+        var data = Data()
+        do {
+            for try await event in HTTPExchange.start(
+                urlRequest, idleTimeout: configuration.idleTimeout, totalTimeout: configuration.totalTimeout, clock: clock)
+            {
+                switch event {
+                case .sent: break
+                case .response(let code, _): status = code
+                case .data(let piece): if data.count < 1 << 22 { data.append(piece) }
+                }
+            }
+        } catch {
+            if Task.isCancelled { throw AssistError.cancelled(endpoint: url.absoluteString) }
+            throw AssistError.unreachable(endpoint: url.absoluteString, reason: "\(error)", attempts: 1)
+        }
+        return (status, data)
     }
 
     package var displayName: String { "\(configuration.modelName) via \(configuration.chatCompletionsURL.absoluteString)" }
@@ -79,20 +207,32 @@ package struct RemoteGroundingModel: GroundingModel {
         _ request: GroundingRequest, progress: @escaping @Sendable (GroundingProgress) -> Void,
         onToken: @escaping @Sendable (String) -> Void
     ) async throws -> GroundingAnswer {
-        let started = HTTPExchange.now()
-        let body = try encodeBody(request, progress: progress)
-        let encodeSeconds = HTTPExchange.now() - started
+        let started = Self.now()
+        let frames = try encodeFrames(request, progress: progress)
+        let encodeSeconds = Self.now() - started
+        let budget = try await tokenBudget(for: request, encodedFrames: frames)
         let attempts = max(1, configuration.maxAttempts)
         var attempt = 1
         while true {
             try checkCancellation()
+            let streaming = configuration.streaming && facts.streams
+            let body = try encodeBody(request, frames: frames, stream: streaming, maxTokens: budget.maxTokens)
             do {
-                var answer = try await send(body, attempt: attempt, progress: progress, onToken: onToken)
+                var answer = try await send(body, streaming: streaming, attempt: attempt, progress: progress, onToken: onToken)
                 answer.timings.encodeSeconds = encodeSeconds
-                answer.timings.totalSeconds = HTTPExchange.now() - started
+                answer.timings.totalSeconds = Self.now() - started
                 answer.timings.attempts = attempt
+                answer.maxTokens = budget.maxTokens
+                answer.contextTokens = budget.contextTokens
+                if answer.promptTokens == nil { answer.promptTokens = budget.promptTokens }
                 return answer
             } catch let failure as AttemptFailure {
+                // A server or proxy that cannot stream: ask again for the whole answer at once (not an attempt).
+                if streaming, failure.refusesStreaming {
+                    facts.streams = false
+                    progress(GroundingProgress(stage: .retrying, detail: "the server does not stream; asking for the whole answer"))
+                    continue
+                }
                 if failure.isRetryable, attempt < attempts {
                     let pause = min(configuration.maxBackoff, configuration.initialBackoff * pow(2, Double(attempt - 1)))
                     let detail = "\(failure.summary); attempt \(attempt + 1) of \(attempts) in \(AssistError.seconds(pause))"
@@ -114,7 +254,10 @@ package struct RemoteGroundingModel: GroundingModel {
         if Task.isCancelled { throw AssistError.cancelled(endpoint: endpoint) }
     }
 
-    private func encodeBody(_ request: GroundingRequest, progress: @Sendable (GroundingProgress) -> Void) throws -> Data {
+    /// Monotonic seconds, for the timings an answer reports.
+    static func now() -> Double { TimeoutClock.continuous.now() }
+
+    private func encodeFrames(_ request: GroundingRequest, progress: @Sendable (GroundingProgress) -> Void) throws -> [String] {
         let images: [Frame]
         switch request.media {
         case .video(let frames, _, _, _): images = frames.map(\.image)
@@ -142,10 +285,14 @@ package struct RemoteGroundingModel: GroundingModel {
             }
             progress(GroundingProgress(stage: .encodingFrames, fraction: Double(k + 1) / Double(images.count)))
         }
+        return encoded
+    }
+
+    private func encodeBody(_ request: GroundingRequest, frames: [String], stream: Bool, maxTokens: Int) throws -> Data {
         do {
             return try ChatCompletionWire.body(
-                for: request, model: configuration.modelName, stream: configuration.streaming,
-                temperature: configuration.temperature, encodedFrames: encoded)
+                for: request, model: configuration.modelName, stream: stream, temperature: configuration.temperature,
+                encodedFrames: frames, maxTokens: maxTokens, topLogprobs: configuration.topLogprobs)
         } catch {
             throw AssistError.invalidRequest(media: request.mediaName, reason: "cannot encode the request: \(error)")
         }
@@ -153,20 +300,21 @@ package struct RemoteGroundingModel: GroundingModel {
 
     /// One attempt: POST the body, read the status, stream or collect the completion.
     private func send(
-        _ body: Data, attempt: Int, progress: @escaping @Sendable (GroundingProgress) -> Void,
+        _ body: Data, streaming: Bool, attempt: Int, progress: @escaping @Sendable (GroundingProgress) -> Void,
         onToken: @escaping @Sendable (String) -> Void
     ) async throws -> GroundingAnswer {
         var urlRequest = URLRequest(url: configuration.chatCompletionsURL)
         urlRequest.httpMethod = "POST"
         urlRequest.httpBody = body
         urlRequest.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        urlRequest.setValue(configuration.streaming ? "text/event-stream" : "application/json", forHTTPHeaderField: "Accept")
+        urlRequest.setValue(streaming ? "text/event-stream" : "application/json", forHTTPHeaderField: "Accept")
         if let key = configuration.apiKey, !key.isEmpty {
             urlRequest.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
         }
-        let sentAt = HTTPExchange.now()
+        let sentAt = Self.now()
         progress(GroundingProgress(stage: .uploading, fraction: 0, detail: attempt > 1 ? "attempt \(attempt)" : nil))
-        let events = HTTPExchange.start(urlRequest, idleTimeout: configuration.idleTimeout, totalTimeout: configuration.totalTimeout)
+        let events = HTTPExchange.start(
+            urlRequest, idleTimeout: configuration.idleTimeout, totalTimeout: configuration.totalTimeout, clock: clock)
 
         var status = 0
         var isEventStream = false
@@ -182,6 +330,7 @@ package struct RemoteGroundingModel: GroundingModel {
         var completionTokens: Int?
         var servedModel: String?
         var sawDone = false
+        var logprobs: [GroundingAnswer.TokenLogprob] = []
 
         func handle(event payload: String) throws {
             let trimmed = payload.trimmingCharacters(in: .whitespaces)
@@ -197,8 +346,9 @@ package struct RemoteGroundingModel: GroundingModel {
             if let reason = delta.finishReason { finishReason = reason }
             if let value = delta.promptTokens { promptTokens = value }
             if let value = delta.completionTokens { completionTokens = value }
+            logprobs += delta.logprobs.map(GroundingAnswer.TokenLogprob.init)
             if !delta.content.isEmpty {
-                let now = HTTPExchange.now()
+                let now = Self.now()
                 if firstTokenAt == nil {
                     firstTokenAt = now
                     progress(GroundingProgress(stage: .generating))
@@ -260,18 +410,51 @@ package struct RemoteGroundingModel: GroundingModel {
             promptTokens = delta.promptTokens
             completionTokens = delta.completionTokens
             servedModel = delta.model
+            logprobs = delta.logprobs.map(GroundingAnswer.TokenLogprob.init)
             if !text.isEmpty {
-                firstTokenAt = HTTPExchange.now()
+                firstTokenAt = Self.now()
                 lastTokenAt = firstTokenAt
                 onToken(text)
             }
         }
-        return GroundingAnswer(
+        var answer = GroundingAnswer(
             text: text, model: servedModel ?? configuration.modelName, finishReason: finishReason,
             promptTokens: promptTokens, completionTokens: completionTokens,
             timings: GroundingTimings(
                 firstTokenSeconds: firstTokenAt.map { $0 - sentAt },
                 generateSeconds: firstTokenAt.flatMap { first in lastTokenAt.map { $0 - first } }))
+        answer.logprobs = logprobs
+        return answer
+    }
+}
+
+/// What a model value has learned about its server; shared by its copies (a struct's `let` of a class).
+private final class ServerFacts: @unchecked Sendable {
+    struct Known { var value: Int? }
+    private let lock = NSLock()
+    private var storedContextLength: Known?
+    private var storedStreams = true
+    private var storedCanTokenize = true
+
+    var contextLength: Known? {
+        get { lock.withLock { storedContextLength } }
+        set { lock.withLock { storedContextLength = newValue } }
+    }
+    var streams: Bool {
+        get { lock.withLock { storedStreams } }
+        set { lock.withLock { storedStreams = newValue } }
+    }
+    var canTokenize: Bool {
+        get { lock.withLock { storedCanTokenize } }
+        set { lock.withLock { storedCanTokenize = newValue } }
+    }
+}
+
+extension GroundingAnswer.TokenLogprob {
+    init(_ wire: ChatCompletionWire.TokenLogprob) {
+        self.init(
+            token: wire.token, logprob: wire.logprob,
+            alternatives: (wire.topLogprobs ?? []).map { (token: $0.token, logprob: $0.logprob) })
     }
 }
 
@@ -293,6 +476,13 @@ enum AttemptFailure: Error {
         case .http(let status, _): return status == 429 || (500...599).contains(status)
         case .streamError, .badReply: return false
         }
+    }
+
+    /// The server (or a proxy before it) refused a streamed request as such.
+    var refusesStreaming: Bool {
+        guard case .http(let status, let message) = self, [400, 406, 415, 422, 501].contains(status) else { return false }
+        let lowered = message.lowercased()
+        return lowered.contains("stream") || lowered.contains("event-stream")
     }
 
     var summary: String {

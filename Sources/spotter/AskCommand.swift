@@ -40,6 +40,12 @@ struct AskCommand: ParsableCommand {
             --model is a checkpoint directory or a Hugging Face id (allenai/Molmo2-4B) found in \
             ~/.cache/huggingface/hub. Weights are converted to --format on load (float32 is exact; bfloat16 halves \
             the memory).
+
+            --endpoint URL asks a vLLM server instead (http://host:8000 or …/v1; --model-name is its served \
+            model name, by default the only one it serves). The frames are built as the viewer builds them and \
+            sent with their sample times; the answer budget is sized to the server's context. The server must \
+            run with --trust-request-mm-kwargs for videos (see docs/remote-models.md). --trace then writes the \
+            generated tokens with their top-20 log probabilities.
             """)
 
     @Argument(help: "Media (a video, image files, or a folder of frames), then the question (with --task: the label).")
@@ -51,8 +57,20 @@ struct AskCommand: ParsableCommand {
     @Flag(help: "With --task: hold the answer to one <points>/<tracks> element with the label (constrained decoding).")
     var constrain = false
 
-    @Option(help: "Checkpoint directory or Hugging Face model id.")
-    var model: String
+    @Option(help: "Checkpoint directory or Hugging Face model id (in process).")
+    var model: String?
+
+    @Option(help: "A vLLM server's URL (http://host:8000 or …/v1) to ask instead of a model in process.")
+    var endpoint: String?
+
+    @Option(help: "With --endpoint: the served model name (default: the server's only model).")
+    var modelName: String?
+
+    @Option(help: "With --endpoint: sent as a bearer token (default: $SPOTTER_API_KEY).")
+    var apiKey: String?
+
+    @Option(help: "With --endpoint: longest side of a frame as sent (larger frames are scaled down; 0 keeps them).")
+    var maxSide: Int = 768
 
     @Option(help: "Most video frames shown to the model.")
     var maxFrames: Int = MolmoFrameSampler.defaultMaxFrames
@@ -66,8 +84,8 @@ struct AskCommand: ParsableCommand {
     @Option(help: "Frame rate of a folder of frames (frame k is at k / R seconds).")
     var frameRate: Double = 2
 
-    @Option(help: "Most tokens to generate.")
-    var maxTokens: Int = 512
+    @Option(help: "Most tokens to generate (default: 512, or with --task the task's budget of the Molmo2 evaluation).")
+    var maxTokens: Int?
 
     @Option(help: "Weight format: float32, bfloat16 or int8 (decoder weights int8, lossy; see docs/runtime.md).")
     var format: String = "float32"
@@ -94,7 +112,16 @@ struct AskCommand: ParsableCommand {
         if let k = maxCrops, !(1...Molmo2ImagePreprocessor.maximumCrops).contains(k) {
             throw ValidationError("--max-crops must be between 1 and \(Molmo2ImagePreprocessor.maximumCrops).")
         }
-        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1.") }
+        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1.") }
+        switch (model, endpoint) {
+        case (nil, nil): throw ValidationError("Give --model DIR (in process) or --endpoint URL (a vLLM server).")
+        case (.some, .some): throw ValidationError("Give --model or --endpoint, not both.")
+        default: break
+        }
+        if endpoint == nil && (modelName != nil || apiKey != nil) {
+            throw ValidationError("--model-name and --api-key go with --endpoint.")
+        }
+        guard maxSide >= 0 else { throw ValidationError("--max-side must be 0 or more.") }
         guard WeightFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be float32, bfloat16 or int8.")
         }
@@ -131,6 +158,8 @@ struct AskCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let endpoint { return try runRemote(endpoint: endpoint) }
+        guard let model else { throw ValidationError("Give --model DIR or --endpoint URL.") }
         if let t = threads { KernelThreads.set(t) }
         let paths = Array(inputs.dropLast())
         let status = StatusLine()
@@ -173,7 +202,7 @@ struct AskCommand: ParsableCommand {
             Double(molmo.language.weightBytes + molmo.vision.weightBytes) / Double(1 << 30)))
 
         var options = AnswerOptions(
-            maxNewTokens: maxTokens, maxCrops: maxCrops, cancellation: cancel, topLogits: trace == nil ? 0 : 20,
+            maxNewTokens: maxTokens ?? 512, maxCrops: maxCrops, cancellation: cancel, topLogits: trace == nil ? 0 : 20,
             constraint: constraint)
         let frameWord = media.isVideo ? "frames decoded" : "images decoded"
         options.onProgress = { progress in

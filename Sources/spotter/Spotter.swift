@@ -8,7 +8,7 @@ struct Spotter: ParsableCommand {
         abstract: "Ground questions in video: scrub, point, track, correct, export.",
         version: "spotter \(Spotter.version) (commit \(BuildInfo.commit))",
         subcommands: [
-            OpenCommand.self, AskCommand.self, ProbeCommand.self, RenderCommand.self, ExportCommand.self, ImportCommand.self,
+            OpenCommand.self, AskCommand.self, AnnotateCommand.self, ProbeCommand.self, RenderCommand.self, ExportCommand.self, ImportCommand.self,
             CompareCommand.self, DoctorCommand.self, BenchCommand.self,
         ],
         defaultSubcommand: OpenCommand.self)

@@ -48,6 +48,9 @@ final class LoopbackChatServer: @unchecked Sendable {
         return recorded
     }
 
+    /// The chat-completion requests only (not `/v1/models` or `/tokenize`).
+    var chatRequests: [Request] { requests.filter { $0.path.hasSuffix("/chat/completions") } }
+
     var isStopped: Bool {
         lock.lock()
         defer { lock.unlock() }

@@ -1,0 +1,1 @@
+../AssistTests/LoopbackChatServer.swift
