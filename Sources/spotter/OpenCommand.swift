@@ -143,6 +143,7 @@ struct OpenCommand: ParsableCommand {
         state.assist.maxFPS = fps
         state.assist.constrain = constrain
         state.assist.history = store.map { MediaProject.questionHistory($0) } ?? []
+        if let store { Self.showPendingPredictions(from: store, in: &state) }
         let file = self.file
         let assistant = grounding.map { model in
             Assistant(model: model, frames: { [server, info, file] in MediaProject.frameSource(server, info: info, path: file) })
@@ -197,5 +198,22 @@ struct OpenCommand: ParsableCommand {
         }
         ViewerApp(core: viewer.core, session: session).run()
         session.end()
+    }
+}
+
+extension OpenCommand {
+    /// Pre-annotations written by `spotter annotate` open as pending predictions, oldest first: the first
+    /// unreviewed answer is shown to accept or reject as a question asked in the viewer; the status line says how
+    /// many more wait.
+    static func showPendingPredictions(from store: ProjectStore, in state: inout AppState) {
+        guard let pending = try? store.pendingPredictions(), let first = pending.first else { return }
+        var set = PredictionSet(
+            question: first.question, label: first.label, task: first.task, model: first.model, answer: first.answer,
+            timings: first.timings, sampling: first.sampling, shownFrames: first.shownFrames, objects: first.objects)
+        set.diagnostics = first.diagnostics
+        state.assist.predictions = set
+        let more = pending.count - 1
+        state.message =
+            "pre-annotated by \(first.model): \(set.summary)" + (more > 0 ? " (\(more) more answer\(more == 1 ? "" : "s") pending)" : "")
     }
 }

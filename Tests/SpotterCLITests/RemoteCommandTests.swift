@@ -253,5 +253,12 @@ struct AnnotateInProcessTests {
         }
         let again = try runSpotter(arguments)
         #expect(again.stderr.contains("0 asked, 2 already done"), "\(again.stderr)")
+        // The viewer opens a pre-annotated video with its answer pending, to accept or reject.
+        let stored = try #require(try pendingPredictions(folder.appendingPathComponent("clip0.spotter")).first)
+        let viewer = try InProcessViewer([folder.appendingPathComponent("clip0.mp4").path], columns: 120, rows: 40)
+        defer { viewer.close() }
+        let shown = try #require(viewer.core.state.assist.predictions)
+        #expect(shown.answer == stored.answer && shown.model == stored.model && shown.objects == stored.objects)
+        #expect(viewer.core.state.message?.hasPrefix("pre-annotated by ") == true, "\(viewer.core.state.message ?? "")")
     }
 }
