@@ -59,7 +59,7 @@ struct OpenCommand: ParsableCommand {
     @Option(help: "OpenAI-compatible server serving Molmo2 (vLLM), e.g. http://localhost:8000/v1.")
     var endpoint: String?
 
-    @Option(help: "The model name the --endpoint server serves.")
+    @Option(help: "The model name the --endpoint server serves (default: its only model).")
     var modelName: String?
 
     @Option(help: "Most frames a question shows the model (the query pane's ^N changes it).")
@@ -73,7 +73,6 @@ struct OpenCommand: ParsableCommand {
 
     func validate() throws {
         if model != nil && endpoint != nil { throw ValidationError("give --model or --endpoint, not both.") }
-        if endpoint != nil && modelName == nil { throw ValidationError("--endpoint needs --model-name (the name the server serves).") }
         if modelName != nil && endpoint == nil { throw ValidationError("--model-name goes with --endpoint.") }
         if !AssistState.fpsChoices.contains(fps) { throw ValidationError("--fps must be 1, 2 or 4.") }
         if maxFrames < 1 { throw ValidationError("--max-frames must be at least 1.") }
@@ -89,9 +88,10 @@ struct OpenCommand: ParsableCommand {
                 fail("\(error)")
             }
         }
-        if let endpoint, let modelName {
+        if let endpoint {
+            // Without --model-name the server is asked what it serves; one model is taken, several are named.
             do {
-                return RemoteGroundingModel(configuration: try RemoteModelConfiguration(endpoint: endpoint, modelName: modelName))
+                return try remoteModel(endpoint: endpoint, modelName: modelName, apiKey: nil)
             } catch {
                 fail("\(error)")
             }
