@@ -10,8 +10,8 @@ struct BenchAnnotationsCommand: ParsableCommand {
         commandName: "annotations",
         abstract: "Measure the annotation store: edit commit p50/p99, project open time, Molmo2 JSONL export.",
         discussion: """
-            Builds a project with --points points (generated, seeded), applies --edits single edits timing each
-            committed transaction, reopens the project timing the load, then exports a --export-points project as
+            Builds a project with --points points (generated, seeded), applies --edits single edits timing each \
+            committed transaction, reopens the project timing the load, then exports a --export-points project as \
             Molmo2 JSONL. Targets: commit p50 ≤ 2 ms, open ≤ 300 ms, 1M-point export ≤ 3 s. Use a release build.
             """)
 

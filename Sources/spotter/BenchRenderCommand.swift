@@ -10,9 +10,9 @@ struct BenchRenderCommand: ParsableCommand {
         commandName: "render",
         abstract: "Decode, seek, half-block and sixel encode speeds, next to chafa and img2sixel.",
         discussion: """
-            Times the real decoder and encoders on the video's frames: half-block at 160x48 cells (diffed,
-            as in playback), sixel at 640x360, sequential decode, and random seeks. When chafa and img2sixel
-            are installed (Scripts/bench-render installs them), the same frames are rendered by them in the
+            Times the real decoder and encoders on the video's frames: half-block at 160x48 cells (diffed, \
+            as in playback), sixel at 640x360, sequential decode, and random seeks. When chafa and img2sixel \
+            are installed (Scripts/bench-render installs them), the same frames are rendered by them in the \
             same run and the ratios are printed. Build with -c release before measuring.
             """)
 

@@ -12,13 +12,13 @@ struct BenchTrackCommand: ParsableCommand {
         commandName: "track",
         abstract: "Propagate ground-truth points with Spotter's Lucas-Kanade and OpenCV's: TAP-Vid AJ, δavg, OA, speed.",
         discussion: """
-            Every ground-truth point starts at its first visible frame and is propagated forward frame by frame
-            (21x21 window, 3 pyramid levels, forward-backward check ≤ 1 px) until its first failure; from there
-            it counts as occluded. Positions are scored with the TAP-Vid metrics (query mode "first", 256x256
-            raster) against the ground truth. The gray frames Spotter tracked on are written to a temporary raw
-            file, and Scripts/track_reference.py runs OpenCV's calcOpticalFlowPyrLK on exactly those frames with
-            the same parameters and the same acceptance rule; its tracks are scored with the same code. The
-            script installs opencv-python-headless into .venv-track/ on first use. Timings cover the tracking
+            Every ground-truth point starts at its first visible frame and is propagated forward frame by frame \
+            (21x21 window, 3 pyramid levels, forward-backward check ≤ 1 px) until its first failure; from there \
+            it counts as occluded. Positions are scored with the TAP-Vid metrics (query mode "first", 256x256 \
+            raster) against the ground truth. The gray frames Spotter tracked on are written to a temporary raw \
+            file, and Scripts/track_reference.py runs OpenCV's calcOpticalFlowPyrLK on exactly those frames with \
+            the same parameters and the same acceptance rule; its tracks are scored with the same code. The \
+            script installs opencv-python-headless into .venv-track/ on first use. Timings cover the tracking \
             loop only (best of --repeat runs, one thread on both sides). Build with -c release before measuring.
             """)
 

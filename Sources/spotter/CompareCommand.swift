@@ -8,11 +8,11 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Score annotations B against reference A: point F1, counting, TAP-Vid and correction statistics.",
         discussion: """
-            A and B are project files (.spotter) or exported files (molmo2, cvat, tapvid) that describe their media.
-            Point F1 follows Molmo2's rule per frame (Hungarian matching on pixel distance; a match is correct inside
-            the reference object's mask where one exists, else within --threshold pixels), averaged over frames
-            where either side has a visible point. Counting compares objects per label (exact, and within 1 + 5%).
-            TAP-Vid AJ, <δ^x_avg> and occlusion accuracy pair tracks by id (or by position) at 256×256.
+            A and B are project files (.spotter) or exported files (molmo2, cvat, tapvid) that describe their media. \
+            Point F1 follows Molmo2's rule per frame (Hungarian matching on pixel distance; a match is correct inside \
+            the reference object's mask where one exists, else within --threshold pixels), averaged over frames \
+            where either side has a visible point. Counting compares objects per label (exact, and within 1 + 5%). \
+            TAP-Vid AJ, <δ^x_avg> and occlusion accuracy pair tracks by id (or by position) at 256×256. \
             Correction statistics come from each project's edit log.
             """)
 

@@ -17,12 +17,18 @@ struct ExportCommand: ParsableCommand {
         abstract: "Write a project's points and tracks as Molmo2 JSONL, CVAT video XML or TAP-Vid JSON.",
         discussion: """
             PROJECT is a project file (NAME.spotter) or the media file whose project sits beside it.
-            molmo2: one JSON line per label with the canonical Molmo2 answer, the sampled timestamps, pixels and
+
+            molmo2: one JSON line per label with the canonical Molmo2 answer, the sampled timestamps, pixels and \
             the package dataset fields (two_fps_timestamps on the 0.5 s grid, frame_trajectories, string mask_id).
-            molmo2-eval: Molmo2's evaluation rows (pointing with pixel points, masks, width, height; tracking with
-            per-frame points and masks). cvat: CVAT for video 1.1 XML,
-            one single-point track per object. tapvid: query points, per-frame positions and occlusion.
-            Every format imports back into Spotter without loss. The file is written to a temporary file and
+
+            molmo2-eval: Molmo2's evaluation rows (pointing with pixel points, masks, width, height; tracking with \
+            per-frame points and masks).
+
+            cvat: CVAT for video 1.1 XML, one single-point track per object.
+
+            tapvid: query points, per-frame positions and occlusion.
+
+            Every format imports back into Spotter without loss. The file is written to a temporary file and \
             renamed, so an interrupted export never leaves a partial file.
             """)
 

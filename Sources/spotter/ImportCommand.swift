@@ -9,13 +9,13 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Read Molmo2 JSONL, CVAT video XML or TAP-Vid JSON into a media file's project.",
         discussion: """
-            The whole file is checked before anything is stored: a malformed line reports FILE:LINE and nothing is
-            imported. The import is one undoable step. The media's fingerprint (size and first-MiB hash, plus the
-            frame count and duration the file records) must match the project's unless --force. Coordinates outside
-            the frame are clamped and counted. When the media has no project yet, one is made from --media.
-            Importing is idempotent: tracks equal to an existing track (label, frames, positions, visibility) and
-            queries equal to an existing query are skipped, so importing a file twice changes nothing the second
-            time. --merge also lets a track whose id names an existing track of the same label replace it;
+            The whole file is checked before anything is stored: a malformed line reports FILE:LINE and nothing is \
+            imported. The import is one undoable step. The media's fingerprint (size and first-MiB hash, plus the \
+            frame count and duration the file records) must match the project's unless --force. Coordinates outside \
+            the frame are clamped and counted. When the media has no project yet, one is made from --media. \
+            Importing is idempotent: tracks equal to an existing track (label, frames, positions, visibility) and \
+            queries equal to an existing query are skipped, so importing a file twice changes nothing the second \
+            time. --merge also lets a track whose id names an existing track of the same label replace it; \
             --replace deletes every existing track first. Imported tracks get colours no existing track uses.
             """)
 

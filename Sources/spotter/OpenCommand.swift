@@ -26,9 +26,9 @@ struct OpenCommand: ParsableCommand {
         commandName: "open",
         abstract: "Open a video or image in the terminal viewer.",
         discussion: """
-            Step through the video frame by frame, play it at its own rate, jump to frames or times, and
-            place, move and correct points and tracks. Every edit is saved in the project file (NAME.spotter
-            beside the media, or --project) before the screen shows it. Press ? in the viewer for the keys. The picture uses truecolor half-blocks, or sixel where the
+            Step through the video frame by frame, play it at its own rate, jump to frames or times, and \
+            place, move and correct points and tracks. Every edit is saved in the project file (NAME.spotter \
+            beside the media, or --project) before the screen shows it. Press ? in the viewer for the keys. The picture uses truecolor half-blocks, or sixel where the \
             terminal supports it; --graphics overrides the detection.
             """)
 

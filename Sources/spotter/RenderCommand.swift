@@ -9,9 +9,9 @@ struct RenderCommand: ParsableCommand {
         commandName: "render",
         abstract: "Render one frame as half-blocks, sixel or PNG.",
         discussion: """
-            Half-block output is sized in terminal cells (--cols, --rows; default: the terminal's width, or
-            80 columns); sixel and PNG in pixels (--width, --height; default: the source size). The picture
-            keeps its aspect ratio inside the requested box. Output goes to standard output, or atomically
+            Half-block output is sized in terminal cells (--cols, --rows; default: the terminal's width, or \
+            80 columns); sixel and PNG in pixels (--width, --height; default: the source size). The picture \
+            keeps its aspect ratio inside the requested box. Output goes to standard output, or atomically \
             to -o FILE.
             """)
 
