@@ -159,7 +159,7 @@ package enum PaneView {
         "n              new track          l  label",
         "m              move the point: arrows/hjkl 1 px, shift 10 px",
         "k              keyframe on/off    r e  next / previous keyframe",
-        "q / o          occluded / outside on this frame (with a selection)",
+        "v / o          occluded / outside on this frame (with a selection)",
         "x Del          delete the point   X  delete the track",
         "M              merge into a track s  split at this frame",
         "p P            follow the point forward / backward (optical",

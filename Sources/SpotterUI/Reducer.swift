@@ -141,11 +141,8 @@ package enum Reducer {
         let last = state.media.lastFrame
         let selected = state.annotations.selected
         switch key {
-        case .character("Q"), .control("c"):
-            state.shouldQuit = true
-        case .character("q"):
-            // CVAT's "occluded" when a track is selected; quit otherwise.
-            if let id = selected { return toggleVisibility(&state, id, .occluded) }
+        case .character("q"), .character("Q"), .control("c"):
+            // Always quit: no key changes meaning with the selection (every edit is already saved).
             state.shouldQuit = true
         case .character(" "):
             if state.playback != nil {
@@ -214,7 +211,7 @@ package enum Reducer {
 
     static func isEditingKey(_ key: Key) -> Bool {
         switch key {
-        case .character("k"), .character("o"), .character("x"), .delete, .character("X"), .character("l"),
+        case .character("k"), .character("o"), .character("v"), .character("x"), .delete, .character("X"), .character("l"),
             .character("M"), .character("s"), .character("m"), .character("p"), .character("P"):
             return true
         default:
@@ -236,6 +233,8 @@ package enum Reducer {
             return [.edit(.toggleKeyframe(id, frame: frame), selectCreated: false)]
         case .character("o"):
             return toggleVisibility(&state, id, .outside)
+        case .character("v"):
+            return toggleVisibility(&state, id, .occluded)
         case .character("x"), .delete:
             guard let point, !point.isInterpolated else {
                 state.message = "no stored point of #\(id.rawValue) on this frame to delete"
@@ -323,7 +322,8 @@ package enum Reducer {
             state.mode = .normal
             return submitPrompt(&state, kind: kind, text: text)
         case .backspace:
-            if text.isEmpty { state.mode = .normal } else { state.mode = .prompt(kind, String(text.dropLast())) }
+            // On an empty prompt Backspace does nothing: only Esc closes it, so typed text never turns into commands.
+            if !text.isEmpty { state.mode = .prompt(kind, String(text.dropLast())) }
         case .control("u"):
             state.mode = .prompt(kind, "")
         case .character(let c):

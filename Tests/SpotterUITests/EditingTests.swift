@@ -106,10 +106,10 @@ struct ViewportMappingBox {
     let moved = try #require(e.store.point(track: id, frame: 0)).entry
     #expect(moved.x == start.x + 1 && moved.y == start.y + 10)
 
-    e.press(.character("q"))
+    e.press(.character("v"))
     #expect(e.store.point(track: id, frame: 0)?.entry.visibility == .occluded)
     #expect(!e.state.shouldQuit)
-    e.press(.character("q"))
+    e.press(.character("v"))
     #expect(e.store.point(track: id, frame: 0)?.entry.visibility == .visible)
     e.press(.character("o"))
     #expect(e.store.point(track: id, frame: 0)?.entry.visibility == .outside)
@@ -233,9 +233,42 @@ struct ViewportMappingBox {
     let e = try Editor()
     let p = e.cell(x: 320, y: 180)
     e.click(column: p.column, row: p.row)
-    for key in [Key.character("m"), .right, .down, .enter, .character("q"), .character("k")] {
+    for key in [Key.character("m"), .right, .down, .enter, .character("v"), .character("k")] {
         e.press(key)
         #expect(e.state.annotations.tracks == e.store.tracks)
         #expect(e.state.annotations.framePoints == e.store.points(onFrame: e.state.frame))
     }
+}
+
+/// Typing a label never turns into commands: Backspace past the start of the text leaves the prompt open (only Esc
+/// closes it), and the keys that follow are text, not split / propagate / play / outside / delete.
+@Test func backspaceOnAnEmptyPromptKeepsItOpen() throws {
+    let e = try Editor()
+    let p = e.cell(x: 320, y: 180)
+    e.click(column: p.column, row: p.row)
+    let id = try #require(e.state.annotations.selected)
+    let tracksBefore = e.store.tracks
+    e.press(.character("l"))
+    for _ in 0..<40 { e.press(.backspace) }
+    #expect(e.state.mode == .prompt(.label, ""))
+    for c in "striped box" { e.press(.character(c)) }
+    #expect(e.state.mode == .prompt(.label, "striped box"))
+    #expect(e.store.tracks == tracksBefore)
+    #expect(!e.state.isPlaying)
+    e.press(.enter)
+    #expect(e.store.tracks.first { $0.id == id }?.label == "striped box")
+    e.press(.character("l"))
+    e.press(.escape)
+    #expect(e.state.mode == .normal)
+}
+
+/// q quits whatever is selected; occluded is its own key (v), so no key changes meaning with the selection.
+@Test func qQuitsWithATrackSelected() throws {
+    let e = try Editor()
+    let p = e.cell(x: 320, y: 180)
+    e.click(column: p.column, row: p.row)
+    let id = try #require(e.state.annotations.selected)
+    e.press(.character("q"))
+    #expect(e.state.shouldQuit)
+    #expect(e.store.point(track: id, frame: 0)?.entry.visibility == .visible)
 }
