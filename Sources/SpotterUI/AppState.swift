@@ -102,6 +102,8 @@ package struct AppState: Equatable, Sendable {
     package var job: RunningJob?
     /// Seconds on the injected clock at the last tick.
     package var now: Double = 0
+    /// When the status message was set (on the injected clock); it is cleared `Reducer.messageLifetime` later.
+    package var messageShownAt: Double?
     /// The model side: query pane settings, the question in flight, predictions.
     package var assist = AssistState()
     /// What `u` and Ctrl-R step over, newest last.

@@ -98,6 +98,8 @@ package enum PaneView {
             attribute = CellStyle.palette(.message, bold: true)
         } else if let message = state.message {
             text = " " + message
+            // The selection stays in sight: an edit applies to it.
+            if let track = state.annotations.selectedTrack { text += "  · selected #\(track.id.rawValue) \(track.label)" }
             attribute = CellStyle.palette(.message, bold: true)
         } else if state.mode == .move {
             text = " MOVE  ←↑↓→/hjkl 1 px, shift 10 px; Enter or Esc when done"

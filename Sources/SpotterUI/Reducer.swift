@@ -91,16 +91,25 @@ package enum Reducer {
 
     package static func reduce(_ state: inout AppState, _ action: Action) -> [Effect] {
         let frameBefore = state.frame
+        let messageBefore = state.message
         let effects = reduceAction(&state, action)
         if state.frame != frameBefore { refreshFramePoints(&state) }
+        if state.message != messageBefore { state.messageShownAt = state.message == nil ? nil : state.now }
         return effects
     }
+
+    /// Seconds a status message stays before the status line shows the video and selection again.
+    package static let messageLifetime = 5.0
 
     static func reduceAction(_ state: inout AppState, _ action: Action) -> [Effect] {
         switch action {
         case .tick(let now):
             state.now = now
             advancePlayback(&state, now: now)
+            if let shown = state.messageShownAt, now - shown >= messageLifetime {
+                state.message = nil
+                state.messageShownAt = nil
+            }
             return []
         case .storeChanged, .notice, .jobStarted, .propagationProgress, .propagationFinished, .answerStage,
             .answerRequestBuilt, .answerText, .answerFinished, .frameDecoded:

@@ -179,3 +179,18 @@ private func press(_ state: inout AppState, _ keys: Key...) {
     #expect(m.frameNearest(to: 0.15) == 3)
     #expect(m.frameNearest(to: 0.13) == 2)
 }
+
+/// Status messages expire on the injected clock, and a new message starts its own time.
+@Test func statusMessagesExpire() {
+    var s = state()
+    _ = Reducer.reduce(&s, .tick(now: 100))
+    press(&s, .character("k"))  // no selection: explains itself
+    #expect(s.message?.contains("select a track") == true)
+    _ = Reducer.reduce(&s, .tick(now: 100 + Reducer.messageLifetime - 0.1))
+    #expect(s.message != nil)
+    _ = Reducer.reduce(&s, .tick(now: 100 + Reducer.messageLifetime))
+    #expect(s.message == nil)
+    press(&s, .character("k"))
+    _ = Reducer.reduce(&s, .tick(now: 100 + Reducer.messageLifetime + 1))
+    #expect(s.message != nil)
+}
