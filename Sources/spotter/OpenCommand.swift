@@ -13,9 +13,10 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Prints `spotter: message` and exits 1: the single way commands report bad input.
+/// Prints `spotter: message` and exits 1: the single way commands report bad input. Messages quote file contents,
+/// so control characters are escaped: the message stays one line and sends no terminal codes.
 func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("spotter: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("spotter: \(DisplaySafe.escape(message))\n".utf8))
     Foundation.exit(1)
 }
 
@@ -162,5 +163,6 @@ struct OpenCommand: ParsableCommand {
         app.run()
         session.end()
         try? store?.close()
+        if let signal = session.interruptingSignal { Foundation.exit(TerminalRestore.exitStatus(for: signal)) }
     }
 }

@@ -50,7 +50,7 @@ package struct Molmo2ProcessorConfig: Sendable, Equatable {
             let url = directory.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: url.path) else { return nil }
             do {
-                let v = try JSONValue.parse(try Data(contentsOf: url))
+                let v = try JSONValue.parse(try RegularFile.read(url.path))
                 guard v.object != nil else {
                     throw ModelConfigError.invalid(file: url.path, reason: "not a JSON object")
                 }
