@@ -194,7 +194,7 @@ package final class SafetensorsFile {
         }
     }
 
-    static func parseHeader(base: UnsafeRawPointer, size: Int, path: String) throws
+    package static func parseHeader(base: UnsafeRawPointer, size: Int, path: String) throws
         -> ([String: SafetensorsTensorInfo], [String: String])
     {
         guard size >= 8 else { throw SafetensorsError.invalidHeader(file: path, reason: "file shorter than 8 bytes") }
