@@ -26,9 +26,13 @@ private func LLVMFuzzerRunDriver(
 func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
     var count = argc
     var arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in
-        let bytes = size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size))
-        fuzzOne(bytes)
-        return 0
-    }
+    return LLVMFuzzerRunDriver(&count, &arguments, fuzzerTestOneInput)
+}
+
+/// libFuzzer's per-input callback (also found by name when libFuzzer's own `main` is linked).
+@_cdecl("LLVMFuzzerTestOneInput")
+func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    let bytes = size == 0 || data == nil ? [] : Array(UnsafeBufferPointer(start: data, count: size))
+    fuzzOne(bytes)
+    return 0
 }

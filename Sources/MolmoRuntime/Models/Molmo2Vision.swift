@@ -62,7 +62,7 @@ package struct Molmo2VisionConfig: Sendable, Equatable {
         }
         let positions = try int(
             vision, released ? "image_num_pos" : "num_position_embeddings", section,
-            default: (size / max(1, patch)) * (size / max(1, patch)))
+            default: (size / max(1, patch)).multipliedReportingOverflow(by: size / max(1, patch)).partialValue)
         let declaredLayers = try int(vision, "num_hidden_layers", section, default: 25)
         let act = vision["hidden_act"]?.string ?? "gelu_pytorch_tanh"
         guard act == "gelu_pytorch_tanh" || act == "gelu_tanh" else {
