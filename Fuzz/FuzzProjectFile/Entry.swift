@@ -4,8 +4,9 @@ import Foundation
 import Annotations
 
 /// Any bytes as a NAME.spotter project file (an SQLite database), opened read-only and read in full.
-private let projectPath = FileManager.default.temporaryDirectory
-    .appendingPathComponent("spotter-fuzz-\(getpid()).spotter")
+private let projectPath = URL(
+    fileURLWithPath: FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+).appendingPathComponent("spotter-fuzz-\(getpid()).spotter")
 
 func fuzzOne(_ bytes: [UInt8]) {
     guard FileManager.default.createFile(atPath: projectPath.path, contents: Data(bytes)) else { return }

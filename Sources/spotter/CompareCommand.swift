@@ -135,7 +135,7 @@ struct CompareCommand: ParsableCommand {
         if let exact = result.countExactAccuracy, let close = result.countCloseAccuracy {
             print("counting over \(result.counts.count) labels: exact \(format(exact))  close \(format(close))")
             for count in result.counts {
-                print("  \(count.label): reference \(count.reference), candidate \(count.candidate)")
+                print("  \(DisplaySafe.escape(count.label)): reference \(count.reference), candidate \(count.candidate)")
             }
         }
         if let tap = result.tapVid {
