@@ -211,3 +211,20 @@ import Testing
         }
     }
 }
+
+@Suite struct HostileNestingTests {
+    @Test func deeplyNestedDocumentsAreRefusedWithALine() throws {
+        let media = testVideo()
+        let xml = String(repeating: "<a>", count: XMLEventReader.maximumDepth + 1) + String(repeating: "</a>", count: XMLEventReader.maximumDepth + 1)
+        #expect {
+            _ = try AnnotationExchange.decode(Array(xml.utf8), path: "deep.xml", format: .cvat, targetMedia: media)
+        } throws: { "\($0)".contains("nested deeper than \(XMLEventReader.maximumDepth)") }
+        let json = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect {
+            _ = try AnnotationExchange.decode(Array(json.utf8), path: "deep.json", format: .tapvid, targetMedia: media)
+        } throws: { "\($0)".contains("nested too deeply") }
+        #expect {
+            _ = try AnnotationExchange.decode(Array((json + "\n").utf8), path: "deep.jsonl", format: .molmo2, targetMedia: media)
+        } throws: { "\($0)".contains("nested too deeply") }
+    }
+}

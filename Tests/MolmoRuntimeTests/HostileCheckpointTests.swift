@@ -137,6 +137,14 @@ private func expectBothRefuse(_ directory: URL, mentioning expected: String, sou
         expectBothRefuse(crafted.url, mentioning: "has shape")
     }
 
+    @Test func deeplyNestedJSONIsRefusedWithALine() throws {
+        let crafted = try CraftedCheckpoint()
+        defer { crafted.remove() }
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        try crafted.replace("config.json", with: Data((#"{"model_type": "molmo2", "text_config": "# + deep + "}").utf8))
+        expectBothRefuse(crafted.url, mentioning: "nesting too deep")
+    }
+
     @Test func contextAndMemoryArithmeticNeverTraps() throws {
         let crafted = try CraftedCheckpoint()
         defer { crafted.remove() }
