@@ -109,6 +109,9 @@ private func expectOneLineFailure(_ result: ProcessResult, status: Int32 = 1, so
         let shell = try #require(Int32(tmux.tmux(["display", "-p", "-t", "t", "#{pane_pid}"]).trimmingCharacters(in: .whitespacesAndNewlines)))
         let children = try String(contentsOfFile: "/proc/\(shell)/task/\(shell)/children", encoding: .utf8)
         let viewer = try #require(children.split(separator: " ").first.flatMap { Int32($0) })
+        // On a terminal Spotter runs with the backtracer's interactive prompt off.
+        let environment = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(viewer)/environ")), as: UTF8.self)
+        #expect(environment.split(separator: "\0").contains("SWIFT_BACKTRACE=interactive=no"))
         #expect(kill(viewer, signal) == 0)
         let screen = try tmux.waitFor { $0.contains("[exit ") }
         #expect(screen.contains("[exit \(128 + signal)]"), "SIG\(name):\n\(screen)")
