@@ -40,9 +40,13 @@ package enum TerminalRestore {
         for sig in immediateSignals + crashSignals { setHandler(sig, fatalHandler) }
     }
 
-    /// Puts back the default dispositions (after the session ended normally).
+    /// Puts back the dispositions in place before `install` (the runtime's own handlers, SIG_IGN, or the defaults).
     package static func uninstall() {
-        for sig in gracefulSignals + immediateSignals + crashSignals { signal(sig, SIG_DFL) }
+        for (sig, action) in previousActions {
+            var action = action
+            sigaction(sig, &action, nil)
+        }
+        previousActions = [:]
     }
 
     /// Writes the restore sequence and puts back the saved termios (async-signal-safe).
@@ -59,8 +63,13 @@ package enum TerminalRestore {
         action.__sigaction_handler.sa_handler = handler
         sigemptyset(&action.sa_mask)
         action.sa_flags = Int32(SA_ONSTACK)
-        sigaction(sig, &action, nil)
+        var previous = sigaction()
+        sigaction(sig, &action, &previous)
+        if previousActions[sig] == nil { previousActions[sig] = previous }
     }
+
+    /// What each signal did before `install`.
+    private static var previousActions: [Int32: sigaction] = [:]
 
     private static func installAlternateStack() {
         guard alternateStack == nil else { return }
