@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 
 /// A copy of a checkpoint fixture (files symlinked) whose text_config is changed by `edit`.
@@ -68,6 +69,31 @@ private func expectOneLineFailure(_ result: ProcessResult, status: Int32 = 1, so
             let result = try runSpotter(arguments)
             expectOneLineFailure(result)
             #expect(result.stderr.contains("not a regular file"), "\(result.stderr)")
+        }
+    }
+
+    @Test func exportAndImportRefuseProjectsWithIdsAtTheLimit() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spotter-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let golden = packageRoot.appendingPathComponent("Tests/AnnotationsTests/Fixtures/golden-small.jsonl").path
+        for sql in [
+            "PRAGMA foreign_keys = OFF; UPDATE entry SET track_id = 9223372036854775807 WHERE track_id = 1; "
+                + "UPDATE track SET id = 9223372036854775807 WHERE id = 1",
+            "UPDATE project_meta SET value = '9223372036854775807' WHERE key = 'next_track_id'",
+        ] {
+            let project = directory.appendingPathComponent("p-\(UUID().uuidString).spotter").path
+            let made = try runSpotter(["import", golden, "--media", samplePath("shapes.mp4"), "--project", project, "--force"])
+            #expect(made.status == 0, "\(made.stderr)")
+            let queue = try DatabaseQueue(path: project)
+            try queue.write { try $0.execute(sql: sql) }
+            try queue.close()
+            let export = try runSpotter(["export", project, "--format", "tapvid", "-o", directory.appendingPathComponent("out.json").path])
+            expectOneLineFailure(export)
+            #expect(export.stderr.contains("out of range"), "\(export.stderr)")
+            let again = try runSpotter(["import", golden, "--media", samplePath("shapes.mp4"), "--project", project, "--force"])
+            expectOneLineFailure(again)
+            #expect(again.stderr.contains("out of range"), "\(again.stderr)")
         }
     }
 
