@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
 
 // Release builds need an explicit CPU target or Swift's SIMD types compile to SSE2 without FMA
@@ -81,3 +82,19 @@ let package = Package(
         .testTarget(name: "SpotterCLITests", dependencies: ["Basics", "spotter", "Media", "TerminalGraphics", "SpotterUI"], swiftSettings: swiftSettings),
     ]
 )
+
+// libFuzzer targets, one per parser of untrusted input (Fuzz/<Target>/Entry.swift). They exist only when
+// SPOTTER_FUZZ is set, because they link against libFuzzer: Scripts/fuzz builds them with -sanitize=fuzzer,address
+// into .build-fuzz and runs them on the seed corpora in Fuzz/Corpus.
+if ProcessInfo.processInfo.environment["SPOTTER_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, module: Target.Dependency)] = [
+        ("FuzzSafetensorsHeader", "MolmoRuntime"), ("FuzzTokenizerJSON", "MolmoRuntime"), ("FuzzModelConfig", "MolmoRuntime"),
+        ("FuzzMolmo2Answer", "Annotations"), ("FuzzMolmo2JSONL", "Annotations"), ("FuzzCVATXML", "Annotations"),
+        ("FuzzTAPVidJSON", "Annotations"), ("FuzzProjectFile", "Annotations"),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: target.name, dependencies: [target.module], path: "Fuzz/\(target.name)", swiftSettings: swiftSettings))
+    }
+}

@@ -216,6 +216,10 @@ struct EditCompiler {
         if let preferred = newTrack.preferredID, preferred.rawValue > 0, current(preferred) == nil {
             id = preferred
         }
+        // Ids near the limit are refused, never incremented past it.
+        guard id.rawValue > 0, id.rawValue <= TrackID.largest else {
+            throw fail("track id \(id.rawValue) is out of range (1...\(TrackID.largest))")
+        }
         nextTrackID = max(nextTrackID, id.rawValue + 1)
         let info = TrackInfo(
             id: id, label: newTrack.label, name: newTrack.name, color: newTrack.color, createdBy: newTrack.createdBy ?? actor,
@@ -343,4 +347,10 @@ extension Track {
         }
         entries = merged
     }
+}
+
+extension TrackID {
+    /// Largest track id a project holds: 2^53, the largest integer every JSON reader keeps exact. Ids above it
+    /// (from a file or a damaged project) are refused where they enter, so `id + 1` can never overflow.
+    package static let largest: Int64 = 1 << 53
 }

@@ -29,6 +29,11 @@ package struct MediaFingerprint: Equatable, Sendable {
 
     /// Size and first-MiB hash of a file on disk.
     package static func hashFileHead(path: String) throws -> (byteSize: Int64, headSHA256: String) {
+        // stat first: opening a FIFO named like the media would block.
+        var status = stat()
+        guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            throw AnnotationError.io(path: path, reason: "not a regular file")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw AnnotationError.io(path: path, reason: "cannot open the media file")
         }

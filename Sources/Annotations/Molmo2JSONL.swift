@@ -380,6 +380,9 @@ enum Molmo2JSONL {
 
     // MARK: - Reading
 
+    /// Longest record line read (a record of a long video with many tracks is a few MB).
+    static let maximumLineBytes = 32 << 20
+
     static func decode(_ bytes: [UInt8], path: String, targetMedia: MediaDescriptor?) throws -> ImportedProject {
         var lines: [(number: Int, object: JSONObject)] = []
         try bytes.withUnsafeBufferPointer { buffer in
@@ -388,6 +391,11 @@ enum Molmo2JSONL {
             while start < buffer.count {
                 var end = start
                 while end < buffer.count, buffer[end] != 0x0A { end += 1 }
+                guard end - start <= maximumLineBytes else {
+                    throw AnnotationError.malformed(
+                        path: path, line: number,
+                        reason: "line of \(end - start) bytes exceeds the \(maximumLineBytes)-byte limit for one record")
+                }
                 let line = UnsafeBufferPointer(rebasing: buffer[start..<end])
                 if line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) {
                     let value: JSONValue
@@ -439,6 +447,11 @@ enum Molmo2JSONL {
             if let spotter = line.object["spotter"] {
                 guard let section = spotter.objectValue else { throw fail("spotter must be an object") }
                 (tracks, queries) = try readLosslessSection(section, fail: fail, log: log)
+                // The public fields are checked as strictly as in a record without the section.
+                if let media {
+                    var ignored: [String] = []
+                    _ = try foreignTracks(line.object, media: media, fail: fail, log: UnknownFieldLog(), warnings: &ignored)
+                }
             } else {
                 guard let media else {
                     throw fail("the record carries no spotter section and neither it nor the project describes the media")

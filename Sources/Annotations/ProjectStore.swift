@@ -91,6 +91,11 @@ package final class ProjectStore {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw AnnotationError.store(path: url.path, reason: "no project file here")
         }
+        // stat, not open: a FIFO or device named like a project must not block SQLite's open(2).
+        var status = stat()
+        guard stat(url.path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            throw AnnotationError.store(path: url.path, reason: "not a regular file")
+        }
         return try ProjectStore(url: url, media: nil, durability: durability, readOnly: readOnly, inMemory: false)
     }
 
@@ -291,7 +296,18 @@ package final class ProjectStore {
                 }
                 queries.append(query)
             }
-            let next = Int64(try String.fetchOne(db, sql: "SELECT value FROM project_meta WHERE key = 'next_track_id'") ?? "1") ?? 1
+            let nextText = try String.fetchOne(db, sql: "SELECT value FROM project_meta WHERE key = 'next_track_id'") ?? "1"
+            guard let next = Int64(nextText), next >= 1, next <= TrackID.largest + 1 else {
+                throw AnnotationError.store(
+                    path: path, reason: "next_track_id '\(nextText)' is out of range (1...\(TrackID.largest + 1))")
+            }
+            if let outOfRange = tracks.keys.first(where: { $0.rawValue < 1 || $0.rawValue > TrackID.largest }) {
+                throw AnnotationError.store(
+                    path: path, reason: "track id \(outOfRange.rawValue) is out of range (1...\(TrackID.largest))")
+            }
+            if let outOfRange = queries.first(where: { $0.id < 0 || $0.id > TrackID.largest }) {
+                throw AnnotationError.store(path: path, reason: "query id \(outOfRange.id) is out of range")
+            }
             self.trackTable = tracks
             self.queries = queries
             self.nextTrackID = max(next, (tracks.keys.map(\.rawValue).max() ?? 0) + 1)

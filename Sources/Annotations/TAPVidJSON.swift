@@ -97,6 +97,17 @@ enum TAPVidJSON {
             let log = UnknownFieldLog()
             (imported.tracks, imported.queries) = try readLosslessSection(section, fail: fail, log: log)
             imported.warnings += log.messages
+            // The public fields are checked as strictly as in a file without the section.
+            let publicTracks = try foreignTracks(object, targetMedia: imported.media ?? targetMedia, fail: fail)
+            let pointed = imported.tracks.filter { !$0.entries.isEmpty }.count
+            guard publicTracks.count == pointed else {
+                throw fail("target_points has \(publicTracks.count) rows but the spotter section \(pointed) tracks with points")
+            }
+            if let frames = imported.media?.frameCount, frames > 0,
+                let short = publicTracks.firstIndex(where: { $0.entries.count != frames })
+            {
+                throw fail("point \(short): \(publicTracks[short].entries.count) frames, the video has \(frames)")
+            }
         } else {
             imported.tracks = try foreignTracks(object, targetMedia: targetMedia, fail: fail)
         }

@@ -15,6 +15,8 @@ struct XMLEventReader {
     private var open: [String] = []
     private var pendingEnd: (String, Int)?
     private var sawRoot = false
+    /// Deepest element nesting read.
+    static let maximumDepth = 256
 
     init(bytes: [UInt8], path: String) {
         self.bytes = bytes
@@ -109,6 +111,8 @@ struct XMLEventReader {
             guard position < bytes.count else { throw fail("the file ends inside <\(name)>") }
             if bytes[position] == UInt8(ascii: ">") {
                 advance()
+                // CVAT files nest four deep; a document nested deeper than this is not one.
+                guard open.count < Self.maximumDepth else { throw fail("elements nested deeper than \(Self.maximumDepth)") }
                 open.append(name)
                 sawRoot = true
                 return .start(name: name, attributes: attributes, line: tagLine)

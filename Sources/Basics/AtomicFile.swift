@@ -27,12 +27,16 @@ package final class AtomicFileWriter {
     private var descriptor: Int32
     private var finished = false
 
+    /// `path` may be a symlink: the file it points to is replaced and the link stays (the temporary file is made
+    /// next to the target, so the rename stays within one file system).
     package init(path: String) throws {
-        self.path = path
-        let url = URL(fileURLWithPath: path)
+        let target = try Self.resolveSymlinks(path)
+        self.path = target
+        let url = URL(fileURLWithPath: target)
+        Self.removeStaleTemporaries(of: target)
         temporaryPath =
             url.deletingLastPathComponent().appendingPathComponent(
-                ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+                Self.temporaryPrefix(of: target) + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             ).path
         descriptor = posixOpen(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
@@ -81,6 +85,43 @@ package final class AtomicFileWriter {
         }
     }
 
+    /// `.NAME.tmp-`: the start of every temporary file name made for `path` (then the writer's pid and a random tag).
+    static func temporaryPrefix(of path: String) -> String {
+        ".\(URL(fileURLWithPath: path).lastPathComponent).tmp-"
+    }
+
+    /// Removes temporary files of `path` left by writers that were killed (their process no longer exists), so an
+    /// export interrupted by SIGKILL or a power cut leaves nothing behind after the next run.
+    static func removeStaleTemporaries(of path: String) {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        let prefix = temporaryPrefix(of: path)
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let rest = name.dropFirst(prefix.count).split(separator: "-")
+            guard rest.count == 2, let pid = Int32(rest[0]), pid > 0, UInt32(rest[1]) != nil else { continue }
+            if pid != getpid(), kill(pid, 0) != 0, errno == ESRCH {
+                _ = unlink(directory + "/" + name)
+            }
+        }
+    }
+
+    /// The file a path finally names, following symlinks (also dangling ones, whose target is then created).
+    static func resolveSymlinks(_ path: String) throws -> String {
+        var current = path
+        for _ in 0..<40 {
+            var st = stat()
+            guard lstat(current, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK else { return current }
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = readlink(current, &buffer, buffer.count - 1)
+            guard n > 0 else { return current }
+            let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            current = link.hasPrefix("/")
+                ? link : URL(fileURLWithPath: current).deletingLastPathComponent().appendingPathComponent(link).path
+        }
+        throw FileIOError(path: path, reason: "too many levels of symbolic links")
+    }
+
     /// Writes `bytes` to `path` atomically.
     package static func write(_ bytes: [UInt8], to path: String) throws {
         let writer = try AtomicFileWriter(path: path)
@@ -93,10 +134,38 @@ private func posixOpen(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> In
 private func posixClose(_ descriptor: Int32) -> Int32 { close(descriptor) }
 private func posixWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int { write(descriptor, bytes, count) }
 
-/// Reads a whole file.
-package func readFileBytes(_ path: String) throws -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw FileIOError(path: path, reason: "cannot read the file")
+/// Largest annotation file read (an export of 100k frames × 100 tracks is ~500 MB of JSON).
+package let maximumAnnotationFileBytes = 1 << 30
+
+/// Reads a whole regular file of at most `limit` bytes. Opened with O_NONBLOCK and checked with fstat before any
+/// read, so a FIFO or a device never blocks the import.
+package func readFileBytes(_ path: String, limit: Int = maximumAnnotationFileBytes) throws -> [UInt8] {
+    let descriptor = posixOpen(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    guard descriptor >= 0 else {
+        throw FileIOError(path: path, reason: "cannot read the file: \(String(cString: strerror(errno)))")
     }
-    return [UInt8](data)
+    defer { _ = posixClose(descriptor) }
+    var status = stat()
+    guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+        throw FileIOError(path: path, reason: "not a regular file")
+    }
+    let size = Int(status.st_size)
+    guard size <= limit else {
+        throw FileIOError(path: path, reason: "\(size) bytes exceeds the \(limit)-byte limit for annotation files")
+    }
+    var bytes = [UInt8](repeating: 0, count: size)
+    var done = 0
+    try bytes.withUnsafeMutableBytes { raw in
+        while done < size {
+            let n = read(descriptor, raw.baseAddress! + done, size - done)
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw FileIOError(path: path, reason: "read failed: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            done += n
+        }
+    }
+    if done < size { bytes.removeSubrange(done...) }
+    return bytes
 }

@@ -121,6 +121,11 @@ package final class VideoSource {
         _ = FFmpegLogging.configured
         self.path = path
         try VideoSource.checkReadableFile(path)
+        if let declared = DeclaredFrameSize.read(path: path),
+            !VideoSource.acceptsSize(width: declared.width, height: declared.height)
+        {
+            throw MediaError.invalidDimensions(path: path, width: declared.width, height: declared.height)
+        }
         let pipeline = try DecoderPipeline(path: path, decoderThreads: decoderThreads)
         self.pipeline = pipeline
         guard let held = FrameOwner() else {

@@ -280,7 +280,7 @@ enum ObjectsPane {
         let id = String("\(track.id.rawValue)".suffix(3)).leftPadded(3)
         let counts = "\(hasPointHere ? "•" : " ")\(String(track.entries.count).leftPadded(4)) \(human)/\(machine)/\(tracker)"
         let labelWidth = max(0, min(10, width - id.count - 1 - counts.count))
-        let label = String(track.label.prefix(labelWidth)).padding(toLength: labelWidth, withPad: " ", startingAt: 0)
+        let label = String(DisplaySafe.escape(track.label).prefix(labelWidth)).padding(toLength: labelWidth, withPad: " ", startingAt: 0)
         return "\(id) \(label)\(counts)"
     }
 }
@@ -333,7 +333,7 @@ enum ModelSection {
                 let object = set.objects[i]
                 let pending = set.pendingPoints(of: i).count
                 let mark = i == set.highlighted ? "▶" : " "
-                let label = String(object.label.prefix(10)).padding(toLength: 10, withPad: " ", startingAt: 0)
+                let label = String(DisplaySafe.escape(object.label).prefix(10)).padding(toLength: 10, withPad: " ", startingAt: 0)
                 let done = object.points.allSatisfy { set.accepted.contains(PredictionKey(object: i, frame: $0.frame)) }
                 let status = pending > 0 ? "\(pending)/\(object.points.count)" : done ? "accepted" : "rejected"
                 lines.append(("\(mark)\(String(i + 1).leftPadded(2)) \(label) \(status)", i == set.highlighted ? CellStyle(reverse: true) : .plain))

@@ -23,30 +23,11 @@ package enum TerminalError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-// State the signal handlers read. Plain globals: a handler may only touch preformatted bytes and flags.
-private var savedTermios = termios()
-private var haveSavedTermios = false
-private var restoreBytes: [UInt8] = Array(TerminalSession.restoreSequence.utf8)
-private var interruptFlag: sig_atomic_t = 0
-
-private func crashHandler(_ signal: Int32) {
-    restoreBytes.withUnsafeBufferPointer { buffer in
-        _ = write(STDOUT_FILENO, buffer.baseAddress, buffer.count)
-    }
-    if haveSavedTermios { _ = tcsetattr(STDIN_FILENO, TCSANOW, &savedTermios) }
-    Glibc.signal(signal, SIG_DFL)
-    raise(signal)
-}
-
-private func interruptHandler(_ signal: Int32) {
-    interruptFlag = 1
-}
-
 /// Owns ncurses for the lifetime of the TUI and puts the terminal back on every exit path:
-/// normal quit, Ctrl-C, SIGTERM/SIGHUP, and crashes (fatal signals restore the tty, then re-raise).
+/// normal quit, Ctrl-C, SIGTERM/SIGHUP, and crashes (`TerminalRestore` holds the signal handlers).
 package final class TerminalSession {
-    /// Undoes every mode the session turns on: mouse reports, hidden cursor, attributes, alternate screen.
-    static let restoreSequence = "\u{1B}[?1000l\u{1B}[?1002l\u{1B}[?1003l\u{1B}[?1006l\u{1B}[?1016l\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l\r\n"
+    /// Undoes every mode the session turns on.
+    static var restoreSequence: String { TerminalRestore.sequence }
 
     private var screen: OpaquePointer?
     private var ended = false
@@ -61,13 +42,14 @@ package final class TerminalSession {
     package init() throws {
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else { throw TerminalError.notATerminal }
         TerminalSession.ensureUTF8Locale()
-        if tcgetattr(STDIN_FILENO, &savedTermios) == 0 { haveSavedTermios = true }
+        var savedTermios = termios()
+        let haveSavedTermios = tcgetattr(STDIN_FILENO, &savedTermios) == 0
         guard let scr = newterm(nil, stdout, stdin) else {
             throw TerminalError.cannotInitialise(ProcessInfo.processInfo.environment["TERM"] ?? "")
         }
         screen = scr
         _ = set_term(scr)
-        installSignalHandlers()
+        TerminalRestore.install(savedTermios: haveSavedTermios ? savedTermios : nil)
         cbreak()
         noecho()
         nonl()
@@ -91,15 +73,15 @@ package final class TerminalSession {
         endwin()
         if let scr = screen { delscreen(scr) }
         screen = nil
-        restoreBytes.withUnsafeBufferPointer { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
-        if haveSavedTermios { _ = tcsetattr(STDIN_FILENO, TCSANOW, &savedTermios) }
-        for sig in [SIGINT, SIGTERM, SIGHUP, SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGABRT] {
-            signal(sig, SIG_DFL)
-        }
+        TerminalRestore.restoreNow()
+        TerminalRestore.uninstall()
     }
 
     /// True once SIGINT, SIGTERM or SIGHUP arrived.
-    package var interrupted: Bool { interruptFlag != 0 }
+    package var interrupted: Bool { TerminalRestore.pendingSignal != nil }
+
+    /// The signal that ended the session (SIGINT, SIGTERM or SIGHUP), if one did: the command exits 128 + N.
+    package var interruptingSignal: Int32? { TerminalRestore.pendingSignal }
 
     package var columns: Int { Int(spotter_cols()) }
     package var rows: Int { Int(spotter_lines()) }
@@ -217,15 +199,6 @@ package final class TerminalSession {
                 }
                 offset += n
             }
-        }
-    }
-
-    private func installSignalHandlers() {
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig, interruptHandler)
-        }
-        for sig in [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGABRT] {
-            signal(sig, crashHandler)
         }
     }
 

@@ -539,7 +539,7 @@ final class StatusLine: @unchecked Sendable {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
-    func fail(_ text: String) { note("spotter: \(text)") }
+    func fail(_ text: String) { note("spotter: \(DisplaySafe.escape(text))") }
 
     func printAnswer(_ piece: String) {
         lock.lock()

@@ -151,7 +151,7 @@ struct CompareCommand: ParsableCommand {
             print("counting over \(result.counts.count) labels: exact \(format(exact))  close \(format(close))")
             for count in result.counts {
                 let note = count.fromBareAnswer ? "  (from a bare-number answer, no points)" : ""
-                print("  \(count.label): reference \(count.reference), candidate \(count.candidate)\(note)")
+                print("  \(DisplaySafe.escape(count.label)): reference \(count.reference), candidate \(count.candidate)\(note)")
             }
         }
         if let tap = result.tapVid {

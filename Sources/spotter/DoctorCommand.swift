@@ -21,7 +21,9 @@ struct DoctorCommand: ParsableCommand {
     var context: Int = 8192
 
     func validate() throws {
-        guard context > 0 else { throw ValidationError("--context must be positive.") }
+        guard context > 0, context <= CheckpointInspector.maximumContextTokens else {
+            throw ValidationError("--context must be between 1 and \(CheckpointInspector.maximumContextTokens) tokens.")
+        }
     }
 
     func run() throws {
@@ -54,7 +56,7 @@ struct DoctorCommand: ParsableCommand {
         print("tokenizer    \(report.tokenizerStatus)")
         print("eos ids      \(report.eosTokenIds.isEmpty ? "none (generation_config.json missing?)" : "\(report.eosTokenIds)")")
         print("kv cache     \(formatBytes(report.kvBytesPerToken)) per token, "
-              + "\(formatBytes(report.kvBytesPerToken * context)) for \(context) tokens")
+              + "\(formatBytes(report.kvBytes)) for \(context) tokens")
         print("cpu          \(report.cpuFeatures.joined(separator: " "))\(report.cpuSupported ? "" : " (AVX2+FMA missing)")")
         printKernelSelection()
         let available = report.availableMemory.map(formatBytes) ?? "unknown"
@@ -85,5 +87,7 @@ struct DoctorCommand: ParsableCommand {
         return "\(n)"
     }
 
-    func formatNumber(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }
+    func formatNumber(_ x: Double) -> String {
+        x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)
+    }
 }

@@ -82,6 +82,6 @@ struct ImportCommand: ParsableCommand {
         var line = "imported \(imported.tracks.count) tracks (\(points) points) and \(imported.queries.count) queries into \(url.path)"
         if let edit = result.editID { line += " as edit \(edit) (undoable)" }
         print(line)
-        for warning in imported.warnings { print("warning: \(warning)") }
+        for warning in imported.warnings { print("warning: \(DisplaySafe.escape(warning))") }
     }
 }

@@ -13,9 +13,10 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Prints `spotter: message` and exits 1: the single way commands report bad input.
+/// Prints `spotter: message` and exits 1: the single way commands report bad input. Messages quote file contents,
+/// so control characters are escaped: the message stays one line and sends no terminal codes.
 func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("spotter: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("spotter: \(DisplaySafe.escape(message))\n".utf8))
     Foundation.exit(1)
 }
 
@@ -198,6 +199,11 @@ struct OpenCommand: ParsableCommand {
         }
         ViewerApp(core: viewer.core, session: session).run()
         session.end()
+        // Interrupted by a signal: the terminal is restored; close the project, then exit 128 + N.
+        if let signal = session.interruptingSignal {
+            viewer.close()
+            Foundation.exit(TerminalRestore.exitStatus(for: signal))
+        }
     }
 }
 

@@ -19,6 +19,7 @@ struct Spotter: ParsableCommand {
     /// Argument mistakes get ArgumentParser's message and usage; failures while running (bad files, a project
     /// made for other media, …) get one line, `spotter: FILE: reason`, and exit status 1.
     static func main() {
+        keepBacktracerOffTheTerminal()
         var command: ParsableCommand
         do {
             command = try parseAsRoot()
@@ -39,6 +40,17 @@ struct Spotter: ParsableCommand {
             fail("\(error)")
         }
     }
+}
+
+/// Swift's runtime backtracer, on a terminal, draws a backtrace and waits up to 30 s for a key. Its settings are read
+/// from `SWIFT_BACKTRACE` when the process starts, so when a terminal is attached and the user has not chosen
+/// settings, Spotter runs itself again once with `interactive=no`: a crash then prints its backtrace to stderr and
+/// ends. (While the TUI runs, its own signal handlers replace the backtracer; see docs/robustness.md.)
+private func keepBacktracerOffTheTerminal() {
+    guard getenv("SWIFT_BACKTRACE") == nil, isatty(STDIN_FILENO) == 1 || isatty(STDERR_FILENO) == 1 else { return }
+    setenv("SWIFT_BACKTRACE", "interactive=no", 1)
+    execv("/proc/self/exe", CommandLine.unsafeArgv)
+    // execv returned: run on with the runtime's defaults.
 }
 
 struct BenchCommand: ParsableCommand {

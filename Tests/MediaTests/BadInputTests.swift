@@ -14,7 +14,7 @@ struct BadInputTests {
         ("not_a_video.txt", "cannotOpen"),
         ("undecodable.mp4", "noDecodableFrames"),
         ("huge_dimensions.y4m", "invalidDimensions"),
-        ("zero_width.y4m", "cannotOpen"),
+        ("zero_width.y4m", "invalidDimensions"),
     ]
 
     static func kind(of error: MediaError) -> String {

@@ -191,16 +191,15 @@ package final class MolmoModel {
             searched: found.isEmpty ? "looked in \(repo)" : "\(found.count) snapshots in \(snapshots) and no refs/main")
     }
 
-    /// Loads config, processor settings, tokenizer and weights of `directory`.
-    package init(directory: URL, format: WeightFormat = .float32) throws {
-        self.directory = directory
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
-            throw CheckpointError.notADirectory(directory.path)
-        }
-        config = try Molmo2Config.load(directory: directory)
+    /// Everything a checkpoint needs besides its weights: configs, processor settings, tokenizer and special ids,
+    /// checked against each other. `init` and `CheckpointInspector` (doctor) share it, so both refuse the same files.
+    package static func loadSettings(directory: URL) throws -> (
+        config: Molmo2Config, processor: Molmo2ProcessorConfig, generation: GenerationConfig, tokenizer: BPETokenizer,
+        specialTokens: Molmo2SpecialTokens
+    ) {
+        let config = try Molmo2Config.load(directory: directory)
         guard let visionConfig = config.vision else { throw MolmoModelError.noVisionTower(directory: directory.path) }
-        processorConfig = try Molmo2ProcessorConfig.load(directory: directory)
+        let processorConfig = try Molmo2ProcessorConfig.load(directory: directory)
         let processorFile = directory.appendingPathComponent("preprocessor_config.json").path
         guard processorConfig.cropSize == visionConfig.imageSize, processorConfig.patchSize == visionConfig.patchSize
         else {
@@ -209,17 +208,34 @@ package final class MolmoModel {
                 reason: "crops of \(processorConfig.cropSize) px / patch \(processorConfig.patchSize) do not fit the "
                     + "ViT's \(visionConfig.imageSize) px / \(visionConfig.patchSize)")
         }
-        generationConfig = try GenerationConfig.load(directory: directory)
+        let generationConfig = try GenerationConfig.load(directory: directory)
         let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
-        tokenizer = try BPETokenizer(url: tokenizerURL)
-        specialTokens = try Molmo2SpecialTokens(
-            tokenizer: tokenizer, bos: try Self.bosId(directory: directory, generation: generationConfig, tokenizer: tokenizer),
+        let tokenizer = try BPETokenizer(url: tokenizerURL)
+        let specialTokens = try Molmo2SpecialTokens(
+            tokenizer: tokenizer, bos: try bosId(directory: directory, generation: generationConfig, tokenizer: tokenizer),
             file: tokenizerURL.path)
         if let patch = config.imagePatchId, patch != specialTokens.imagePatch {
             throw MolmoModelError.tokenMismatch(
                 file: directory.appendingPathComponent("config.json").path,
                 reason: "image_patch_id \(patch) is not the tokenizer's <im_patch> (\(specialTokens.imagePatch))")
         }
+        return (config, processorConfig, generationConfig, tokenizer, specialTokens)
+    }
+
+    /// Loads config, processor settings, tokenizer and weights of `directory`.
+    package init(directory: URL, format: WeightFormat = .float32) throws {
+        self.directory = directory
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
+            throw CheckpointError.notADirectory(directory.path)
+        }
+        let settings = try Self.loadSettings(directory: directory)
+        config = settings.config
+        processorConfig = settings.processor
+        generationConfig = settings.generation
+        tokenizer = settings.tokenizer
+        specialTokens = settings.specialTokens
+        guard let visionConfig = config.vision else { throw MolmoModelError.noVisionTower(directory: directory.path) }
         let files = try CheckpointFiles(directory: directory)
         vision = try Molmo2VisionModel.load(checkpoint: files, config: visionConfig, format: format)
         language = try Molmo2LanguageModel.load(checkpoint: files, config: config.text, format: format)
@@ -230,7 +246,7 @@ package final class MolmoModel {
     static func bosId(directory: URL, generation: GenerationConfig, tokenizer: BPETokenizer) throws -> Int? {
         if let bos = generation.bosTokenId { return bos }
         let url = directory.appendingPathComponent("tokenizer_config.json")
-        guard let data = try? Data(contentsOf: url), let root = try? JSONValue.parse(data) else { return nil }
+        guard let data = try? RegularFile.read(url.path), let root = try? JSONValue.parse(data) else { return nil }
         for key in ["bos_token", "eos_token"] {
             let text = root[key]?.string ?? root[key]?["content"]?.string
             if let text, let id = tokenizer.id(of: text) { return id }

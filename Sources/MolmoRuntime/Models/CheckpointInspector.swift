@@ -36,20 +36,30 @@ package struct CheckpointReport: Sendable {
     package var cpuSupported: Bool
 
     /// Bytes of KV cache per token (fp32 keys and values of every layer).
-    package var kvBytesPerToken: Int { 2 * text.numHiddenLayers * text.numKeyValueHeads * text.headDim * 4 }
+    package var kvBytesPerToken: Int {
+        saturatingProduct([2, text.numHiddenLayers, text.numKeyValueHeads, text.headDim, 4])
+    }
+
+    /// Bytes of KV cache for `contextTokens` (saturates at Int.max instead of trapping).
+    package var kvBytes: Int { saturatingProduct([kvBytesPerToken, contextTokens]) }
 
     /// Estimated peak resident memory with the given weight format: converted weights (language and other tensors),
-    /// KV cache for `contextTokens`, prefill activations, and one source tensor mapped during conversion.
+    /// KV cache for `contextTokens`, prefill activations, and one source tensor mapped during conversion. Saturates
+    /// at Int.max: the sizes come from the checkpoint's config.
     package func memoryNeeded(format: WeightFormat) -> Int {
-        let weights = (languageParameters + otherParameters) * format.bytesPerWeight
-        let kv = kvBytesPerToken * contextTokens
         let c = text
         let chunk = min(contextTokens, 256)
-        let activations = contextTokens * (2 * c.hiddenSize + c.numAttentionHeads * c.headDim) * 4
-            + chunk * (c.qkvWidth + 3 * c.intermediateSize + 2 * c.hiddenSize) * 4
-            + chunk * c.vocabSize * 4
-        let largestSource = c.vocabSize * c.hiddenSize * 4
-        return weights + kv + activations + largestSource + 256 << 20
+        return saturatingSum([
+            saturatingProduct([saturatingSum([languageParameters, otherParameters]), format.bytesPerWeight]),
+            kvBytes,
+            saturatingProduct([contextTokens, saturatingSum([2 * c.hiddenSize, c.numAttentionHeads * c.headDim]), 4]),
+            saturatingProduct([
+                chunk, saturatingSum([c.qkvWidth, 3 * c.intermediateSize, 2 * c.hiddenSize]), 4,
+            ]),
+            saturatingProduct([chunk, c.vocabSize, 4]),
+            saturatingProduct([c.vocabSize, c.hiddenSize, 4]),
+            256 << 20,
+        ])
     }
 
     /// True when `format` fits the available memory and the CPU is supported.
@@ -62,12 +72,21 @@ package struct CheckpointReport: Sendable {
 
 /// Builds a `CheckpointReport` for a directory, or says in one line why the directory is not a usable checkpoint.
 package enum CheckpointInspector {
-    /// Inspects `directory` (headers and JSON only; no weights are read).
+    /// Largest context a memory estimate is made for.
+    package static let maximumContextTokens = 1 << 24
+
+    /// Inspects `directory` (headers and JSON only; no weights are read). Everything `ask` checks before converting
+    /// weights is checked here too (configs against each other, tokenizer and special ids, every tensor's shape),
+    /// so a checkpoint `ask` would refuse is refused here with the same one-line reason. The work is bounded by
+    /// the tensors the checkpoint really holds, not by the counts its config declares.
     package static func inspect(directory: URL, contextTokens: Int = 8192) throws -> CheckpointReport {
+        guard contextTokens > 0, contextTokens <= maximumContextTokens else {
+            throw ModelConfigError.invalid(
+                file: directory.path, reason: "context \(contextTokens) tokens is out of range (1...\(maximumContextTokens))")
+        }
         let config = try Molmo2Config.load(directory: directory)
         let files = try CheckpointFiles(directory: directory)
-        let names = try LanguageTensorNames.sanitize(
-            names: Set(files.tensorNames), config: config.text, directory: directory.path)
+        let names = try Molmo2LanguageModel.checkShapes(checkpoint: files, config: config.text)
         var languageNames = Set(names.embedding + [names.lnF, names.lmHead])
         for b in names.blocks {
             languageNames.formUnion([b.attnNorm, b.ffNorm, b.attnOut, b.ffOut] + b.attProj + b.ffProj)
@@ -79,26 +98,15 @@ package enum CheckpointInspector {
             let (_, info) = try files.locate(name)
             if languageNames.contains(name) { language += info.elementCount } else { other += info.elementCount }
         }
-        let missing = languageNames.filter { !files.contains($0) }.sorted()
-        if let first = missing.first { throw CheckpointError.missingTensor(tensor: first, directory: directory.path) }
 
-        let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
-        let tokenizerStatus: String
-        if FileManager.default.fileExists(atPath: tokenizerURL.path) {
-            do {
-                let tok = try BPETokenizer(url: tokenizerURL)
-                var status = "loads, \(tok.vocabularySize) ids"
-                if let patch = config.imagePatchId {
-                    status += tok.id(of: "<im_patch>") == patch
-                        ? ", <im_patch> = \(patch) as in config.json"
-                        : ", <im_patch> does not match config.json image_patch_id \(patch)"
-                }
-                tokenizerStatus = status
-            } catch {
-                tokenizerStatus = "does not load: \(error)"
-            }
-        } else {
-            tokenizerStatus = "missing"
+        // `ask` needs the vision tower, processor settings, tokenizer and special ids: so does doctor.
+        let tokenizer = try MolmoModel.loadSettings(directory: directory).tokenizer
+        if let vision = config.vision { _ = try Molmo2VisionModel.checkShapes(checkpoint: files, config: vision) }
+        var tokenizerStatus = "loads, \(tokenizer.vocabularySize) ids"
+        if let patch = config.imagePatchId {
+            tokenizerStatus += tokenizer.id(of: "<im_patch>") == patch
+                ? ", <im_patch> = \(patch) as in config.json"
+                : ", <im_patch> does not match config.json image_patch_id \(patch)"
         }
         let generation = try GenerationConfig.load(directory: directory)
         let f = spotter_cpu_features()
@@ -129,4 +137,26 @@ package enum CheckpointInspector {
         }
         return nil
     }
+}
+
+/// Product of non-negative factors, Int.max when it overflows.
+func saturatingProduct(_ factors: [Int]) -> Int {
+    var out = 1
+    for f in factors {
+        let (p, overflow) = out.multipliedReportingOverflow(by: f)
+        if overflow { return Int.max }
+        out = p
+    }
+    return out
+}
+
+/// Sum of non-negative terms, Int.max when it overflows.
+func saturatingSum(_ terms: [Int]) -> Int {
+    var out = 0
+    for t in terms {
+        let (s, overflow) = out.addingReportingOverflow(t)
+        if overflow { return Int.max }
+        out = s
+    }
+    return out
 }

@@ -144,7 +144,19 @@ package struct Molmo2TextConfig: Decodable, Equatable, Sendable {
         ] where v <= 0 || v > 1 << 24 {
             throw bad("\(name) = \(v) is out of range")
         }
-        guard additionalVocabSize >= 0 else { throw bad("additional_vocab_size is negative") }
+        guard additionalVocabSize >= 0, additionalVocabSize <= 1 << 24 else {
+            throw bad("additional_vocab_size = \(additionalVocabSize) is out of range")
+        }
+        // Layers are bounded again by the tensors a checkpoint really holds (LanguageTensorNames.sanitize).
+        guard numHiddenLayers <= Self.maximumLayers else {
+            throw bad("num_hidden_layers = \(numHiddenLayers) is out of range (at most \(Self.maximumLayers))")
+        }
+        guard maxPositionEmbeddings > 0, maxPositionEmbeddings <= 1 << 24 else {
+            throw bad("max_position_embeddings = \(maxPositionEmbeddings) is out of range")
+        }
+        guard rmsNormEps.isFinite, rmsNormEps > 0, rmsNormEps < 1 else {
+            throw bad("rms_norm_eps = \(rmsNormEps) is out of range")
+        }
         guard numAttentionHeads % numKeyValueHeads == 0 else {
             throw bad("num_attention_heads \(numAttentionHeads) is not a multiple of num_key_value_heads \(numKeyValueHeads)")
         }
@@ -154,16 +166,27 @@ package struct Molmo2TextConfig: Decodable, Equatable, Sendable {
         guard rope.ropeType == "default" || rope.ropeType == "yarn" else {
             throw bad("unsupported rope type '\(rope.ropeType)' (default and yarn are implemented)")
         }
-        guard rope.theta > 1 else { throw bad("rope_theta \(rope.theta) must be > 1") }
+        guard rope.theta > 1, rope.theta <= 1e12 else { throw bad("rope_theta \(rope.theta) must be in (1, 1e12]") }
+        for (name, value) in [
+            ("factor", rope.factor), ("attention_factor", rope.attentionFactor), ("beta_fast", rope.betaFast),
+            ("beta_slow", rope.betaSlow),
+        ] {
+            if let value, !(value.isFinite && value > 0 && value <= 1e6) {
+                throw bad("rope scaling \(name) = \(value) is out of range")
+            }
+        }
         if rope.ropeType == "yarn" {
-            guard rope.originalMaxPositionEmbeddings ?? 0 > 0 else {
-                throw bad("yarn rope needs original_max_position_embeddings")
+            guard let original = rope.originalMaxPositionEmbeddings, original > 0, original <= 1 << 24 else {
+                throw bad("yarn rope needs original_max_position_embeddings in 1...\(1 << 24)")
             }
         }
         if let layers = ropeScalingLayers, let badLayer = layers.first(where: { $0 < 0 || $0 >= numHiddenLayers }) {
             throw bad("rope_scaling_layers names layer \(badLayer) of \(numHiddenLayers)")
         }
     }
+
+    /// Most decoder layers a config may declare (released Molmo2 models have 36).
+    package static let maximumLayers = 4096
 
     /// Total embedding rows (base + additional).
     package var embeddingRows: Int { vocabSize + additionalVocabSize }
@@ -214,8 +237,8 @@ package struct Molmo2Config: Sendable {
                 file: url.path, reason: "missing (not a Hugging Face checkpoint directory)")
         }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ModelConfigError.unreadable(file: url.path, reason: "cannot read config.json")
+        do { data = try RegularFile.read(url.path) } catch {
+            throw ModelConfigError.unreadable(file: url.path, reason: "cannot read config.json: \(error)")
         }
         return try parse(data, file: url.path)
     }
@@ -291,7 +314,7 @@ package struct GenerationConfig: Sendable, Equatable {
         let url = directory.appendingPathComponent("generation_config.json")
         guard FileManager.default.fileExists(atPath: url.path) else { return GenerationConfig() }
         let root: JSONValue
-        do { root = try JSONValue.parse(try Data(contentsOf: url)) } catch {
+        do { root = try JSONValue.parse(try RegularFile.read(url.path)) } catch {
             throw ModelConfigError.unreadable(file: url.path, reason: "\(error)")
         }
         var out = GenerationConfig()

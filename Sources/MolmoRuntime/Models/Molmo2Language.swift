@@ -31,7 +31,10 @@ struct LanguageTensorNames {
 
     /// Picks the layout present in `names` and lists every tensor the decoder needs.
     static func sanitize(names: Set<String>, config: Molmo2TextConfig, directory: String) throws -> LanguageTensorNames {
-        let L = config.numHiddenLayers
+        // Every layer has at least five tensors (two norms, attention in/out, MLP in/out): names are built for at
+        // most one layer more than the checkpoint could hold, so a config declaring a million layers costs nothing
+        // and the shape check names the first missing tensor.
+        let L = min(config.numHiddenLayers, names.count / 5 + 1)
         if names.contains("model.transformer.wte.embedding") {
             let p = "model.transformer."
             let blocks = (0..<L).map { i -> Block in
@@ -174,12 +177,10 @@ package final class Molmo2LanguageModel {
             rope: config.rope, headDim: config.headDim, maxPositionEmbeddings: config.maxPositionEmbeddings, scaled: true)
     }
 
-    /// Loads and converts the language weights of a checkpoint, tensor by tensor, releasing each source tensor's
-    /// mapped pages after conversion so that at most one copy of the weights is resident.
-    /// `shareTiedEmbedding` (default true) stores the base embedding only once when the LM head is an exact copy.
-    package static func load(checkpoint: CheckpointFiles, config: Molmo2TextConfig, format: WeightFormat,
-                            shareTiedEmbedding: Bool = true) throws -> Molmo2LanguageModel
-    {
+    /// Checks every language tensor's name, dtype and shape against the config without reading weights, so a
+    /// config that disagrees with the weights fails with a named tensor instead of a huge allocation. `doctor` runs
+    /// the same check.
+    static func checkShapes(checkpoint: CheckpointFiles, config: Molmo2TextConfig) throws -> LanguageTensorNames {
         let names = try LanguageTensorNames.sanitize(
             names: Set(checkpoint.tensorNames), config: config, directory: checkpoint.directory.path)
         let D = config.hiddenSize
@@ -188,8 +189,6 @@ package final class Molmo2LanguageModel {
         let d = config.headDim
         let I = config.intermediateSize
 
-        // Check every shape against the config before allocating anything, so a config that disagrees with the
-        // weights fails with a named tensor instead of a huge allocation.
         let qNormWidth = config.qkNormType == "qwen3" ? d : H * d
         let kNormWidth = config.qkNormType == "qwen3" ? d : K * d
         if names.embedding.count == 1 {
@@ -210,6 +209,36 @@ package final class Molmo2LanguageModel {
             for (name, rows) in zip(b.ffProj, ffRows) { _ = try checkpoint.weight(name, shape: [rows, D]) }
             _ = try checkpoint.weight(b.ffOut, shape: [D, I])
         }
+        if names.embedding.count == 2 {
+            let (f0, i0) = try checkpoint.locate(names.embedding[0])
+            let rows0 = i0.shape.first ?? 0
+            guard i0.shape.count == 2, rows0 <= config.embeddingRows else {
+                throw CheckpointError.wrongShape(
+                    tensor: i0.name, shard: f0.path, expected: [config.vocabSize, D], found: i0.shape)
+            }
+            _ = try checkpoint.weight(names.embedding[0], shape: [rows0, D])
+            _ = try checkpoint.weight(names.embedding[1], shape: [config.embeddingRows - rows0, D])
+        }
+        guard names.blocks.count == config.numHiddenLayers else {
+            throw CheckpointError.invalidFile(
+                file: checkpoint.directory.appendingPathComponent("config.json").path,
+                reason: "text_config.num_hidden_layers = \(config.numHiddenLayers) but the checkpoint holds "
+                    + "\(names.blocks.count) layers")
+        }
+        return names
+    }
+
+    /// Loads and converts the language weights of a checkpoint, tensor by tensor, releasing each source tensor's
+    /// mapped pages after conversion so that at most one copy of the weights is resident.
+    /// `shareTiedEmbedding` (default true) stores the base embedding only once when the LM head is an exact copy.
+    package static func load(checkpoint: CheckpointFiles, config: Molmo2TextConfig, format: WeightFormat,
+                            shareTiedEmbedding: Bool = true) throws -> Molmo2LanguageModel
+    {
+        let names = try checkShapes(checkpoint: checkpoint, config: config)
+        let D = config.hiddenSize
+        let H = config.numAttentionHeads
+        let d = config.headDim
+        let I = config.intermediateSize
 
         func kernelType(_ file: SafetensorsFile, _ info: SafetensorsTensorInfo) throws -> Int32 {
             guard let t = info.dtype.kernelType else {

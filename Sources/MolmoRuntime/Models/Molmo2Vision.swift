@@ -62,7 +62,7 @@ package struct Molmo2VisionConfig: Sendable, Equatable {
         }
         let positions = try int(
             vision, released ? "image_num_pos" : "num_position_embeddings", section,
-            default: (size / max(1, patch)) * (size / max(1, patch)))
+            default: (size / max(1, patch)).multipliedReportingOverflow(by: size / max(1, patch)).partialValue)
         let declaredLayers = try int(vision, "num_hidden_layers", section, default: 25)
         let act = vision["hidden_act"]?.string ?? "gelu_pytorch_tanh"
         guard act == "gelu_pytorch_tanh" || act == "gelu_tanh" else {
@@ -282,10 +282,9 @@ package final class Molmo2VisionModel {
         self.projectorDown = projectorDown
     }
 
-    /// Loads and converts the vision weights of a checkpoint, checking every shape first.
-    package static func load(checkpoint: CheckpointFiles, config c: Molmo2VisionConfig, format: WeightFormat) throws
-        -> Molmo2VisionModel
-    {
+    /// Checks every vision/connector tensor's name, dtype and shape against the config without reading weights
+    /// (`doctor` runs the same check).
+    static func checkShapes(checkpoint: CheckpointFiles, config c: Molmo2VisionConfig) throws -> VisionTensorNames {
         let names = try VisionTensorNames.sanitize(
             names: Set(checkpoint.tensorNames), config: c, directory: checkpoint.directory.path)
         let E = c.hiddenSize
@@ -315,6 +314,20 @@ package final class Molmo2VisionModel {
             shapes += b.qkv.map { ($0, [A, E]) } + b.qkvBias.map { ($0, [A]) }
         }
         for (name, shape) in shapes { _ = try checkpoint.weight(name, shape: shape) }
+        return names
+    }
+
+    /// Loads and converts the vision weights of a checkpoint, checking every shape first.
+    package static func load(checkpoint: CheckpointFiles, config c: Molmo2VisionConfig, format: WeightFormat) throws
+        -> Molmo2VisionModel
+    {
+        let names = try checkShapes(checkpoint: checkpoint, config: c)
+        let E = c.hiddenSize
+        let A = c.numHeads * c.headDim
+        let P = c.patchSize * c.patchSize * 3
+        let F = c.featureWidth
+        let PA = c.poolingHeads * c.poolingHeadDim
+        let I = c.projectorIntermediateSize
 
         func vector(_ name: String) throws -> [Float] { try checkpoint.floats(name) }
         func linear(_ names: [String], inFeatures: Int) throws -> PackedLinear {

@@ -50,7 +50,7 @@ package struct Molmo2ProcessorConfig: Sendable, Equatable {
             let url = directory.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: url.path) else { return nil }
             do {
-                let v = try JSONValue.parse(try Data(contentsOf: url))
+                let v = try JSONValue.parse(try RegularFile.read(url.path))
                 guard v.object != nil else {
                     throw ModelConfigError.invalid(file: url.path, reason: "not a JSON object")
                 }
@@ -130,7 +130,9 @@ package struct Molmo2ProcessorConfig: Sendable, Equatable {
             throw bad("crop size \(cropSize) is not a positive multiple of patch_size \(patchSize)")
         }
         guard (1...64).contains(maxCrops) else { throw bad("max_crops \(maxCrops) is outside 1…64") }
-        guard overlapMargins[0] + overlapMargins[1] < patchesPerSide else {
+        guard overlapMargins.allSatisfy({ $0 < patchesPerSide }),
+            overlapMargins[0] + overlapMargins[1] < patchesPerSide
+        else {
             throw bad("overlap_margins \(overlapMargins) leave no tile window")
         }
         for p in [imagePooling, videoPooling] where !(p.allSatisfy { (1...16).contains($0) }) {
@@ -138,6 +140,12 @@ package struct Molmo2ProcessorConfig: Sendable, Equatable {
         }
         guard imageStd.allSatisfy({ $0 != 0 && $0.isFinite }), imageMean.allSatisfy(\.isFinite) else {
             throw bad("image_std must be non-zero and image_mean finite")
+        }
+        guard videoMaxFPS.isFinite, videoMaxFPS > 0, videoMaxFPS <= 1000 else {
+            throw bad("video max_fps \(videoMaxFPS) is outside (0, 1000]")
+        }
+        guard (1...100_000).contains(videoMaxFrames) else {
+            throw bad("video num_frames \(videoMaxFrames) is outside 1…100000")
         }
     }
 }

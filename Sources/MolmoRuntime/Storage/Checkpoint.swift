@@ -59,7 +59,7 @@ package final class CheckpointFiles {
         if FileManager.default.fileExists(atPath: indexURL.path) {
             let index: JSONValue
             do {
-                index = try JSONValue.parse(try Data(contentsOf: indexURL))
+                index = try JSONValue.parse(try RegularFile.read(indexURL.path))
             } catch {
                 throw CheckpointError.invalidIndex(file: indexURL.path, reason: "\(error)")
             }

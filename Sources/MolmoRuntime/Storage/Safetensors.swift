@@ -61,17 +61,14 @@ final class MappedFile {
 
     init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw SafetensorsError.unreadable(file: path, reason: String(cString: strerror(errno))) }
+        // O_NONBLOCK: a FIFO named like a shard must not hang open(2); RegularFile refuses it after fstat.
+        let opened: (fd: Int32, size: Int)
+        do { opened = try RegularFile.open(path) } catch {
+            throw SafetensorsError.unreadable(file: path, reason: "\(error)")
+        }
+        let fd = opened.fd
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            throw SafetensorsError.unreadable(file: path, reason: String(cString: strerror(errno)))
-        }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw SafetensorsError.unreadable(file: path, reason: "not a regular file")
-        }
-        size = Int(st.st_size)
+        size = opened.size
         guard size > 0 else {
             throw SafetensorsError.invalidHeader(file: path, reason: "empty file")
         }
@@ -197,7 +194,7 @@ package final class SafetensorsFile {
         }
     }
 
-    static func parseHeader(base: UnsafeRawPointer, size: Int, path: String) throws
+    package static func parseHeader(base: UnsafeRawPointer, size: Int, path: String) throws
         -> ([String: SafetensorsTensorInfo], [String: String])
     {
         guard size >= 8 else { throw SafetensorsError.invalidHeader(file: path, reason: "file shorter than 8 bytes") }

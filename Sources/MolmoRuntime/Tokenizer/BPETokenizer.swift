@@ -58,8 +58,8 @@ package final class BPETokenizer {
     /// Reads `tokenizer.json`.
     package convenience init(url: URL) throws {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw TokenizerError.unreadable(file: url.path, reason: "cannot read the file")
+        do { data = try RegularFile.read(url.path) } catch {
+            throw TokenizerError.unreadable(file: url.path, reason: "cannot read the file: \(error)")
         }
         try self.init(data: data, file: url.path)
     }

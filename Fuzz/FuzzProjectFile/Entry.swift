@@ -1,0 +1,39 @@
+// libFuzzer entry for the project file reader. Built only by Scripts/fuzz (SPOTTER_FUZZ=1, -sanitize=fuzzer,address): SwiftPM
+// links an executable target's entry point as `FuzzProjectFile_main`, which hands over to libFuzzer's driver.
+import Foundation
+import Annotations
+
+/// Any bytes as a NAME.spotter project file (an SQLite database), opened read-only and read in full.
+private let projectPath = URL(
+    fileURLWithPath: FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+).appendingPathComponent("spotter-fuzz-\(getpid()).spotter")
+
+func fuzzOne(_ bytes: [UInt8]) {
+    guard FileManager.default.createFile(atPath: projectPath.path, contents: Data(bytes)) else { return }
+    defer { try? FileManager.default.removeItem(at: projectPath) }
+    guard let store = try? ProjectStore.open(at: projectPath, readOnly: true) else { return }
+    _ = store.snapshot()
+    try? store.close()
+}
+
+@_silgen_name("LLVMFuzzerRunDriver")
+private func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<Int32>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+) -> Int32
+
+@_cdecl("FuzzProjectFile_main")
+func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    var count = argc
+    var arguments = argv
+    return LLVMFuzzerRunDriver(&count, &arguments, fuzzerTestOneInput)
+}
+
+/// libFuzzer's per-input callback (also found by name when libFuzzer's own `main` is linked).
+@_cdecl("LLVMFuzzerTestOneInput")
+func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    let bytes = size == 0 || data == nil ? [] : Array(UnsafeBufferPointer(start: data, count: size))
+    fuzzOne(bytes)
+    return 0
+}

@@ -1,0 +1,34 @@
+// libFuzzer entry for the safetensors header parser. Built only by Scripts/fuzz (SPOTTER_FUZZ=1, -sanitize=fuzzer,address): SwiftPM
+// links an executable target's entry point as `FuzzSafetensorsHeader_main`, which hands over to libFuzzer's driver.
+import Foundation
+import MolmoRuntime
+
+/// Any bytes as a whole safetensors file: header length, JSON header, offsets, data area.
+func fuzzOne(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { raw in
+        guard let base = raw.baseAddress else { return }
+        _ = try? SafetensorsFile.parseHeader(base: base, size: raw.count, path: "fuzz.safetensors")
+    }
+}
+
+@_silgen_name("LLVMFuzzerRunDriver")
+private func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<Int32>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+) -> Int32
+
+@_cdecl("FuzzSafetensorsHeader_main")
+func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    var count = argc
+    var arguments = argv
+    return LLVMFuzzerRunDriver(&count, &arguments, fuzzerTestOneInput)
+}
+
+/// libFuzzer's per-input callback (also found by name when libFuzzer's own `main` is linked).
+@_cdecl("LLVMFuzzerTestOneInput")
+func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    let bytes = size == 0 || data == nil ? [] : Array(UnsafeBufferPointer(start: data, count: size))
+    fuzzOne(bytes)
+    return 0
+}
