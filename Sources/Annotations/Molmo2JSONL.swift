@@ -450,7 +450,10 @@ enum Molmo2JSONL {
                 // The public fields are checked as strictly as in a record without the section.
                 if let media {
                     var ignored: [String] = []
-                    _ = try foreignTracks(line.object, media: media, fail: fail, log: UnknownFieldLog(), warnings: &ignored)
+                    var ignoredQueries: [QueryRecord] = []
+                    _ = try foreignTracks(
+                        line.object, media: media, fail: fail, log: UnknownFieldLog(), warnings: &ignored,
+                        bareCountQueries: &ignoredQueries)
                 }
             } else {
                 guard let media else {

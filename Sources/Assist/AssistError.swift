@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Every failure of the Assist module; each description is one line naming the media file or the model endpoint
@@ -65,7 +66,7 @@ package enum AssistError: Error, CustomStringConvertible, Equatable, Sendable {
     /// Server messages can hold newlines, control characters and be long; errors stay on one line. A long message
     /// keeps its beginning and its end (where servers put the fix), never cutting either.
     static func oneLine(_ text: String, limit: Int = 600) -> String {
-        let flat = AnswerText.forDisplay(text, keepNewlines: true).split(whereSeparator: \.isNewline)
+        let flat = DisplaySafe.visible(text, keepNewlines: true).split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
         guard flat.count > limit else { return flat }
         let half = limit / 2

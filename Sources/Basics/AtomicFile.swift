@@ -137,35 +137,12 @@ private func posixWrite(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count:
 /// Largest annotation file read (an export of 100k frames × 100 tracks is ~500 MB of JSON).
 package let maximumAnnotationFileBytes = 1 << 30
 
-/// Reads a whole regular file of at most `limit` bytes. Opened with O_NONBLOCK and checked with fstat before any
-/// read, so a FIFO or a device never blocks the import.
+/// Reads a whole regular file of at most `limit` bytes without ever blocking (`RegularFile`: a FIFO or a device
+/// named like the file is refused before a byte is read).
 package func readFileBytes(_ path: String, limit: Int = maximumAnnotationFileBytes) throws -> [UInt8] {
-    let descriptor = posixOpen(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-    guard descriptor >= 0 else {
-        throw FileIOError(path: path, reason: "cannot read the file: \(String(cString: strerror(errno)))")
+    do {
+        return [UInt8](try RegularFile.read(path, limit: limit))
+    } catch let refusal as RegularFile.Refusal {
+        throw FileIOError(path: path, reason: "cannot read the file: \(refusal.reason)")
     }
-    defer { _ = posixClose(descriptor) }
-    var status = stat()
-    guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
-        throw FileIOError(path: path, reason: "not a regular file")
-    }
-    let size = Int(status.st_size)
-    guard size <= limit else {
-        throw FileIOError(path: path, reason: "\(size) bytes exceeds the \(limit)-byte limit for annotation files")
-    }
-    var bytes = [UInt8](repeating: 0, count: size)
-    var done = 0
-    try bytes.withUnsafeMutableBytes { raw in
-        while done < size {
-            let n = read(descriptor, raw.baseAddress! + done, size - done)
-            if n < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
-                throw FileIOError(path: path, reason: "read failed: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            done += n
-        }
-    }
-    if done < size { bytes.removeSubrange(done...) }
-    return bytes
 }

@@ -1,3 +1,4 @@
+import Basics
 import Annotations
 import Assist
 
@@ -164,7 +165,7 @@ extension AnnotationSession {
         var set = set
         // The answer's first object is the queried point (id 1); others would be inventions.
         guard let object = set.objects.first(where: { $0.answerID == 1 }) ?? set.objects.first, !object.points.isEmpty else {
-            outcome.message = "the model did not continue #\(track.rawValue)" + (set.answer.isEmpty ? "" : ": \(AnswerText.forDisplay(String(set.answer.prefix(60))))")
+            outcome.message = "the model did not continue #\(track.rawValue)" + (set.answer.isEmpty ? "" : ": \(DisplaySafe.visible(String(set.answer.prefix(60))))")
             return
         }
         do {

@@ -1,3 +1,4 @@
+import Basics
 import Annotations
 import Assist
 import Foundation
@@ -110,7 +111,7 @@ extension PredictionSet {
     /// A one-line account of the predictions for the status line.
     package var summary: String {
         if objects.isEmpty {
-            return "the model found nothing" + (answer.isEmpty ? "" : ": \(AnswerText.forDisplay(String(answer.prefix(60))))")
+            return "the model found nothing" + (answer.isEmpty ? "" : ": \(DisplaySafe.visible(String(answer.prefix(60))))")
         }
         let points = objects.reduce(0) { $0 + $1.points.count }
         return "\(objects.count) predicted object\(objects.count == 1 ? "" : "s"), \(points) point\(points == 1 ? "" : "s"): "

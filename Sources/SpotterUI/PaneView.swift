@@ -321,7 +321,7 @@ enum ModelSection {
         let assist = state.assist
         let title = assist.running != nil ? (assist.running!.continuing != nil ? "Model: continuing" : "Model: answering") : "Model"
         lines.append(("─ " + title + " " + String(repeating: "─", count: max(0, inner - title.count - 3)), CellStyle(bold: true)))
-        let answer = wrap(AnswerText.forDisplay(assist.answerText, keepNewlines: true), width: inner)
+        let answer = wrap(DisplaySafe.visible(assist.answerText, keepNewlines: true), width: inner)
         if let set = assist.predictions, assist.running == nil {
             lines.append(("\(set.objects.count) obj, \(set.pendingCount) pending", CellStyle.palette(.dim)))
             // The start of the answer, then a window of the objects around the highlighted one.

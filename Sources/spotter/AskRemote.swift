@@ -1,3 +1,4 @@
+import Basics
 import Annotations
 import ArgumentParser
 import Assist
@@ -65,7 +66,7 @@ extension AskCommand {
             let work = Task {
                 try await model.answer(
                     asked, progress: { status.show(progressText($0)) },
-                    onToken: { piece in if showAnswer { status.printAnswer(AnswerText.forDisplay(piece, keepNewlines: true)) } })
+                    onToken: { piece in if showAnswer { status.printAnswer(DisplaySafe.visible(piece, keepNewlines: true)) } })
             }
             // Ctrl-C cancels the request (the server stops generating when the connection closes).
             let watcher = Task {
@@ -122,7 +123,7 @@ extension AskCommand {
                     ? String(format: "frame %d (%.2f s)", p.frame, media.time(ofFrame: p.frame)) : "image \(p.frame + 1)"
                 return "\(place) x=\(String(format: "%.1f", p.x)) y=\(String(format: "%.1f", p.y))"
             }
-            print("\(AnswerText.forDisplay(object.label)) #\(object.answerID): " + points.joined(separator: "; "))
+            print("\(DisplaySafe.visible(object.label)) #\(object.answerID): " + points.joined(separator: "; "))
         }
         if predictions.unplaced > 0 { print("(\(predictions.unplaced) points could not be placed on a frame)") }
     }

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Testing
 
@@ -495,10 +496,10 @@ private final class ChatCounter: @unchecked Sendable {
 }
 
 @Test func answerTextIsMadeSafeForATerminal() {
-    #expect(AnswerText.forDisplay("a\u{0B}b\u{06}c") == "a␋b␆c")
-    #expect(AnswerText.forDisplay("x\u{1B}[2Jy") == "x␛[2Jy")
-    #expect(AnswerText.forDisplay("one\r\ntwo\nthree") == "one⏎two⏎three")
-    #expect(AnswerText.forDisplay("one\r\ntwo\tthree", keepNewlines: true) == "one\ntwo three")
-    #expect(AnswerText.forDisplay("\u{7F}\u{85}\u{202E}ok") == "␡\u{FFFD}\u{FFFD}ok")
-    #expect(AnswerText.forDisplay("<points coords=\"1 1 500 500\">é 😀</points>") == "<points coords=\"1 1 500 500\">é 😀</points>")
+    #expect(DisplaySafe.visible("a\u{0B}b\u{06}c") == "a␋b␆c")
+    #expect(DisplaySafe.visible("x\u{1B}[2Jy") == "x␛[2Jy")
+    #expect(DisplaySafe.visible("one\r\ntwo\nthree") == "one⏎two⏎three")
+    #expect(DisplaySafe.visible("one\r\ntwo\tthree", keepNewlines: true) == "one\ntwo three")
+    #expect(DisplaySafe.visible("\u{7F}\u{85}\u{202E}ok") == "␡\u{FFFD}\u{FFFD}ok")
+    #expect(DisplaySafe.visible("<points coords=\"1 1 500 500\">é 😀</points>") == "<points coords=\"1 1 500 500\">é 😀</points>")
 }

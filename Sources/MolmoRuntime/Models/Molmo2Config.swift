@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Problems with `config.json` or `generation_config.json`.

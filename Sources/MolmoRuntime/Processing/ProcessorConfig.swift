@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// The preprocessing and prompt-layout settings of a Molmo2 checkpoint: `preprocessor_config.json` (images),

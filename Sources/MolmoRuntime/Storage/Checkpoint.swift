@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Problems with a checkpoint directory as a whole (files, index, tensor names and shapes).

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Problems reading a `tokenizer.json`.

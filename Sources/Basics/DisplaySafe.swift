@@ -33,4 +33,37 @@ package enum DisplaySafe {
         default: return false
         }
     }
+
+    /// Model answers (a model or a server can write any character): every control character is replaced by a
+    /// visible symbol instead of an escape (^K as ␋, ESC as ␛, C1 and bidirectional overrides as �). With
+    /// `keepNewlines`, line feeds stay (for a multi-line pane) and CR LF / CR become a line feed; otherwise every
+    /// line break becomes `⏎` (for a status line). Tabs become a space.
+    package static func visible(_ text: String, keepNewlines: Bool = false) -> String {
+        guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
+        var out = String.UnicodeScalarView()
+        var previousWasCR = false
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            defer { previousWasCR = value == 0x0D }
+            switch value {
+            case 0x0A:
+                // The LF of a CR LF: the CR already made the line break.
+                if previousWasCR { continue }
+                out.append(keepNewlines ? "\n" : "⏎")
+            case 0x0D:
+                out.append(keepNewlines ? "\n" : "⏎")
+            case 0x09:
+                out.append(" ")
+            case 0x00...0x1F:
+                out.append(Unicode.Scalar(0x2400 + value)!)
+            case 0x7F:
+                out.append("␡")
+            case _ where isUnsafe(scalar):
+                out.append("\u{FFFD}")
+            default:
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
 }
