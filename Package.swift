@@ -92,9 +92,12 @@ if ProcessInfo.processInfo.environment["SPOTTER_FUZZ"] != nil {
         ("FuzzMolmo2Answer", "Annotations"), ("FuzzMolmo2JSONL", "Annotations"), ("FuzzCVATXML", "Annotations"),
         ("FuzzTAPVidJSON", "Annotations"), ("FuzzProjectFile", "Annotations"),
     ]
+    package.targets.append(
+        .target(name: "FuzzDriver", dependencies: ["Annotations"], path: "Fuzz/FuzzDriver", swiftSettings: swiftSettings))
     for target in fuzzTargets {
         package.targets.append(
             .executableTarget(
-                name: target.name, dependencies: [target.module], path: "Fuzz/\(target.name)", swiftSettings: swiftSettings))
+                name: target.name, dependencies: ["FuzzDriver", target.module], path: "Fuzz/\(target.name)",
+                swiftSettings: swiftSettings))
     }
 }

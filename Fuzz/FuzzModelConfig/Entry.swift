@@ -1,6 +1,7 @@
 // libFuzzer entry for the Molmo2 config.json reader. Built only by Scripts/fuzz (SPOTTER_FUZZ=1, -sanitize=fuzzer,address): SwiftPM
 // links an executable target's entry point as `FuzzModelConfig_main`, which hands over to libFuzzer's driver.
 import Foundation
+import FuzzDriver
 import MolmoRuntime
 
 /// Any bytes as config.json; a config that parses then has its derived sizes computed.
@@ -11,24 +12,7 @@ func fuzzOne(_ bytes: [UInt8]) {
     _ = config.vision?.patchesPerSide
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-private func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<Int32>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
-) -> Int32
-
 @_cdecl("FuzzModelConfig_main")
 func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    var count = argc
-    var arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments, fuzzerTestOneInput)
-}
-
-/// libFuzzer's per-input callback (also found by name when libFuzzer's own `main` is linked).
-@_cdecl("LLVMFuzzerTestOneInput")
-func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let bytes = size == 0 || data == nil ? [] : Array(UnsafeBufferPointer(start: data, count: size))
-    fuzzOne(bytes)
-    return 0
+    runFuzzer(argc, argv, fuzzOne)
 }
