@@ -1,32 +1,30 @@
-// What every libFuzzer target shares: handing over to libFuzzer's driver, the per-input callback, and the video
+// What every libFuzzer target shares: handing over to libFuzzer's driver, turning an input into bytes, and the video
 // that foreign annotation files are placed on. Built only by Scripts/fuzz (SPOTTER_FUZZ=1).
 import Annotations
+
+/// libFuzzer's per-input callback, as each target exports it under the name `LLVMFuzzerTestOneInput` (libFuzzer's
+/// own `main` finds it by that name, so it must call the target's body directly).
+package typealias FuzzCallback = @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
 
 @_silgen_name("LLVMFuzzerRunDriver")
 private func LLVMFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<Int32>,
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+    _ callback: FuzzCallback
 ) -> Int32
 
-/// The target's body, set once by `runFuzzer` before libFuzzer starts calling back.
-nonisolated(unsafe) private var fuzzBody: (([UInt8]) -> Void)?
-
-/// Runs libFuzzer with the process's arguments, calling `body` with every input's bytes.
+/// Runs libFuzzer with the process's arguments and the target's callback (for SwiftPM's `<Target>_main` entry).
 package func runFuzzer(
-    _ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ body: @escaping ([UInt8]) -> Void
+    _ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ callback: FuzzCallback
 ) -> Int32 {
-    fuzzBody = body
     var count = argc
     var arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments, fuzzerTestOneInput)
+    return LLVMFuzzerRunDriver(&count, &arguments, callback)
 }
 
-/// libFuzzer's per-input callback (also found by name when libFuzzer's own `main` is linked).
-@_cdecl("LLVMFuzzerTestOneInput")
-func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let bytes = size == 0 || data == nil ? [] : Array(UnsafeBufferPointer(start: data, count: size))
-    fuzzBody?(bytes)
+/// Calls `body` with one input's bytes; what every target's callback does.
+package func fuzzInput(_ data: UnsafePointer<UInt8>?, _ size: Int, _ body: ([UInt8]) -> Void) -> Int32 {
+    body(size == 0 || data == nil ? [] : Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
 }
 

@@ -11,5 +11,10 @@ func fuzzOne(_ bytes: [UInt8]) {
 
 @_cdecl("FuzzMolmo2JSONL_main")
 func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    runFuzzer(argc, argv, fuzzOne)
+    runFuzzer(argc, argv, fuzzerTestOneInput)
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    fuzzInput(data, size, fuzzOne)
 }
