@@ -156,15 +156,15 @@ extension ProjectStore {
                     sql: "SELECT id, created_at, job_key, question, label, task, model, answer, details, reviewed "
                         + "FROM pending_prediction \(includeReviewed ? "" : "WHERE reviewed = 0 ")ORDER BY id")
                 return try rows.map { row in
-                    let detailsText: String = row["details"]
+                    let detailsText: String = (try row.decode(forColumn: "details"))
                     guard let details = try? JSONDecoder().decode(PendingDetails.self, from: Data(detailsText.utf8)) else {
-                        let id: Int64 = row["id"]
+                        let id: Int64 = (try row.decode(forColumn: "id"))
                         throw AnnotationError.store(path: path, reason: "pending prediction \(id) has unreadable details")
                     }
                     return PendingPrediction(
-                        id: row["id"], createdAt: Date(timeIntervalSince1970: row["created_at"]), jobKey: row["job_key"],
-                        question: row["question"], label: row["label"], task: row["task"], model: row["model"],
-                        answer: row["answer"], shownFrames: details.shownFrames,
+                        id: (try row.decode(forColumn: "id")), createdAt: Date(timeIntervalSince1970: (try row.decode(forColumn: "created_at"))), jobKey: (try row.decode(forColumn: "job_key")),
+                        question: (try row.decode(forColumn: "question")), label: (try row.decode(forColumn: "label")), task: (try row.decode(forColumn: "task")), model: (try row.decode(forColumn: "model")),
+                        answer: (try row.decode(forColumn: "answer")), shownFrames: details.shownFrames,
                         objects: details.objects.map { object in
                             PredictedObject(
                                 answerID: object.id, label: object.label,
@@ -176,7 +176,7 @@ extension ProjectStore {
                                 clipStart: $0.clipStart, times: $0.times, frames: $0.frames)
                         },
                         timings: details.timings, diagnostics: details.diagnostics, provenance: details.provenance,
-                        reviewed: (row["reviewed"] as Int) != 0)
+                        reviewed: ((try row.decode(forColumn: "reviewed")) as Int) != 0)
                 }
             }
         } catch { throw pendingStoreError(error) }

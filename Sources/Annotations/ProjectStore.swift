@@ -244,11 +244,11 @@ package final class ProjectStore {
             let trackRows = try Row.fetchCursor(
                 db, sql: "SELECT id, label, name, color, created_by, query_id, extras FROM track")
             while let row = try trackRows.next() {
-                let id = TrackID(row[0] as Int64)
-                let actor = EditActor(rawValue: UInt8(clamping: row[4] as Int64)) ?? .human
+                let id = TrackID((try row.decode(atIndex: 0)) as Int64)
+                let actor = EditActor(rawValue: UInt8(clamping: (try row.decode(atIndex: 4)) as Int64)) ?? .human
                 let info = TrackInfo(
-                    id: id, label: row[1], name: row[2], color: RGBColor(packed: row[3]), createdBy: actor,
-                    queryID: row[5], extras: row[6])
+                    id: id, label: (try row.decode(atIndex: 1)), name: (try row.decode(atIndex: 2)), color: RGBColor(packed: (try row.decode(atIndex: 3))), createdBy: actor,
+                    queryID: (try row.decode(atIndex: 5)), extras: (try row.decode(atIndex: 6)))
                 tracks[id] = Track(info: info)
             }
             let statement = try db.makeStatement(sql: "SELECT track_id, frame, x, y, state FROM entry ORDER BY track_id, frame")
@@ -263,33 +263,33 @@ package final class ProjectStore {
                 tracks[TrackID(currentID)]?.entries = currentEntries
             }
             while let row = try entryRows.next() {
-                let trackID: Int64 = row[0]
+                let trackID: Int64 = (try row.decode(atIndex: 0))
                 if trackID != currentID {
                     try flush()
                     currentID = trackID
                     currentEntries = []
                 }
-                let frame: Int = row[1]
-                guard let entry = PointEntry(frame: frame, x: row[2], y: row[3], packedState: UInt8(clamping: row[4] as Int64))
+                let frame: Int = (try row.decode(atIndex: 1))
+                guard let entry = PointEntry(frame: frame, x: (try row.decode(atIndex: 2)), y: (try row.decode(atIndex: 3)), packedState: UInt8(clamping: (try row.decode(atIndex: 4)) as Int64))
                 else { throw AnnotationError.store(path: path, reason: "invalid point state at track \(trackID) frame \(frame)") }
                 currentEntries.append(entry)
             }
             try flush()
             let maskRows = try Row.fetchCursor(db, sql: "SELECT track_id, frame, width, height, counts FROM mask")
             while let row = try maskRows.next() {
-                let id = TrackID(row[0] as Int64)
-                guard let mask = RLEMask(width: row[2], height: row[3], compressedCounts: row[4]), tracks[id] != nil
+                let id = TrackID((try row.decode(atIndex: 0)) as Int64)
+                guard let mask = RLEMask(width: (try row.decode(atIndex: 2)), height: (try row.decode(atIndex: 3)), compressedCounts: (try row.decode(atIndex: 4))), tracks[id] != nil
                 else { throw AnnotationError.store(path: path, reason: "invalid mask for track \(id)") }
-                tracks[id]?.masks[row[1]] = mask
+                tracks[id]?.masks[(try row.decode(atIndex: 1))] = mask
             }
             var queries: [QueryRecord] = []
             let queryRows = try Row.fetchCursor(
                 db, sql: "SELECT id, created_at, prompt, label, task, model, answer, details FROM query ORDER BY id")
             while let row = try queryRows.next() {
                 var query = QueryRecord(
-                    id: row[0], createdAt: Date(timeIntervalSince1970: row[1]), prompt: row[2], label: row[3],
-                    task: row[4], model: row[5], answer: row[6])
-                let details: String = row[7]
+                    id: (try row.decode(atIndex: 0)), createdAt: Date(timeIntervalSince1970: (try row.decode(atIndex: 1))), prompt: (try row.decode(atIndex: 2)), label: (try row.decode(atIndex: 3)),
+                    task: (try row.decode(atIndex: 4)), model: (try row.decode(atIndex: 5)), answer: (try row.decode(atIndex: 6)))
+                let details: String = (try row.decode(atIndex: 7))
                 if let json = try? JSONParser.parse(details) {
                     let queryID = query.id
                     try query.readDetails(json) { AnnotationError.store(path: path, reason: "query \(queryID): \($0)") }
@@ -611,8 +611,8 @@ package final class ProjectStore {
                 ? "SELECT id, changes FROM edit_log WHERE state = 0 ORDER BY id DESC LIMIT 1"
                 : "SELECT id, changes FROM edit_log WHERE state = 1 ORDER BY id ASC LIMIT 1"
             guard let row = try Row.fetchOne(db, sql: sql) else { return nil }
-            let editID: Int64 = row[0]
-            let blob: Data = row[1]
+            let editID: Int64 = (try row.decode(atIndex: 0))
+            let blob: Data = (try row.decode(atIndex: 1))
             let logged: ChangeSet
             do { logged = try ChangeSetCodec.decode([UInt8](blob)) } catch {
                 throw AnnotationError.store(path: path, reason: "edit \(editID) in the log is corrupt")
@@ -662,8 +662,8 @@ package final class ProjectStore {
                 let rows = try Row.fetchCursor(
                     db, sql: "SELECT id, created_at, actor, kind, summary, state, changes FROM edit_log ORDER BY id")
                 while let row = try rows.next() {
-                    let id: Int64 = row[0]
-                    let blob: Data = row[6]
+                    let id: Int64 = (try row.decode(atIndex: 0))
+                    let blob: Data = (try row.decode(atIndex: 6))
                     guard let changes = try? ChangeSetCodec.decode([UInt8](blob)) else {
                         throw AnnotationError.store(path: path, reason: "edit \(id) in the log is corrupt")
                     }
@@ -681,9 +681,9 @@ package final class ProjectStore {
                     let summary = changes.result(editID: id)
                     records.append(
                         EditRecord(
-                            id: id, date: Date(timeIntervalSince1970: row[1]),
-                            actor: EditActor(rawValue: UInt8(clamping: row[2] as Int64)) ?? .human, kind: row[3],
-                            summary: row[4], state: EditState(rawValue: row[5]) ?? .discarded,
+                            id: id, date: Date(timeIntervalSince1970: (try row.decode(atIndex: 1))),
+                            actor: EditActor(rawValue: UInt8(clamping: (try row.decode(atIndex: 2)) as Int64)) ?? .human, kind: (try row.decode(atIndex: 3)),
+                            summary: (try row.decode(atIndex: 4)), state: EditState(rawValue: (try row.decode(atIndex: 5))) ?? .discarded,
                             createdTracks: summary.createdTracks, removedTracks: summary.removedTracks,
                             relabelledTracks: relabelled, pointChanges: pointChanges))
                 }

@@ -229,3 +229,21 @@ import Testing
         } throws: { "\($0)".contains("nested too deeply") }
     }
 }
+
+/// Found by the project-file fuzzer: a track row whose NOT NULL-less columns hold NULL made GRDB trap (`try!` in a
+/// row subscript). Every column of a project is now decoded with a throwing read, so it is one line.
+@Suite struct NullProjectColumnTests {
+    @Test func aProjectWithNullTrackColumnsIsRefusedInOneLine() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("nulls.spotter").path
+        try FileManager.default.copyItem(atPath: fixtureURL("null-track-columns.spotter").path, toPath: path)
+        do {
+            _ = try ProjectStore.open(at: URL(fileURLWithPath: path), readOnly: true)
+            Issue.record("a project with NULL track columns was opened")
+        } catch let error as AnnotationError {
+            let text = "\(error)"
+            #expect(text.hasPrefix(path) && text.contains("NULL") && !text.contains("\n"), "\(text)")
+        }
+    }
+}
