@@ -1,3 +1,4 @@
+import Basics
 import Annotations
 import Foundation
 import Media
@@ -136,56 +137,6 @@ func recordedEvents(_ name: String) throws -> [String] {
     return text.components(separatedBy: "\n\n").compactMap { block in
         let line = block.trimmingCharacters(in: .newlines)
         return line.hasPrefix("data: ") ? String(line.dropFirst(6)) : nil
-    }
-}
-
-/// A clock that moves only when a test says so: timeouts on it never fire because the machine is busy, and fire
-/// at once when the test advances it past them.
-final class ManualClock: Clock, @unchecked Sendable {
-    struct Instant: InstantProtocol {
-        var offset: Duration
-        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - offset }
-        static func < (a: Instant, b: Instant) -> Bool { a.offset < b.offset }
-    }
-
-    private let lock = NSLock()
-    private var current = Instant(offset: .zero)
-    private var sleepers: [UUID: (deadline: Instant, continuation: CheckedContinuation<Void, Error>)] = [:]
-
-    var now: Instant { lock.withLock { current } }
-    var minimumResolution: Duration { .nanoseconds(1) }
-
-    /// Sleepers waiting now (a timeout armed).
-    var sleeperCount: Int { lock.withLock { sleepers.count } }
-
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
-        let id = UUID()
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-                let resumeNow: Bool = lock.withLock {
-                    if deadline <= current || Task.isCancelled { return true }
-                    sleepers[id] = (deadline, continuation)
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let sleeper = lock.withLock { sleepers.removeValue(forKey: id) }
-            sleeper?.continuation.resume(throwing: CancellationError())
-        }
-        try Task.checkCancellation()
-    }
-
-    /// Moves the clock on and wakes every sleeper whose deadline has come.
-    func advance(by duration: Duration) {
-        let due: [CheckedContinuation<Void, Error>] = lock.withLock {
-            current = current.advanced(by: duration)
-            let ready = sleepers.filter { $0.value.deadline <= current }
-            for key in ready.keys { sleepers.removeValue(forKey: key) }
-            return ready.values.map(\.continuation)
-        }
-        for continuation in due { continuation.resume() }
     }
 }
 

@@ -1,3 +1,4 @@
+import Basics
 import Annotations
 import Assist
 import Foundation
