@@ -48,11 +48,9 @@ struct AnnotateCommand: ParsableCommand {
     @Option(help: "A vLLM server's URL; give it several times to share the work.")
     var endpoint: [String] = []
 
-    @Option(help: "With --endpoint: the served model name (default: the server's only model).")
-    var modelName: String?
-
-    @Option(help: "With --endpoint: sent as a bearer token (default: $SPOTTER_API_KEY).")
-    var apiKey: String?
+    @OptionGroup var server: ServerOptions
+    var modelName: String? { server.modelName }
+    var apiKey: String? { server.apiKey }
 
     @Option(help: "Requests in flight per endpoint.")
     var concurrency: Int = 1
@@ -60,20 +58,17 @@ struct AnnotateCommand: ParsableCommand {
     @Option(help: "Checkpoint directory or Hugging Face model id, to run the model in process instead.")
     var model: String?
 
-    @Option(help: "Weight format in process: float32 or bfloat16.")
-    var format: String = "bfloat16"
+    @Option(help: "Weight format in process.")
+    var format: WeightFormat = .bfloat16
 
     @Flag(help: "Hold each answer to one <points>/<tracks> element with the label (constrained decoding).")
     var constrain = false
 
-    @Option(help: "Most video frames shown to the model.")
-    var maxFrames: Int = MolmoFrameSampler.defaultMaxFrames
+    @OptionGroup var sampling: FrameSamplingOptions
+    var maxFrames: Int { sampling.maxFrames }
+    var fps: Double { sampling.fps }
+    var frameRate: Double { sampling.frameRate }
 
-    @Option(help: "Most video frames per second shown to the model.")
-    var fps: Double = MolmoFrameSampler.defaultMaxFPS
-
-    @Option(help: "Frame rate of a folder of frames (frame k is at k / R seconds).")
-    var frameRate: Double = 2
 
     @Option(help: "Longest side of a frame as sent to a server (0 keeps the size).")
     var maxSide: Int = 768
@@ -105,7 +100,6 @@ struct AnnotateCommand: ParsableCommand {
             throw ValidationError("--task track needs a whole-number --fps (the prompt says \"Track … in N FPS.\").")
         }
         if label.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("--label is empty.") }
-        guard WeightFormat(rawValue: format) != nil else { throw ValidationError("--format must be float32 or bfloat16.") }
     }
 
     static let videoExtensions: Set<String> = ["mp4", "mov", "mkv", "webm", "avi", "m4v", "mpg", "mpeg", "ts", "gif"]
@@ -164,7 +158,7 @@ struct AnnotateCommand: ParsableCommand {
         if let model {
             FileHandle.standardError.write(Data("spotter: loading \(model)…\n".utf8))
             do {
-                let loaded = try InProcessGroundingModel.load(model, format: WeightFormat(rawValue: format) ?? .bfloat16)
+                let loaded = try InProcessGroundingModel.load(model, format: format)
                 workers.append(AnnotationWorker(model: loaded, modelName: loaded.displayName, endpoint: "in process"))
                 modelNames.insert(loaded.displayName)
             } catch {

@@ -1,3 +1,4 @@
+import Basics
 import Annotations
 import ArgumentParser
 import MolmoRuntime
@@ -15,4 +16,25 @@ enum Molmo2ExportTask: String, CaseIterable, ExpressibleByArgument {
     case videoTrack = "video_track"
     case imagePoint = "image_point"
     case multiImagePoint = "multi_image_point"
+}
+
+/// How a video or a folder of frames is sampled for the model (`ask`, `annotate`): one declaration of the options.
+struct FrameSamplingOptions: ParsableArguments {
+    @Option(help: "Most video frames shown to the model.")
+    var maxFrames: Int = MolmoFrameSampler.defaultMaxFrames
+
+    @Option(help: "Most video frames per second shown to the model.")
+    var fps: Double = MolmoFrameSampler.defaultMaxFPS
+
+    @Option(help: "Frame rate of a folder of frames (frame k is at k / R seconds).")
+    var frameRate: Double = 2
+}
+
+/// Who answers over HTTP (`ask`, `annotate` with --endpoint): the served model and the credentials.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "With --endpoint: the served model name (default: the server's only model).")
+    var modelName: String?
+
+    @Option(help: "With --endpoint: sent as a bearer token (default: $SPOTTER_API_KEY).")
+    var apiKey: String?
 }

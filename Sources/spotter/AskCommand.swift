@@ -63,32 +63,27 @@ struct AskCommand: ParsableCommand {
     @Option(help: "A vLLM server's URL (http://host:8000 or …/v1) to ask instead of a model in process.")
     var endpoint: String?
 
-    @Option(help: "With --endpoint: the served model name (default: the server's only model).")
-    var modelName: String?
-
-    @Option(help: "With --endpoint: sent as a bearer token (default: $SPOTTER_API_KEY).")
-    var apiKey: String?
+    @OptionGroup var server: ServerOptions
+    var modelName: String? { server.modelName }
+    var apiKey: String? { server.apiKey }
 
     @Option(help: "With --endpoint: longest side of a frame as sent (larger frames are scaled down; 0 keeps them).")
     var maxSide: Int = 768
 
-    @Option(help: "Most video frames shown to the model.")
-    var maxFrames: Int = MolmoFrameSampler.defaultMaxFrames
-
-    @Option(help: "Most video frames per second shown to the model.")
-    var fps: Double = MolmoFrameSampler.defaultMaxFPS
+    @OptionGroup var sampling: FrameSamplingOptions
+    var maxFrames: Int { sampling.maxFrames }
+    var fps: Double { sampling.fps }
+    var frameRate: Double { sampling.frameRate }
 
     @Option(help: "Most tiles per image besides the global view (default: the checkpoint's max_crops, 8).")
     var maxCrops: Int?
 
-    @Option(help: "Frame rate of a folder of frames (frame k is at k / R seconds).")
-    var frameRate: Double = 2
 
     @Option(help: "Most tokens to generate (default: 512, or with --task the task's budget of the Molmo2 evaluation).")
     var maxTokens: Int?
 
-    @Option(help: "Weight format: float32, bfloat16 or int8 (decoder weights int8, lossy; see docs/runtime.md).")
-    var format: String = "float32"
+    @Option(help: "Weight format (int8: decoder weights int8, lossy; see docs/runtime.md).")
+    var format: WeightFormat = .float32
 
     @Flag(help: "With bfloat16: AVX512_BF16 dot products for the ViT and the prefill (faster, bf16 rounding).")
     var bf16Dot = false
@@ -122,9 +117,6 @@ struct AskCommand: ParsableCommand {
             throw ValidationError("--model-name and --api-key go with --endpoint.")
         }
         guard maxSide >= 0 else { throw ValidationError("--max-side must be 0 or more.") }
-        guard WeightFormat(rawValue: format) != nil else {
-            throw ValidationError("--format must be float32, bfloat16 or int8.")
-        }
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1.") }
         if constrain && task == nil {
             throw ValidationError(
@@ -189,7 +181,7 @@ struct AskCommand: ParsableCommand {
         status.show("loading \(model)…")
         let molmo: MolmoModel
         do {
-            molmo = try MolmoModel.load(model, format: WeightFormat(rawValue: format) ?? .float32)
+            molmo = try MolmoModel.load(model, format: format)
         } catch {
             status.fail("\(error)")
             throw ExitCode(1)
@@ -198,7 +190,7 @@ struct AskCommand: ParsableCommand {
         if bf16Dot, let reason = molmo.bf16DotProductsIneffective { status.note("--bf16-dot has no effect: \(reason)") }
         let loadSeconds = Date().timeIntervalSince(loadStarted)
         status.note(String(
-            format: "loaded %@ in %.1f s (%@, %.2f GiB of weights)", molmo.directory.path, loadSeconds, format,
+            format: "loaded %@ in %.1f s (%@, %.2f GiB of weights)", molmo.directory.path, loadSeconds, format.rawValue,
             Double(molmo.language.weightBytes + molmo.vision.weightBytes) / Double(1 << 30)))
 
         var options = AnswerOptions(
